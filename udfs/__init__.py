@@ -1,0 +1,1 @@
+"""Excel worksheet functions (PIPE_*) over the pipeline-xl engine."""

@@ -1,0 +1,1 @@
+"""Workbook specifications and their builders."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from pipeline_xl.errors import InputError
@@ -36,6 +37,7 @@ __all__ = [
     "norm_key",
     "prospects_frame",
     "snapshots_frame",
+    "target_for",
     "targets_frame",
 ]
 
@@ -327,3 +329,35 @@ def snapshots_frame(
         r.setdefault("status", "won" if idx == stages.n_open else "lost" if idx == -1 else "open")
         filled.append(r)
     return _frame(filled, SNAPSHOT_COLUMNS, {"row": 0})
+
+
+def target_for(targets: pd.DataFrame, period: Period, owner: str = "") -> float:
+    """Revenue target of ``owner`` ("" = the team) for ``period``; NaN when none is set.
+
+    Target rows are pro-rated by the days they share with ``period``, so monthly targets
+    add up to a quarter and a quarterly target splits over its months by days. The team's
+    target comes from rows with a blank owner when any overlaps the period, else it is the
+    sum of the owners' targets.
+    """
+    if targets.empty:
+        return float("nan")
+    start = np.datetime64(period.start, "ns")
+    end = np.datetime64(period.end, "ns")
+    t_start = targets["start"].to_numpy(dtype="datetime64[ns]")
+    t_end = targets["end"].to_numpy(dtype="datetime64[ns]")
+    overlap = (np.minimum(t_end, end) - np.maximum(t_start, start)) / np.timedelta64(1, "D")
+    length = (t_end - t_start) / np.timedelta64(1, "D")
+    share = pd.Series(
+        np.where(length > 0, np.clip(overlap, 0, None) / np.where(length > 0, length, 1), 0.0),
+        index=targets.index,
+    )
+    touching = share > 0
+    if owner:
+        rows = touching & (targets["owner"] == owner)
+    else:
+        rows = touching & (targets["owner"] == "")
+        if not rows.any():
+            rows = touching
+    if not rows.any():
+        return float("nan")
+    return float((targets.loc[rows, "revenue"] * share[rows]).sum())

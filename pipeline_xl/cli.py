@@ -1,0 +1,133 @@
+"""The ``pipeline-xl`` command line (an adapter: parse arguments, call the core, print).
+
+The command line is where the clock is read: ``--as-of`` defaults to today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline_xl.errors import InputError
+from pipeline_xl.forecast import forecast_table
+from pipeline_xl.model import Model
+from pipeline_xl.planning import backward_plan, dated_plan
+from pipeline_xl.sample import generate
+from pipeline_xl.schema import validate
+from pipeline_xl.textable import fmt_amount, fmt_pct, render_table
+
+__all__ = ["main"]
+
+log = logging.getLogger("pipeline_xl")
+
+
+def _as_of(text: str | None) -> date:
+    if not text:
+        return date.today()  # noqa: DTZ011 - the command line is the one place that reads the clock
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        msg = f"--as-of: {text!r} is not a date (expected YYYY-MM-DD)"
+        raise InputError(msg) from err
+
+
+def _forecast_text(model: Model, table: pd.DataFrame) -> str:
+    team = table.loc[table["owner"] == ""]
+    current = model.settings.current_period.label
+    rows = []
+    for rec in team.to_dict("records"):
+        target, expected = float(rec["target"]), float(rec["expected"])
+        rows.append((
+            rec["period"], fmt_amount(target), fmt_amount(float(rec["won"])),
+            fmt_amount(float(rec["weighted"])), fmt_amount(expected),
+            fmt_amount(expected - target), fmt_pct(expected / target if target else float("nan")),
+            "<- now" if rec["period"] == current else "",
+        ))  # fmt: skip
+    cur = model.settings.currency
+    headers = ["Period", f"Target {cur}", "Won", "Weighted", "Expected", "Variance", "% target", ""]
+    return render_table(headers, rows, title="Forecast against target (team)")
+
+
+def _plan_text(model: Model, period_label: str) -> str:
+    plan = backward_plan(model, period_label)
+    rows = [
+        (level.activity or level.stage, fmt_pct(level.conversion), f"{level.count:,}")
+        for level in plan.levels
+    ]
+    title = (
+        f"Backward plan for {period_label} (team): target {fmt_amount(plan.target)}, "
+        f"won {fmt_amount(plan.won)}, expected pipeline {fmt_amount(plan.expected_pipeline)}, "
+        f"gap {fmt_amount(plan.gap)}, average deal {fmt_amount(plan.avg_deal)} "
+        f"(rates from {plan.source})"
+    )
+    text = render_table(["Activity", "Conversion", "Required"], rows, title=title)
+    dated = dated_plan(model, period_label, owner="")
+    if dated.warnings:
+        text += "\n" + "\n".join(f"  ! {w}" for w in dated.warnings)
+    return text
+
+
+def _demo(args: argparse.Namespace) -> int:
+    as_of = _as_of(args.as_of)
+    sample = generate(args.prospects, as_of=as_of, seed=args.seed)
+    tables = sample.tables
+    model = validate(
+        tables["Prospects"], tables["Stages"], tables["Targets"], tables["Activities"],
+        tables["Snapshots"], tables["Settings"], as_of=as_of,
+    )  # fmt: skip
+    table = forecast_table(model)
+    print(f"{sample.company}: {len(model.prospects):,} prospects, as of {as_of.isoformat()}\n")
+    print(_forecast_text(model, table))
+    current = model.settings.current_period
+    for period in (current, current.next()):
+        print()
+        try:
+            print(_plan_text(model, period.label))
+        except InputError as err:
+            print(f"No plan for {period.label}: {err}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "forecast.csv", index=False)
+    model.issues.to_csv(out / "data-issues.csv", index=False)
+    print(f"\nFiles: {(out / 'forecast.csv').resolve()}, {(out / 'data-issues.csv').resolve()}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-xl", description="Sales-pipeline forecasts and plans for Excel."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the main job on built-in sample data")
+    demo.add_argument("--out", default="build/demo", help="folder for the files written")
+    demo.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: today)")
+    demo.add_argument("--prospects", type=int, default=1000, help="sample size")
+    demo.add_argument("--seed", type=int, default=7, help="sample generator seed")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return int(args.handler(args))
+    except InputError as err:
+        print(f"pipeline-xl: {err}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("unexpected error")
+        print("pipeline-xl: unexpected error (run with -v for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

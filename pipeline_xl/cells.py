@@ -99,19 +99,15 @@ def excel_error(value: object) -> str | None:
 
 
 def is_blank(value: object) -> bool:
-    """True for an empty cell: None, NaN, NaT or text made only of spaces."""
-    if value is None:
-        return True
+    """True for an empty cell: None, NaN, NaT, NA or text made only of spaces."""
     if isinstance(value, str):
         return not value.strip()
-    if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
-    return value is pd.NaT or (isinstance(value, np.datetime64) and bool(np.isnat(value)))
+    return _is_missing(value)
 
 
 def _is_missing(value: object) -> bool:
-    """None, NaN or NaT (not blank text)."""
-    if value is None or value is pd.NaT:
+    """None, NaN, NaT or NA (not blank text)."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return True
     if isinstance(value, float | np.floating):
         return bool(np.isnan(value))
@@ -126,9 +122,7 @@ def _as_array(values: Sequence[object] | pd.Series | npt.NDArray[Any]) -> npt.ND
         if values.ndim != 1:
             values = values.reshape(-1)
         return values
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _spread(

@@ -31,7 +31,7 @@ Semantics (design notes, section 6, "Weighted pipeline", "Expected period result
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -40,8 +40,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.errors import InputError
-from pipeline_xl.history import RateSource, funnel_rates
-from pipeline_xl.model import Model, Settings, target_for
+from pipeline_xl.history import RateSource, rates_for
+from pipeline_xl.model import Model, Settings, target_for, targets_of
 from pipeline_xl.periods import Period, periods_between
 
 __all__ = [
@@ -151,14 +151,7 @@ def _stage_rates(
     per_stage: dict[str, FloatArray] = {}
     sources: dict[str, RateSource] = {}
     for owner in owners:
-        rates = funnel_rates(
-            model.prospects,
-            stages,
-            as_of=model.settings.as_of,
-            owner=owner,
-            snapshots=model.snapshots,
-            min_history=model.settings.min_history,
-        )
+        rates = rates_for(model, owner)
         sources[owner] = rates.source
         learned = np.array(rates.win_probabilities, dtype="float64")
         per_stage[owner] = table_p if rates.source == "stages" else learned
@@ -211,6 +204,10 @@ def probability_sources(model: Model) -> dict[str, RateSource]:
 
 
 def _book(model: Model) -> _Book:
+    return model.memo("forecast_book", lambda: _make_book(model))
+
+
+def _make_book(model: Model) -> _Book:
     prospects = model.prospects
     as_of = _ts(model.settings.as_of)
     probs, sources = _probabilities(model)
@@ -351,12 +348,39 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
     extra = [o for o in owners if o not in book.sources]
     sources: dict[str, str] = {**book.sources, **_rate_source_per_owner(model, extra)}
     sources[""] = _combined_source(book.sources, model)
+    names = pd.Index(owners)
+    n = len(owners)
+    open_code = names.get_indexer(pd.Index(book.owner))
+    won_code = names.get_indexer(pd.Index(book.won_owner))
+    weighted_amount = book.amount * book.probability
+    commit_amount = np.where(book.category == "commit", book.amount, 0.0)
+    best_amount = np.where(book.category == "best_case", book.amount, 0.0)
+    unplaced_mask = book.counted & np.isnat(book.landing)
+    unplaced = _by_owner(unplaced_mask, open_code, np.ones(len(open_code)), n)
+
     records = []
     for period in wanted:
-        for owner in ["", *owners]:
-            row = asdict(_forecast(book, model, period, owner, sources[owner]))
-            row.update(period=period.label, start=period.start, end=period.end)
-            records.append(row)
+        start, end = _ts(period.start), _ts(period.end)
+        lands = book.counted & (book.landing >= start) & (book.landing < end)
+        won_in = (book.won_closed >= start) & (book.won_closed < end)
+        won = _by_owner(won_in, won_code, book.won_amount, n)
+        weighted = _by_owner(lands, open_code, weighted_amount, n)
+        pipeline = _by_owner(lands, open_code, book.amount, n)
+        commit = _by_owner(lands, open_code, commit_amount, n)
+        best = _by_owner(lands, open_code, best_amount, n)
+        count = _by_owner(lands, open_code, np.ones(len(open_code)), n)
+        team_target, owner_targets = targets_of(model.targets, period)
+        for i, owner in enumerate(["", *owners]):
+            target = team_target if not owner else owner_targets.get(owner, float("nan"))
+            expected = won[i] + weighted[i]
+            records.append({
+                "period": period.label, "start": period.start, "end": period.end,
+                "owner": owner, "won": won[i], "weighted": weighted[i], "expected": expected,
+                "commit": won[i] + commit[i], "best_case": won[i] + commit[i] + best[i],
+                "pipeline": pipeline[i], "open_count": int(count[i]), "target": target,
+                "gap": target - expected, "source": sources[owner],
+                "unplaced": int(unplaced[i]),
+            })  # fmt: skip
     columns = [
         "period",
         "start",
@@ -378,6 +402,15 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
     for name in ("start", "end"):
         table[name] = pd.to_datetime(table[name]).astype("datetime64[ns]")
     return table
+
+
+def _by_owner(mask: BoolArray, codes: IntArray, values: FloatArray, n: int) -> list[float]:
+    """Team total then one sum per owner code (rows with code -1 count for the team only)."""
+    picked = values[mask]
+    own = codes[mask]
+    known = own >= 0
+    per_owner = np.bincount(own[known], weights=picked[known], minlength=n)
+    return [float(picked.sum()), *(float(v) for v in per_owner)]
 
 
 def _period_number(days: DateArray, kind: str, fiscal_start: int) -> IntArray:

@@ -17,16 +17,27 @@ history is tried), the Stages table's conversions are used instead, and ``source
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.model import Stages
+from pipeline_xl.model import Model, Stages
 
-__all__ = ["FunnelRates", "RateSource", "funnel_rates", "lead_times", "reached_stages"]
+__all__ = [
+    "FunnelRates",
+    "RateSource",
+    "funnel_rates",
+    "lead_times",
+    "model_funnel_rates",
+    "model_lead_times",
+    "rates_for",
+    "reached_stages",
+]
 
 RateSource = Literal["history", "team history", "stages"]
 
@@ -61,28 +72,110 @@ def reached_stages(prospects: pd.DataFrame, snapshots: pd.DataFrame | None = Non
     return pd.Series(reached, index=prospects.index, name="reached_idx")
 
 
-def _closed_history(prospects: pd.DataFrame, as_of: date, owner: str | None) -> pd.DataFrame:
-    closed = prospects["status"].isin(["won", "lost"])
-    closed &= prospects["closed"].isna() | (prospects["closed"] <= pd.Timestamp(as_of))
-    if owner:
-        closed &= prospects["owner"] == owner
-    return prospects.loc[closed]
+def _closed_mask(prospects: pd.DataFrame, as_of: date) -> npt.NDArray[np.bool_]:
+    closed_at = prospects["closed"].to_numpy(dtype="datetime64[ns]")
+    closed: npt.NDArray[np.bool_] = prospects["status"].isin(["won", "lost"]).to_numpy(dtype=bool)
+    in_time: npt.NDArray[np.bool_] = np.isnat(closed_at) | (closed_at <= np.datetime64(as_of, "ns"))
+    return closed & in_time
 
 
-def _rates_from(
-    history: pd.DataFrame, reached: pd.Series, stages: Stages
-) -> tuple[np.ndarray, int, int, int, float]:
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Cohort counts of one owner (or the team): reached[k] for k = 0 .. n_open (Won)."""
+
+    reached: npt.NDArray[np.int64]
+    won: int
+    lost: int
+    assumed: int
+    won_amount: float
+
+
+def _owner_counts(
+    prospects: pd.DataFrame, reached: npt.NDArray[np.int64], stages: Stages, as_of: date
+) -> tuple[dict[str, _Counts], _Counts]:
+    """Cohort counts for every owner and for the team, in one pass over closed deals."""
     n_open = stages.n_open
-    r = reached.loc[history.index].to_numpy(dtype="int64")
-    won_mask = (history["status"] == "won").to_numpy()
-    r = np.where(won_mask, n_open, r)
-    assumed = int(((r < 0) & ~won_mask).sum())
+    mask = _closed_mask(prospects, as_of)
+    won = (prospects["status"] == "won").to_numpy()[mask]
+    r = np.where(won, n_open, reached[mask])
+    assumed = (r < 0) & ~won
     r = np.where(r < 0, 0, r)
-    # counts[k] = closed deals that reached stage k (k = n_open means Won).
-    counts = np.array([(r >= k).sum() for k in range(n_open + 1)], dtype="int64")
-    won_amounts = history.loc[won_mask, "amount"]
-    avg = float(won_amounts.mean()) if len(won_amounts) else float("nan")
-    return counts, int(won_mask.sum()), int((~won_mask).sum()), assumed, avg
+    amounts = np.nan_to_num(prospects["amount"].to_numpy(dtype="float64")[mask])
+    codes, owners = pd.factorize(prospects["owner"].to_numpy(dtype=object)[mask])
+    size = len(owners)
+    levels = (
+        np.stack(
+            [np.bincount(codes, weights=r >= k, minlength=size) for k in range(n_open + 1)], axis=1
+        )
+        .astype("int64")
+        .reshape(size, n_open + 1)
+    )
+    n_won = np.bincount(codes, weights=won, minlength=size).astype("int64")
+    n_all = np.bincount(codes, minlength=size).astype("int64")
+    n_assumed = np.bincount(codes, weights=assumed, minlength=size).astype("int64")
+    won_sum = np.bincount(codes, weights=np.where(won, amounts, 0.0), minlength=size)
+    per_owner = {
+        str(owner): _Counts(
+            levels[i], int(n_won[i]), int(n_all[i] - n_won[i]), int(n_assumed[i]),
+            float(won_sum[i]),
+        )
+        for i, owner in enumerate(owners)
+    }  # fmt: skip
+    team = _Counts(
+        levels.sum(axis=0).astype("int64") if size else np.zeros(n_open + 1, dtype="int64"),
+        int(n_won.sum()), int(n_all.sum() - n_won.sum()), int(n_assumed.sum()),
+        float(won_sum.sum()),
+    )  # fmt: skip
+    return per_owner, team
+
+
+def _from_counts(counts: _Counts, stages: Stages, source: RateSource) -> FunnelRates:
+    reached = counts.reached
+    avg = counts.won_amount / counts.won if counts.won else float("nan")
+    return FunnelRates(
+        tuple(s.name for s in stages.open), stages.activities,
+        tuple(int(c) for c in reached[:-1]),
+        tuple(float(c) for c in reached[1:] / reached[:-1]),
+        tuple(float(p) for p in reached[-1] / reached[:-1]),
+        avg, counts.won, counts.lost, counts.assumed, source,
+    )  # fmt: skip
+
+
+def _enough(counts: _Counts, min_history: int) -> bool:
+    return (
+        counts.won + counts.lost >= min_history
+        and counts.won > 0
+        and bool((counts.reached[:-1] > 0).all())
+    )
+
+
+def _table_rates(stages: Stages, avg_deal: float) -> FunnelRates:
+    conv = np.array(stages.conversions, dtype="float64")
+    win_p = np.cumprod(conv[::-1])[::-1]
+    names = tuple(s.name for s in stages.open)
+    return FunnelRates(
+        names, stages.activities, tuple(0 for _ in names), tuple(float(c) for c in conv),
+        tuple(float(p) for p in win_p), avg_deal, 0, 0, 0, "stages",
+    )  # fmt: skip
+
+
+def _choose(
+    mine: _Counts | None, team: _Counts, stages: Stages, min_history: int,
+    fallback_avg: float, *, is_team: bool,
+) -> FunnelRates:  # fmt: skip
+    if mine is not None and _enough(mine, min_history):
+        return _from_counts(mine, stages, "team history" if is_team else "history")
+    if not is_team and _enough(team, min_history):
+        return _from_counts(team, stages, "team history")
+    return _table_rates(stages, fallback_avg)
+
+
+def _fallback_avg(prospects: pd.DataFrame, team: _Counts, mine: _Counts | None) -> float:
+    for counts in (mine, team):
+        if counts is not None and counts.won:
+            return counts.won_amount / counts.won
+    open_amounts = prospects.loc[prospects["status"] == "open", "amount"]
+    return float(open_amounts.mean()) if len(open_amounts) else float("nan")
 
 
 def funnel_rates(
@@ -99,48 +192,62 @@ def funnel_rates(
     Uses deals closed on or before ``as_of``. For an owner with too little history the
     team's history is used, and with too little team history the Stages table.
     """
-    reached = reached_stages(prospects, snapshots)
-    names = tuple(s.name for s in stages.open)
-    candidates: list[tuple[str | None, RateSource]] = [(owner, "history")]
-    if owner:
-        candidates.append((None, "team history"))
-    fallback_avg = float("nan")
-    for who, source in candidates:
-        history = _closed_history(prospects, as_of, who)
-        counts, won, lost, assumed, avg = _rates_from(history, reached, stages)
-        if np.isnan(fallback_avg):
-            fallback_avg = avg
-        if won + lost >= min_history and won > 0 and (counts[:-1] > 0).all():
-            conversions = counts[1:] / counts[:-1]
-            win_p = counts[-1] / counts[:-1]
-            return FunnelRates(
-                names,
-                stages.activities,
-                tuple(int(c) for c in counts[:-1]),
-                tuple(float(c) for c in conversions),
-                tuple(float(p) for p in win_p),
-                avg,
-                won,
-                lost,
-                assumed,
-                source,
-            )
-    conv = np.array(stages.conversions, dtype="float64")
-    win_p = np.cumprod(conv[::-1])[::-1]
-    if np.isnan(fallback_avg):
-        open_amounts = prospects.loc[prospects["status"] == "open", "amount"]
-        fallback_avg = float(open_amounts.mean()) if len(open_amounts) else float("nan")
-    return FunnelRates(
-        names,
-        stages.activities,
-        tuple(0 for _ in names),
-        tuple(float(c) for c in conv),
-        tuple(float(p) for p in win_p),
-        fallback_avg,
-        0,
-        0,
-        0,
-        "stages",
+    reached = reached_stages(prospects, snapshots).to_numpy(dtype="int64")
+    per_owner, team = _owner_counts(prospects, reached, stages, as_of)
+    mine = per_owner.get(owner or "") if owner else team
+    avg = _fallback_avg(prospects, team, mine)
+    rates = _choose(mine, team, stages, min_history, avg, is_team=not owner)
+    if not owner and rates.source == "team history":
+        return dataclasses.replace(rates, source="history")
+    return rates
+
+
+def model_funnel_rates(model: Model) -> dict[str, FunnelRates]:
+    """`funnel_rates` of the team (key ``""``) and of every owner, computed once per model."""
+
+    def compute() -> dict[str, FunnelRates]:
+        prospects, stages = model.prospects, model.stages
+        reached = reached_stages(prospects, model.snapshots).to_numpy(dtype="int64")
+        per_owner, team = _owner_counts(prospects, reached, stages, model.settings.as_of)
+        min_history = model.settings.min_history
+        team_rates = _choose(
+            team, team, stages, min_history, _fallback_avg(prospects, team, None), is_team=True
+        )
+        if team_rates.source == "team history":
+            team_rates = dataclasses.replace(team_rates, source="history")
+        out = {"": team_rates}
+        names = set(prospects["owner"].tolist()) | set(model.targets["owner"].tolist())
+        for owner in sorted(str(n) for n in names if n):
+            mine = per_owner.get(owner)
+            avg = _fallback_avg(prospects, team, mine)
+            out[owner] = _choose(mine, team, stages, min_history, avg, is_team=False)
+        return out
+
+    return model.memo("funnel_rates", compute)
+
+
+def rates_for(model: Model, owner: str = "") -> FunnelRates:
+    """The learned rates of ``owner`` ("" = team), falling back as `funnel_rates` does."""
+    table = model_funnel_rates(model)
+    if owner in table:
+        return table[owner]
+    return funnel_rates(
+        model.prospects, model.stages, as_of=model.settings.as_of, owner=owner,
+        snapshots=model.snapshots, min_history=model.settings.min_history,
+    )  # fmt: skip
+
+
+def model_lead_times(model: Model) -> tuple[tuple[float, ...], RateSource]:
+    """`lead_times` (median) of the model, computed once per model."""
+    return model.memo(
+        "lead_times",
+        lambda: lead_times(
+            model.prospects,
+            model.stages,
+            as_of=model.settings.as_of,
+            snapshots=model.snapshots,
+            min_history=model.settings.min_history,
+        ),
     )
 
 

@@ -10,10 +10,10 @@ it, so a number can always be traced back to its cell.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,10 @@ __all__ = [
     "snapshots_frame",
     "target_for",
     "targets_frame",
+    "targets_of",
 ]
 
+T = TypeVar("T")
 Status = Literal["open", "won", "lost"]
 CATEGORIES = ("commit", "best_case", "pipeline", "omitted")
 
@@ -238,7 +240,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class Model:
-    """Validated tables plus the issues found while cleaning them."""
+    """Validated tables plus the issues found while cleaning them.
+
+    Treat the tables as read-only: derived values (learned rates, lead times, the
+    forecast book) are computed once per model and kept in ``cache``.
+    """
 
     prospects: pd.DataFrame
     stages: Stages
@@ -247,6 +253,13 @@ class Model:
     snapshots: pd.DataFrame
     settings: Settings
     issues: pd.DataFrame
+    cache: dict[Hashable, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per model and key; later calls return the kept value."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return cast("T", self.cache[key])
 
 
 def _frame(
@@ -331,6 +344,30 @@ def snapshots_frame(
     return _frame(filled, SNAPSHOT_COLUMNS, {"row": 0})
 
 
+def targets_of(targets: pd.DataFrame, period: Period) -> tuple[float, dict[str, float]]:
+    """Team target and each owner's target for ``period`` (see `target_for`)."""
+    if targets.empty:
+        return float("nan"), {}
+    start = np.datetime64(period.start, "ns")
+    end = np.datetime64(period.end, "ns")
+    t_start = targets["start"].to_numpy(dtype="datetime64[ns]")
+    t_end = targets["end"].to_numpy(dtype="datetime64[ns]")
+    overlap = (np.minimum(t_end, end) - np.maximum(t_start, start)) / np.timedelta64(1, "D")
+    length = (t_end - t_start) / np.timedelta64(1, "D")
+    share = np.where(length > 0, np.clip(overlap, 0, None) / np.where(length > 0, length, 1), 0.0)
+    touching = share > 0
+    if not touching.any():
+        return float("nan"), {}
+    owners = targets["owner"].to_numpy(dtype=object)[touching]
+    amounts = targets["revenue"].to_numpy(dtype="float64")[touching] * share[touching]
+    sums = pd.Series(amounts).groupby(owners, sort=False).sum()
+    per_owner = {str(o): float(v) for o, v in sums.items()}
+    team = per_owner.pop("", None)
+    if team is None:
+        team = float(amounts.sum())
+    return team, per_owner
+
+
 def target_for(targets: pd.DataFrame, period: Period, owner: str = "") -> float:
     """Revenue target of ``owner`` ("" = the team) for ``period``; NaN when none is set.
 
@@ -339,25 +376,7 @@ def target_for(targets: pd.DataFrame, period: Period, owner: str = "") -> float:
     target comes from rows with a blank owner when any overlaps the period, else it is the
     sum of the owners' targets.
     """
-    if targets.empty:
-        return float("nan")
-    start = np.datetime64(period.start, "ns")
-    end = np.datetime64(period.end, "ns")
-    t_start = targets["start"].to_numpy(dtype="datetime64[ns]")
-    t_end = targets["end"].to_numpy(dtype="datetime64[ns]")
-    overlap = (np.minimum(t_end, end) - np.maximum(t_start, start)) / np.timedelta64(1, "D")
-    length = (t_end - t_start) / np.timedelta64(1, "D")
-    share = pd.Series(
-        np.where(length > 0, np.clip(overlap, 0, None) / np.where(length > 0, length, 1), 0.0),
-        index=targets.index,
-    )
-    touching = share > 0
+    team, per_owner = targets_of(targets, period)
     if owner:
-        rows = touching & (targets["owner"] == owner)
-    else:
-        rows = touching & (targets["owner"] == "")
-        if not rows.any():
-            rows = touching
-    if not rows.any():
-        return float("nan")
-    return float((targets.loc[rows, "revenue"] * share[rows]).sum())
+        return per_owner.get(owner, float("nan"))
+    return team

@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipeline_xl.errors import InputError
 from pipeline_xl.forecast import period_forecast
-from pipeline_xl.history import FunnelRates, RateSource, funnel_rates, lead_times
+from pipeline_xl.history import FunnelRates, RateSource, model_lead_times, rates_for
 from pipeline_xl.model import Model, Stages, target_for
 from pipeline_xl.periods import Period
 
@@ -377,7 +377,6 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
             Stages conversion out of range.
     """
     p = _period(model, period)
-    settings = model.settings
     target = target_for(model.targets, p, owner)
     if math.isnan(target):
         raise InputError(
@@ -385,14 +384,7 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
             sheet="Targets",
             expected=f"a row for period {p.label}" + (f" and owner {owner}" if owner else ""),
         )
-    rates = funnel_rates(
-        model.prospects,
-        model.stages,
-        as_of=_as_of(model),
-        owner=owner or None,
-        snapshots=model.snapshots,
-        min_history=settings.min_history,
-    )
+    rates = rates_for(model, owner)
     if not math.isfinite(rates.avg_deal) or rates.avg_deal <= 0:
         raise InputError(
             f"no average deal size for {_owner_text(owner)}: no won deals and no open amounts",
@@ -528,13 +520,7 @@ def _too_late_message(period: Period, owner: str, activity: str, count: int, by:
 
 def _lead_days(model: Model) -> tuple[int, ...]:
     """Whole days ``L_k`` from each open stage to close (median, rounded up: start earlier)."""
-    days, _ = lead_times(
-        model.prospects,
-        model.stages,
-        as_of=_as_of(model),
-        snapshots=model.snapshots,
-        min_history=model.settings.min_history,
-    )
+    days, _ = model_lead_times(model)
     return tuple(max(0, math.ceil(d)) if math.isfinite(d) else 0 for d in days)
 
 

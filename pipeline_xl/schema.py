@@ -30,8 +30,8 @@ Prospects (required columns ID, Stage, Amount):
   ``Gagné``, ``Signed`` ... and ``Closed lost``, ``Perdu`` ... are understood even when
   the table spells Won and Lost differently;
 * a Status column: a won/lost status that disagrees with the stage wins (warning); an
-  open status on a won/lost stage gives way to the stage (warning); an unknown status is
-  ignored (warning). Without a Status column the status comes from the stage;
+  open status on a won/lost stage gives way to the stage (warning); a status word that
+  is not understood is ignored (warning). Without a Status column the status comes from the stage;
 * amount missing or unreadable: error; zero or negative: error, except a lost deal at
   zero (warning, kept: CRMs record lost deals at 0);
 * probability override: 35 (0-100 scale) becomes 0.35 (warning); ``35%`` is read as
@@ -50,17 +50,17 @@ Prospects (required columns ID, Stage, Amount):
   furthest stage column if further; lost deals the furthest stage column, else the open
   stage they were lost from when a Status column says lost, else -1 (unknown).
 
-Stages (required Stage): a missing or repeated name is an error; status comes from a
-Status column or from the name (Won, Closed won, Gagné, Signed, Signé -> won; Lost,
-Closed lost, Perdu -> lost). Rates on a 0-100 scale are divided by 100 (warning); rates
-outside 0-1 and negative days are dropped (warning). A missing probability is the
-product of the conversions to Won; a missing conversion is the ratio of this
-stage's probability to the next one's (design notes, section 6: P(win | stage k) is the
-product of the conversions from k to Won). Open stages keep their table order; Won and
-Lost follow.
+Stages (required Stage): a missing or repeated name is an error; a blank activity takes
+the stage name; status comes from a Status column or from the name (Won, Closed won,
+Gagné, Signed, Signé -> won; Lost, Closed lost, Perdu -> lost). Rates on a 0-100 scale
+are divided by 100 (warning); rates outside 0-1 and negative days are dropped (warning).
+A missing probability is c_k x p_(k+1) and a missing conversion p_k / p_(k+1), with
+p_Won = 1 (design notes, section 6: P(win | stage k) is the product of the conversions
+from k to Won). Open stages keep their table order; Won and Lost follow.
 
 Targets (required Period, Target): unreadable period, missing/unreadable or negative
-target: error; a repeated period and owner: error on later rows. A whole number from 1900
+target: error; a repeated period (the same months, however written) and owner: error
+on later rows. A whole number from 1900
 to 2200 in the Period column is a year (``2026``), not an Excel serial date. Blank owner =
 the whole team. A negative or unreadable deals target is dropped (warning).
 
@@ -77,7 +77,9 @@ that cannot be read or is out of range raises `InputError` naming the setting. T
 
 Row numbers: a list of rows is numbered from Excel row 1 (or so that the found header
 row is ``header_rows[sheet]`` when given); a DataFrame's data rows are numbered from
-``header_rows[sheet] + 1`` (header row 1 by default).
+``header_rows[sheet] + 1`` (header row 1 by default). A problem with a whole column sits
+on the header row. ``Model.issues.row`` is a nullable integer (``Int64``), empty only
+for settings given as a mapping.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ from pipeline_xl.cells import (
     parse_number,
     parse_numbers,
 )
-from pipeline_xl.errors import InputError, Severity
+from pipeline_xl.errors import InputError, Issue, Severity
 from pipeline_xl.model import (
     ACTIVITY_COLUMNS,
     PROSPECT_COLUMNS,
@@ -130,7 +132,7 @@ __all__ = ["ISSUE_COLUMNS", "RawTable", "match_headers", "validate"]
 
 RawTable = Sequence[Sequence[object]] | pd.DataFrame
 ISSUE_COLUMNS = ("sheet", "row", "column", "value", "problem", "severity")
-SHEETS = ("Settings", "Stages", "Prospects", "Targets", "Activities", "Snapshots")
+_SHEET_ORDER = ("Settings", "Stages", "Prospects", "Targets", "Activities", "Snapshots")
 _HEADER_SCAN = 10
 Kind = Literal["text", "number", "rate", "date", "raw"]
 AnyArray = npt.NDArray[Any]
@@ -337,40 +339,26 @@ def match_headers(headers: Sequence[object], table: str) -> dict[str, int]:
 
 @dataclass
 class _Issues:
-    """Issue rows collected while validating; sorted by sheet, row and column at the end."""
+    """Issues collected while validating, listed by sheet, row and column at the end."""
 
-    rows: list[tuple[int, int, int, int, str, int | None, str, object, str, str]] = field(
-        default_factory=list
-    )
+    found: list[tuple[tuple[int, int, int, int], Issue]] = field(default_factory=list)
 
-    def add(
-        self,
-        sheet: str,
-        *,
-        row: int | None,
-        column: str,
-        value: object,
-        problem: str,
-        severity: Severity,
-        position: int = 10_000,
-    ) -> None:
-        order = SHEETS.index(sheet) if sheet in SHEETS else len(SHEETS)
-        key = -1 if row is None else row
-        self.rows.append(
-            (order, key, position, len(self.rows), sheet, row, column, value, problem, severity)
-        )
+    def add(self, issue: Issue, position: int = 10_000) -> None:
+        """Record ``issue``; ``position`` is its column's place in the sheet."""
+        sheet = issue.sheet
+        order = _SHEET_ORDER.index(sheet) if sheet in _SHEET_ORDER else len(_SHEET_ORDER)
+        row = -1 if issue.row is None else issue.row
+        self.found.append(((order, row, position, len(self.found)), issue))
 
     def frame(self) -> pd.DataFrame:
-        ordered = sorted(self.rows, key=lambda r: r[:4])
+        ordered = [issue for _, issue in sorted(self.found, key=itemgetter(0))]
         data = {
-            "sheet": pd.Series([r[4] for r in ordered], dtype=object),
-            "row": pd.Series([r[5] for r in ordered], dtype="Int64"),
-            "column": pd.Series([r[6] for r in ordered], dtype=object),
-            "value": pd.Series([r[7] for r in ordered], dtype=object),
-            "problem": pd.Series([r[8] for r in ordered], dtype=object),
-            "severity": pd.Series([r[9] for r in ordered], dtype=object),
+            name: pd.Series(
+                [getattr(i, name) for i in ordered], dtype="Int64" if name == "row" else object
+            )
+            for name in ISSUE_COLUMNS
         }
-        return pd.DataFrame(data, columns=list(ISSUE_COLUMNS))
+        return pd.DataFrame(data)
 
 
 # --------------------------------------------------------------------------- raw tables
@@ -467,7 +455,6 @@ class _Sheet:
 
     def __init__(self, raw: _Raw, table: str, issues: _Issues) -> None:
         self.raw = raw
-        self.table = table
         self.sheet = raw.sheet
         self.issues = issues
         self.fields = {f.name: f for f in _TABLES[table]}
@@ -617,26 +604,31 @@ class _Sheet:
         col_pos = self.pos.get(name, 10_000)
         for i in map(int, positions):
             self.issues.add(
-                self.sheet,
-                row=int(self.raw.rows[i]),
-                column=column,
-                value=self.cell(name, i) if value is ... else value,
-                problem=problem(i) if callable(problem) else problem,
-                severity=severity,
-                position=col_pos,
+                Issue(
+                    self.sheet,
+                    int(self.raw.rows[i]),
+                    column,
+                    self.cell(name, i) if value is ... else value,
+                    problem(i) if callable(problem) else problem,
+                    severity,
+                ),
+                col_pos,
             )
             if severity == "error":
                 self.error[i] = True
 
     def header_warning(self, name: str, problem: str) -> None:
+        header = self.header(name)
         self.issues.add(
-            self.sheet,
-            row=self.raw.header_row,
-            column=self.header(name),
-            value=self.header(name) if name in self.pos else None,
-            problem=problem,
-            severity="warning",
-            position=self.pos.get(name, 10_000),
+            Issue(
+                self.sheet,
+                self.raw.header_row,
+                header,
+                header if name in self.pos else None,
+                problem,
+                "warning",
+            ),
+            self.pos.get(name, 10_000),
         )
 
     @property
@@ -911,26 +903,14 @@ def _read_settings(
                 continue
             name = _SETTING_INDEX.get(norm_key(label))
             if name is None:
-                issues.add(
-                    "Settings",
-                    row=row,
-                    column="Setting",
-                    value=key_cell,
-                    problem="unknown setting; ignored",
-                    severity="warning",
-                )
+                unknown = "unknown setting; ignored"
+                issues.add(Issue("Settings", row, "Setting", key_cell, unknown, "warning"))
                 continue
             if clean_text(value_cell) == "":
                 continue
             if name in found:
-                issues.add(
-                    "Settings",
-                    row=row,
-                    column="Setting",
-                    value=key_cell,
-                    problem="setting given twice; this value is used",
-                    severity="warning",
-                )
+                again = "setting given twice; this value is used"
+                issues.add(Issue("Settings", row, "Setting", key_cell, again, "warning"))
             found[name] = _setting_value(name, label, row, value_cell)
     if as_of is not None:
         day = parse_date(as_of)
@@ -1015,17 +995,7 @@ def _validate_stages(raw: _Raw, issues: _Issues) -> Stages:
     opened: list[int] = []
     closing: dict[Status, list[Stage]] = {"won": [], "lost": []}
     for i in np.flatnonzero(sheet.keep).tolist():
-        word = explicit[i]
-        key = norm_key(names[i])
-        status: Status = (
-            word
-            if word in {"open", "won", "lost"}
-            else "won"
-            if key in _WON_NAMES
-            else "lost"
-            if key in _LOST_NAMES
-            else "open"
-        )
+        status = _stage_status(explicit[i], names[i])
         if status == "open":
             opened.append(i)
         else:
@@ -1044,6 +1014,14 @@ def _validate_stages(raw: _Raw, issues: _Issues) -> Stages:
         for i, p, c in zip(opened, prob.tolist(), conv.tolist(), strict=True)
     ]
     return Stages((*open_stages, *closing["won"], *closing["lost"]))
+
+
+def _stage_status(word: str, name: str) -> Status:
+    """A stage's status: the Status cell when it says one, else what the name says."""
+    if word in {"open", "won", "lost"}:
+        return cast(Status, word)
+    key = norm_key(name)
+    return "won" if key in _WON_NAMES else "lost" if key in _LOST_NAMES else "open"
 
 
 def _derive_rates(
@@ -1086,12 +1064,12 @@ def _frame(
             out[name] = pd.Series(np.asarray(values, dtype=np.int64))
         else:
             out[name] = pd.Series(np.asarray(values, dtype="datetime64[ns]"))
-    return pd.DataFrame(out, columns=list(columns))
+    return pd.DataFrame(out)  # dict order is the column order (columns= copies in pandas 2)
 
 
-OPEN, WON, LOST = 0, 1, 2  # status codes; STATUS_NAMES[code] is the model's text
+_OPEN, _WON, _LOST = 0, 1, 2  # status codes; _STATUS_NAMES[code] is the model's text
 _STATUS_NAMES = np.array(["open", "won", "lost"], dtype=object)
-_WORD_CODES = {"open": OPEN, "won": WON, "lost": LOST, "": -1, "?": -2}
+_WORD_CODES = {"open": _OPEN, "won": _WON, "lost": _LOST, "": -1, "?": -2}
 
 
 def _apply_status(
@@ -1106,7 +1084,7 @@ def _apply_status(
     docstring).
     """
     n_open = stages.n_open
-    derived = np.where(stage_idx == n_open, WON, np.where(stage_idx == -1, LOST, OPEN))
+    derived = np.where(stage_idx == n_open, _WON, np.where(stage_idx == -1, _LOST, _OPEN))
     status, idx, names = derived.copy(), stage_idx.copy(), names.copy()
     if not sheet.has("status"):
         return status, idx, names, np.zeros(sheet.n, dtype=bool)
@@ -1118,16 +1096,16 @@ def _apply_status(
         "unknown status; status taken from the stage",
         "warning",
     )
-    closing = known & (words >= WON) & (words != derived)
+    closing = known & (words >= _WON) & (words != derived)
     sheet.flag(
         "status",
         closing,
         lambda i: f"status {_STATUS_NAMES[words[i]]} overrides stage {names[i]}",
         "warning",
     )
-    reopened = known & (words == OPEN) & (derived != OPEN)
+    reopened = known & (words == _OPEN) & (derived != _OPEN)
     sheet.flag("status", reopened, lambda i: f"stage {names[i]} overrides status open", "warning")
-    won, lost = closing & (words == WON), closing & (words == LOST)
+    won, lost = closing & (words == _WON), closing & (words == _LOST)
     status[closing] = words[closing]
     idx[won], idx[lost] = n_open, -1
     names[won] = stages.won.name
@@ -1150,7 +1128,7 @@ def _validate_prospects(sheet: _Sheet, stages: Stages, owners: Mapping[str, str]
     # Amount: lost deals may sit at zero.
     amount = sheet.number("amount")
     sheet.flag("amount", sheet.blank("amount"), "missing amount", "error")
-    zero_lost = present & (status == LOST) & (amount == 0)
+    zero_lost = present & (status == _LOST) & (amount == 0)
     sheet.flag("amount", zero_lost, "lost deal with a zero amount; kept", "warning")
     sheet.flag("amount", present & (amount <= 0) & ~zero_lost, "amount must be above zero", "error")
     closed = _close_dates(sheet, status)
@@ -1213,8 +1191,8 @@ def _close_dates(sheet: _Sheet, status: npt.NDArray[np.int64]) -> npt.NDArray[np
     present = sheet.present
     expected = sheet.date("expected_close")
     closed = sheet.date("closed").copy()
-    won, open_ = status == WON, status == OPEN
-    fill = present & (status != OPEN) & np.isnat(closed)
+    won, open_ = status == _WON, status == _OPEN
+    fill = present & (status != _OPEN) & np.isnat(closed)
     fill &= ~np.isnat(expected)
     header = sheet.header("expected_close")
     if sheet.has("expected_close") and norm_key(header) in _AMBIGUOUS["prospects"]:
@@ -1235,7 +1213,7 @@ def _close_dates(sheet: _Sheet, status: npt.NDArray[np.int64]) -> npt.NDArray[np
             value=None,
         )
     closed[fill] = expected[fill]
-    no_date = present & won & np.isnat(closed) & ~sheet.bad("closed") & ~sheet.bad("expected_close")
+    no_date = present & won & np.isnat(closed)
     sheet.flag(
         "closed", no_date, "won deal without a close date or an expected close", "error", value=None
     )
@@ -1261,7 +1239,7 @@ def _reached(
 ) -> npt.NDArray[np.int64]:
     """Furthest open stage reached: won n_open; open its stage or further; lost -1 unless told."""
     n_open = stages.n_open
-    won, lost, open_ = status == WON, status == LOST, status == OPEN
+    won, lost, open_ = status == _WON, status == _LOST, status == _OPEN
     reached = np.where(won, n_open, np.where(open_, idx, -1)).astype(np.int64)
     if not sheet.has("reached"):
         return reached

@@ -84,29 +84,36 @@ def baseline_forecasts(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
     team_p = per_stage[""]
     owners = log["owner"].to_numpy(dtype=object)
     stage_idx = np.clip(log["stage_idx"].to_numpy(dtype="int64"), 0, len(team_p) - 1)
-    prob = np.array(team_p)[stage_idx]
-    for owner, values in per_stage.items():
-        if owner:
-            mask = owners == owner
-            prob[mask] = values[stage_idx[mask]]
+    # One row of stage probabilities per distinct owner; owners without rates use the team's.
+    codes, names = pd.factorize(owners)
+    matrix = np.array([per_stage.get(str(name), team_p) for name in names] or [team_p])
+    prob = matrix[np.maximum(codes, 0), stage_idx]
     override = log["probability"].to_numpy(dtype="float64")
     prob = np.where(np.isnan(override), prob, np.clip(override, 0.0, 1.0))
     is_open = (log["status"] == "open").to_numpy()
     weighted = np.nan_to_num(log["amount"].to_numpy(dtype="float64")) * prob
     expected = log["expected_close"].to_numpy(dtype=_NS)
+    # Rows sorted by expected close: a period's candidates are one slice of them.
+    order = np.argsort(expected, kind="stable")
+    expected_sorted = expected[order]
     records = []
     for period in periods:
         start = np.datetime64(period.start, "ns")
+        end = np.datetime64(period.end, "ns")
         usable = snapshot_days[snapshot_days <= start]
         if not usable.size:
             continue
         day = usable[-1]
-        alive = (valid_from <= day) & (np.isnat(valid_until) | (valid_until > day)) & is_open
-        landing = np.where(expected < day, day, expected)
-        lands = alive & (landing >= start) & (landing < np.datetime64(period.end, "ns"))
-        sums = pd.Series(weighted[lands]).groupby(owners[lands]).sum()
+        lo, hi = np.searchsorted(expected_sorted, [start, end])
+        rows = order[lo:hi]
+        if day == start:  # overdue deals land in the period that holds the snapshot day
+            rows = np.concatenate([rows, np.flatnonzero(expected < day)])
+        alive = (valid_from[rows] <= day) & is_open[rows]
+        alive &= np.isnat(valid_until[rows]) | (valid_until[rows] > day)
+        rows = rows[alive]
+        sums = pd.Series(weighted[rows]).groupby(owners[rows]).sum()
         baseline_date = pd.Timestamp(day).date()
-        records.append((period.label, "", baseline_date, float(weighted[lands].sum())))
+        records.append((period.label, "", baseline_date, float(weighted[rows].sum())))
         records += [(period.label, str(o), baseline_date, float(v)) for o, v in sums.items() if o]
     return pd.DataFrame.from_records(records, columns=columns)
 

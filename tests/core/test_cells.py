@@ -179,7 +179,7 @@ class TestParseNumbers:
         out, _ = parse_numbers(["45%", 0.3, "12,5%"], rate=True)
         assert out == pytest.approx([0.45, 0.3, 0.125])
 
-    @settings(max_examples=1500, deadline=None)
+    @settings(max_examples=80, deadline=None)
     @given(
         st.lists(
             st.one_of(
@@ -341,7 +341,7 @@ class TestParseDates:
             (3, "Excel error #N/A"),
         ]
 
-    @settings(max_examples=1500, deadline=None)
+    @settings(max_examples=80, deadline=None)
     @given(
         st.lists(
             st.one_of(
@@ -415,7 +415,7 @@ class TestCleanText:
         codes, table, _ = clean_text_codes([" x", "y", None, "x"])
         assert table[codes].tolist() == ["x", "y", "", "x"]
 
-    @settings(max_examples=1500, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         st.lists(
             st.one_of(
@@ -437,7 +437,7 @@ class TestCleanText:
         assert [p.index for p in problems] == flagged
         assert all(p.value is values[p.index] for p in problems)
 
-    @settings(max_examples=1500, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(st.lists(st.one_of(st.none(), st.booleans(), st.floats(), st.integers()), max_size=20))
     def test_mixed_column_matches_cells(self, values):
         out, _ = clean_texts(values)
@@ -477,7 +477,7 @@ class TestHelpers:
         assert problems == []
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.one_of(
         st.none(),

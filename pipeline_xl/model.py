@@ -253,7 +253,9 @@ class Model:
     snapshots: pd.DataFrame
     settings: Settings
     issues: pd.DataFrame
-    cache: dict[Hashable, object] = field(default_factory=dict, repr=False, compare=False)
+    cache: dict[Hashable, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per model and key; later calls return the kept value."""

@@ -128,7 +128,7 @@ from pipeline_xl.model import (
 )
 from pipeline_xl.periods import Period
 
-__all__ = ["ISSUE_COLUMNS", "RawTable", "match_headers", "validate"]
+__all__ = ["ISSUE_COLUMNS", "RawTable", "match_headers", "validate", "validate_stages"]
 
 RawTable = Sequence[Sequence[object]] | pd.DataFrame
 ISSUE_COLUMNS = ("sheet", "row", "column", "value", "problem", "severity")
@@ -1390,6 +1390,21 @@ def _sheet(
         return None
     found = _read(raw, table, header_rows)
     return None if found is None else _Sheet(found, table, issues)
+
+
+def validate_stages(
+    stages: RawTable, header_rows: Mapping[str, int] | None = None
+) -> tuple[Stages, pd.DataFrame]:
+    """Validate the Stages table alone: the ordered stages and the issues found.
+
+    Raises:
+        InputError: the table is empty or has no open or Won stage.
+    """
+    issues = _Issues()
+    found = _read(stages, "stages", header_rows)
+    if found is None:
+        raise InputError("the Stages table is empty", sheet="Stages", expected="one row per stage")
+    return _validate_stages(found, issues), issues.frame()
 
 
 def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order

@@ -171,8 +171,9 @@ def _as_date(value: object, argument: str) -> date:
 def as_rows(value: object, argument: str) -> list[list[object]]:
     """A range as rows of cells (a single row or cell becomes one row)."""
     if isinstance(value, list | tuple):
-        if value and all(isinstance(r, list | tuple) for r in value):
-            return [list(r) for r in value]
+        # Excel passes rectangular ranges: the first row tells whether rows are nested.
+        if value and isinstance(value[0], list | tuple):
+            return [r if isinstance(r, list) else list(r) for r in value]
         return [list(value)]
     if value is None:
         raise InputError(f"{argument}: the range is empty")
@@ -180,7 +181,7 @@ def as_rows(value: object, argument: str) -> list[list[object]]:
 
 
 def _freeze(rows: list[list[object]]) -> tuple[tuple[object, ...], ...]:
-    return tuple(tuple(r) for r in rows)
+    return tuple(map(tuple, rows))
 
 
 def _with_header(value: object, argument: str) -> list[list[object]]:

@@ -12,7 +12,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline_xl.errors import InputError
 from tests.workbook import xlsx_parts as xp
-from tests.workbook.conftest import AS_OF, HYPERLINK, hand_tables
+from tests.workbook.handmade import AS_OF, HYPERLINK, hand_tables
 from workbook_templates import spec
 from workbook_templates.builder import (
     _MODULE_MARKER,
@@ -161,7 +161,9 @@ class TestVbaAndButtons:
         }
 
     def test_conf_sheet_rows(self, hand_book):
-        rows = CalamineWorkbook.from_path(str(hand_book)).get_sheet_by_name("xlwings.conf").to_python()
+        rows = (
+            CalamineWorkbook.from_path(str(hand_book)).get_sheet_by_name("xlwings.conf").to_python()
+        )
         conf = {r[0]: r[1] for r in rows[: len(spec.XLWINGS_CONF_ROWS)]}
         assert conf["UDF Modules"] == "acme_pipeline"
         assert conf["Interpreter_Win"] == "python"
@@ -263,7 +265,9 @@ class TestLiteAndErrors:
         assert [s.name for s in book.sheets] == list(spec.SHEETS[:-1])
         assert xp.buttons(book, book.sheet("Dashboard")) == []
 
-    @pytest.mark.parametrize("name", ["my-book.xlsm", "2026.xlsm", "json.xlsm", "udfs.xlsm", "class.xlsm"])
+    @pytest.mark.parametrize(
+        "name", ["my-book.xlsm", "2026.xlsm", "json.xlsm", "udfs.xlsm", "class.xlsm"]
+    )
     def test_module_name_must_be_importable(self, name):
         with pytest.raises(InputError, match="expected letters, digits and _"):
             module_name(name)
@@ -291,11 +295,16 @@ class TestLiteAndErrors:
 
     def test_extra_and_renamed_columns(self, tmp_path):
         tables = hand_tables()
-        tables["Prospects"] = tables["Prospects"].rename(columns={"Expected close": "expected CLOSE"})
+        tables["Prospects"] = tables["Prospects"].rename(
+            columns={"Expected close": "expected CLOSE"}
+        )
         tables["Prospects"]["Notes"] = "call back"
         path = build_workbook(tmp_path / "extra.xlsm", company="X", tables=tables, as_of=AS_OF)
         found = xp.tables(xp.open_book(path))
-        assert found["tblProspects"]["columns"] == [*spec.table_by_name("tblProspects").headers, "Notes"]
+        assert found["tblProspects"]["columns"] == [
+            *spec.table_by_name("tblProspects").headers,
+            "Notes",
+        ]
 
 
 class TestNewWorkbook:
@@ -310,7 +319,14 @@ class TestNewWorkbook:
         wb = CalamineWorkbook.from_path(str(path))
         assert xp.tables(xp.open_book(path))["tblProspects"]["ref"] == "A1:O2"  # one blank row
         stages = wb.get_sheet_by_name("Stages").to_python()
-        assert [r[0] for r in stages[1:]] == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+        assert [r[0] for r in stages[1:]] == [
+            "Lead",
+            "Qualified",
+            "Proposal",
+            "Negotiation",
+            "Won",
+            "Lost",
+        ]
         settings = {r[0]: r[1] for r in wb.get_sheet_by_name("Settings").to_python()[1:] if r[0]}
         assert settings["Currency"] == "USD"
         assert settings["As-of date"] == date(2026, 3, 15)

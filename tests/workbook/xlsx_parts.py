@@ -18,7 +18,8 @@ NS = {
     "x": "urn:schemas-microsoft-com:office:excel",
     "v": "urn:schemas-microsoft-com:vml",
 }
-M = "{%s}" % NS["m"]
+M = "{" + NS["m"] + "}"
+RID = "{" + NS["r"] + "}id"
 
 
 @dataclass
@@ -62,8 +63,10 @@ def open_book(path: Path) -> Book:
     rels = _rels(zf, "xl/workbook.xml")
     sheets = []
     for s in wb.iter(M + "sheet"):
-        part = rels[s.get("{%s}id" % NS["r"])]
-        sheets.append(Sheet(s.get("name"), part, ElementTree.fromstring(zf.read(part)), _rels(zf, part)))
+        part = rels[s.get(RID)]
+        sheets.append(
+            Sheet(s.get("name"), part, ElementTree.fromstring(zf.read(part)), _rels(zf, part))
+        )
     names = {d.get("name"): d.text for d in wb.iter(M + "definedName")}
     return Book(zf, sheets, names, wb)
 
@@ -73,7 +76,7 @@ def tables(book: Book) -> dict[str, dict[str, object]]:
     out = {}
     for sheet in book.sheets:
         for part in sheet.root.iter(M + "tablePart"):
-            target = sheet.rels[part.get("{%s}id" % NS["r"])]
+            target = sheet.rels[part.get(RID)]
             t = book.xml(target)
             out[t.get("name")] = {
                 "sheet": sheet.name,
@@ -102,13 +105,15 @@ def buttons(book: Book, sheet: Sheet) -> list[dict[str, str]]:
     """Form buttons of a sheet's legacy (VML) drawing: caption and macro."""
     out = []
     for part in sheet.root.iter(M + "legacyDrawing"):
-        target = sheet.rels[part.get("{%s}id" % NS["r"])]
+        target = sheet.rels[part.get(RID)]
         text = book.zf.read(target).decode("utf-8")
         for shape in re.findall(r"<v:shape .*?</v:shape>", text, flags=re.S):
             if 'ObjectType="Button"' not in shape:
                 continue
             macro = re.search(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", shape)
-            caption = re.sub(r"<[^>]+>", "", re.search(r"<v:textbox.*?</v:textbox>", shape, re.S)[0])
+            caption = re.sub(
+                r"<[^>]+>", "", re.search(r"<v:textbox.*?</v:textbox>", shape, re.S)[0]
+            )
             out.append({"macro": macro[1] if macro else "", "caption": caption.strip()})
     return out
 

@@ -1,0 +1,129 @@
+"""The Python mirror of the Dashboard's plain Excel formulas, on numbers worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.workbook.handmade import AS_OF, hand_tables
+from workbook_templates.builder import _prepare
+from workbook_templates.native import (
+    DIV0,
+    VALUE,
+    excel_round_up_count,
+    native_values,
+    period_end,
+    period_start,
+    serial,
+)
+from workbook_templates.spec import period_start_expr
+
+
+def _values(owner: str = "", fiscal_start: int = 1):
+    prepared = _prepare(hand_tables(), currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
+    return native_values(prepared.layout, prepared.by_sheet, prepared.periods, owner)
+
+
+class TestPeriods:
+    @pytest.mark.parametrize(
+        ("label", "fiscal", "start", "end"),
+        [
+            ("2026-03", 1.0, date(2026, 3, 1), date(2026, 4, 1)),
+            ("2026-12", 1.0, date(2026, 12, 1), date(2027, 1, 1)),
+            ("2026-Q1", 1.0, date(2026, 1, 1), date(2026, 4, 1)),
+            ("2026-q4", 1.0, date(2026, 10, 1), date(2027, 1, 1)),
+            # FY2027 starts in April 2026: Q2 = July-September 2026.
+            ("FY2027-Q2", 4.0, date(2026, 7, 1), date(2026, 10, 1)),
+            # FY2027 with an October start: Q4 = July-September 2027 (month 10 + 9 rolls over).
+            ("FY2027-Q4", 10.0, date(2027, 7, 1), date(2027, 10, 1)),
+            # With a January start "FY" years are calendar years.
+            ("FY2026-Q3", 1.0, date(2026, 7, 1), date(2026, 10, 1)),
+        ],
+    )
+    def test_labels(self, label, fiscal, start, end):
+        s = period_start(label, fiscal)
+        assert s == serial(start)
+        assert period_end(s, label) == serial(end)
+
+    def test_a_date_means_its_month(self):
+        assert period_start(serial(date(2026, 3, 17)), 1.0) == serial(date(2026, 3, 1))
+
+    @pytest.mark.parametrize("bad", ["March", "", None, "2026-Qx", True])
+    def test_not_a_period(self, bad):
+        assert period_start(bad, 1.0) == VALUE
+
+    def test_expression_mentions_every_case(self):
+        expr = period_start_expr("B6")
+        for part in ("ISNUMBER(B6)", 'SEARCH("Q",B6)', 'LEFT(B6,2)="FY"', "FiscalStartMonth"):
+            assert part in expr
+
+
+class TestRoundUpCount:
+    @pytest.mark.parametrize(
+        ("num", "den", "expected"),
+        [
+            (3.0, 0.6, 5.0),  # 3 / 0.6 = 5.000000000000001 in floats: still 5
+            (12.0, 0.8, 15.0),  # 14.999999999999998 in floats
+            (24.0, 0.4, 60.0),
+            (300000.0, 25000.0, 12.0),
+            (365000.0, 25000.0, 15.0),  # 14.6 -> 15
+            (0.0, 25000.0, 0.0),
+        ],
+    )
+    def test_counts(self, num, den, expected):
+        assert excel_round_up_count(num, den) == expected
+
+    def test_errors(self):
+        assert excel_round_up_count(1.0, 0.0) == DIV0
+        assert excel_round_up_count(VALUE, 1.0) == VALUE
+
+
+class TestNativeValues:
+    def test_month_by_hand(self):
+        v = _values()
+        assert v["native.period.h"] == "2026-03"
+        assert v["native.start.h"] == serial(date(2026, 3, 1))
+        assert v["native.end.h"] == serial(date(2026, 4, 1))
+        assert v["native.as_of.h"] == serial(AS_OF)
+        assert v["native.target.h"] == 500000.0  # the blank-owner March row
+        assert v["native.won.h"] == 100000.0  # P1-P4, 4 x 25,000 closed in March
+        # P6 180,000 x 0.5 (Proposal) + P10 40,000 x 0.25 (override; overdue -> March).
+        # P11's amount is text ("12 000 €"): 0, as IFERROR makes it in Excel.
+        assert v["native.weighted.h"] == 100000.0
+        assert v["native.avg_deal.h"] == 25000.0  # five won deals of 25,000
+        assert v["native.gap.h"] == 300000.0  # 500,000 - 100,000 - 100,000
+        # 300,000 / 25,000 = 12 deals; 12/0.8 = 15; 15/0.625 = 24; 24/0.4 = 60; 60/0.25 = 240.
+        counts = [v[f"native.required.{k}.h"] for k in range(5)]
+        assert counts == [240.0, 60.0, 24.0, 15.0, 12.0]
+        assert v["target.month"] == 500000.0
+
+    def test_quarter_by_hand(self):
+        v = _values()
+        assert v["native.target.i"] == 590000.0  # 90,000 (Jan) + 500,000 (Mar) team rows
+        assert v["native.won.i"] == 125000.0  # P5 (January) too
+        assert v["native.weighted.i"] == 100000.0  # P8 closes in May, P9 is omitted
+        assert v["native.gap.i"] == 365000.0  # 590,000 - 125,000 - 100,000
+        # 365,000/25,000 = 14.6 -> 15; 15/0.8 = 18.75 -> 19; 19/0.625 = 30.4 -> 31;
+        # 31/0.4 = 77.5 -> 78; 78/0.25 = 312.
+        counts = [v[f"native.required.{k}.i"] for k in range(5)]
+        assert counts == [312.0, 78.0, 31.0, 19.0, 15.0]
+
+    def test_owner(self):
+        v = _values(owner="alice smith")  # compares ignore case, as Excel's do
+        assert v["native.target.h"] == 0.0  # no March row for Alice
+        assert v["native.target.i"] == 70000.0  # her February row
+        assert v["native.won.i"] == 75000.0  # P1, P3, P5
+        assert v["native.weighted.h"] == 100000.0  # P6 and P10 are hers
+        assert v["native.gap.i"] == 0.0  # 70,000 - 75,000 - 100,000 < 0
+
+    def test_labels_and_rates(self):
+        v = _values()
+        assert v["native.label.0"] == "Call (Lead)"
+        assert v["native.label.4"] == "Deals won (Order)"
+        assert [v[f"native.rate.{k}"] for k in range(4)] == [0.25, 0.4, 0.625, 0.8]
+
+    def test_fiscal_quarter(self):
+        v = _values(fiscal_start=4)
+        assert v["native.period.i"] == "FY2026-Q4"  # January-March 2026
+        assert v["native.target.i"] == 590000.0

@@ -25,6 +25,7 @@ from pipeline_xl.textable import fmt_amount, fmt_pct, render_table
 __all__ = ["main"]
 
 log = logging.getLogger("pipeline_xl")
+REPORT_SHEETS = ("Variance", "Activity plan", "Forecast range", "Pipeline flow", "Data issues")
 
 
 def _as_of(text: str | None) -> date:
@@ -95,8 +96,62 @@ def _demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "forecast.csv", index=False)
     model.issues.to_csv(out / "data-issues.csv", index=False)
-    print(f"\nFiles: {(out / 'forecast.csv').resolve()}, {(out / 'data-issues.csv').resolve()}")
+    print(
+        f"\nFiles:\n  {(out / 'forecast.csv').resolve()}\n  {(out / 'data-issues.csv').resolve()}"
+    )
+    _demo_workbook(args, as_of, out)
     return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    as_of = _as_of(args.as_of)
+    sample = None if args.empty else args.sample
+    path = Path(args.path)
+    if args.lite:
+        from pipeline_xl.lite import new_lite  # noqa: PLC0415 - only this command needs it
+
+        written = new_lite(path, args.company, sample, args.empty, args.currency,
+                           args.fiscal_start, as_of)  # fmt: skip
+    else:
+        from workbook_templates.builder import new_workbook  # noqa: PLC0415 - same
+
+        written = new_workbook(path, args.company, sample, args.empty, args.currency,
+                               args.fiscal_start, as_of)  # fmt: skip
+    print(f"Workbook: {written.resolve()}")
+    module = written.with_suffix(".py")
+    if module.exists() and not args.lite:
+        print(f"Module:   {module.resolve()} (keep it beside the workbook)")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from pipeline_xl.io.headless import refresh_file  # noqa: PLC0415 - only this command
+
+    as_of = _as_of(args.as_of) if args.as_of else None
+    result = refresh_file(Path(args.path), as_of=as_of, keep_history=args.keep_history)
+    print(result.summary() if hasattr(result, "summary") else result)
+    return 0
+
+
+def _demo_workbook(args: argparse.Namespace, as_of: date, out: Path) -> None:
+    """Build the sample workbook, refresh it headlessly and picture its sheets."""
+    from pipeline_xl.io.headless import refresh_file  # noqa: PLC0415 - heavier adapters
+    from workbook_templates import libreoffice  # noqa: PLC0415
+    from workbook_templates.builder import new_workbook  # noqa: PLC0415
+
+    book = new_workbook(out / "acme_pipeline.xlsm", "Acme Components", args.prospects, False,
+                        "EUR", 1, as_of)  # fmt: skip
+    result = refresh_file(book, as_of=as_of)
+    print(f"  {book.resolve()} (refreshed: {result})")
+    reason = libreoffice.missing_reason()
+    if reason is not None:
+        print(f"  no pictures of the sheets: {reason}")
+        return
+    screens = Path(args.screens)
+    sheets = ["Dashboard", "Prospects", *REPORT_SHEETS]
+    pictures = libreoffice.render(book, screens, sheets)
+    for picture in pictures:
+        print(f"  {Path(picture).resolve()}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,7 +165,35 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: today)")
     demo.add_argument("--prospects", type=int, default=1000, help="sample size")
     demo.add_argument("--seed", type=int, default=7, help="sample generator seed")
+    demo.add_argument("--screens", default="build/screens", help="folder for sheet pictures")
     demo.set_defaults(handler=_demo)
+
+    new = sub.add_parser("new", help="create a ready workbook")
+    new.add_argument("path", help="the workbook to create (.xlsm; .xlsx with --lite)")
+    new.add_argument("--company", default="Acme Components", help="company name")
+    size = new.add_mutually_exclusive_group()
+    size.add_argument("--sample", type=int, default=1000, metavar="N",
+                      help="fill with N sample prospects (default 1000)")  # fmt: skip
+    size.add_argument("--empty", action="store_true", help="one blank row, default stages")
+    new.add_argument("--currency", default="EUR", help="currency code (default EUR)")
+    new.add_argument("--fiscal-start", type=int, default=1, metavar="MONTH",
+                     help="fiscal-year start month, 1-12 (default 1)")  # fmt: skip
+    new.add_argument("--lite", action="store_true", help="an xlwings Lite workbook (.xlsx)")
+    new.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: today)")
+    new.set_defaults(handler=_new)
+
+    refresh = sub.add_parser("refresh", help="write the report sheets into a workbook")
+    refresh.add_argument("path", help="the workbook to refresh")
+    refresh.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: the Settings sheet)")
+    refresh.add_argument("--keep-history", action="store_true",
+                         help="keep the previous report sheets under dated names")  # fmt: skip
+    refresh.set_defaults(handler=_refresh)
+    try:
+        from pipeline_xl.cli_data import register  # noqa: PLC0415 - optional commands
+    except ImportError:
+        log.debug("import / metrics / rollup commands unavailable", exc_info=True)
+    else:
+        register(sub)
     return parser
 
 

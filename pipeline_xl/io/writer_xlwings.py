@@ -1,0 +1,271 @@
+"""Read the tables from, and write a Report into, an xlwings ``Book``.
+
+One adapter for two runtimes: classic xlwings driving Excel on Windows or macOS (the
+"Refresh reports" button) and xlwings Lite, whose ``Book`` has the same interface and
+turns every change into actions for Excel. Cells go where `report_model.place` puts
+them, so the sheets match the headless writer's cell for cell. Text that Excel would
+take for a formula is written with a leading apostrophe, which Excel keeps as text.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import xlwings as xw
+
+from pipeline_xl.model import SNAPSHOT_COLUMNS
+from pipeline_xl.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
+
+__all__ = [
+    "NUMBER_FORMATS",
+    "TABLES",
+    "BookTables",
+    "history_name",
+    "read_book",
+    "text_cell",
+    "write_report",
+]
+
+log = logging.getLogger("pipeline_xl.io")
+
+TABLES: dict[str, tuple[str, str]] = {
+    "Prospects": ("Prospects", "tblProspects"),
+    "Stages": ("Stages", "tblStages"),
+    "Targets": ("Targets", "tblTargets"),
+    "Activities": ("Activities", "tblActivities"),
+    "Snapshots": ("Snapshots", "tblSnapshots"),
+    "Settings": ("Settings", "tblSettings"),
+}
+"""Table role -> (sheet name, Excel table name)."""
+
+NUMBER_FORMATS: dict[str, str] = {
+    "int": "#,##0",
+    "number": "#,##0.00",
+    "pct": "0.0%",
+    "date": "yyyy-mm-dd",
+}
+_FORMULA_START = ("=", "+", "-", "@")
+_HEADER_FILL = (31, 78, 121)
+_WHITE = (255, 255, 255)
+_FLAG_FILL = {"F": (198, 239, 206), "U": (255, 199, 206)}
+_SNAPSHOT_HEADERS = {
+    "snapshot_date": "Snapshot date",
+    "id": "ID",
+    "owner": "Owner",
+    "stage": "Stage",
+    "status": "Status",
+    "amount": "Amount",
+    "expected_close": "Expected close",
+    "probability": "Probability",
+}
+
+
+@dataclass(frozen=True)
+class BookTables:
+    """The raw tables of a book (header row first) and the Excel row of each header."""
+
+    tables: dict[str, list[list[object]]]
+    header_rows: dict[str, int]
+
+
+def text_cell(value: str) -> str:
+    """Text as Excel must receive it to keep it text: a leading apostrophe if formula-like."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _amount_format(currency: str) -> str:
+    symbols = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF"}
+    symbol = symbols.get(currency.upper(), currency)
+    return f'#,##0 "{symbol}"'
+
+
+def _format_of(kind: ColumnKind, currency: str) -> str | None:
+    if kind == "amount":
+        return _amount_format(currency)
+    return NUMBER_FORMATS.get(kind)
+
+
+def _cell(value: object, kind: str) -> object:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str):
+        return text_cell(value)
+    if kind == "text":
+        return text_cell(str(value))
+    return value
+
+
+def read_book(book: xw.Book) -> BookTables:
+    """The workbook's tables as lists of rows, by table name, else by sheet used range."""
+    tables: dict[str, list[list[object]]] = {}
+    header_rows: dict[str, int] = {}
+    names = {s.name for s in book.sheets}
+    for role, (sheet_name, table_name) in TABLES.items():
+        if sheet_name not in names:
+            continue
+        sheet = book.sheets[sheet_name]
+        found = None
+        for table in sheet.tables:
+            if table.name == table_name:
+                found = table
+                break
+        rng = found.range if found is not None else sheet.used_range
+        values = rng.options(ndim=2).value
+        if not values:
+            continue
+        tables[role] = [list(row) for row in values]
+        header_rows[role] = int(rng.row)
+    return BookTables(tables, header_rows)
+
+
+def history_name(name: str, as_of: date, taken: set[str]) -> str:
+    """A unique dated name (<= 31 characters) for the previous copy of a report sheet."""
+    base = f"{name} {as_of.isoformat()}"[:31]
+    candidate, n = base, 2
+    while candidate in taken:
+        suffix = f" ({n})"
+        candidate = base[: 31 - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def _write_block_cells(sheet: xw.Sheet, block: Block, header_row: int) -> list[list[object]]:
+    rows: list[list[object]] = [[text_cell(c.header) for c in block.columns]]
+    rows += [
+        [_cell(v, c.kind) for c, v in zip(block.columns, values, strict=True)]
+        for values in block.values()
+    ]
+    sheet.range((header_row, 1)).value = rows
+    return rows
+
+
+def _style_block(sheet: xw.Sheet, placed: PlacedBlock, currency: str) -> None:
+    block: Block = placed.block
+    ncols = len(block.columns)
+    header = sheet.range((placed.header_row, 1), (placed.header_row, ncols))
+    header.color = _HEADER_FILL
+    header.font.bold = True
+    header.font.color = _WHITE
+    sheet.range((placed.title_row, 1)).font.bold = True
+    if placed.last_row < placed.first_row:
+        return
+    for j, column in enumerate(block.columns, start=1):
+        fmt = _format_of(column.kind, currency)
+        if fmt:
+            sheet.range((placed.first_row, j), (placed.last_row, j)).number_format = fmt
+        if column.kind == "flag":
+            _color_flags(sheet, block, column.key, placed.first_row, j)
+
+
+def _color_flags(sheet: xw.Sheet, block: Block, key: str, first_row: int, col: int) -> None:
+    """Fill runs of equal F/U flags with one call each (cell-by-cell calls are slow)."""
+    flags = [str(v) if v is not None else "" for v in block.frame[key].tolist()]
+    start = 0
+    while start < len(flags):
+        end = start
+        while end + 1 < len(flags) and flags[end + 1] == flags[start]:
+            end += 1
+        fill = _FLAG_FILL.get(flags[start])
+        if fill is not None:
+            sheet.range((first_row + start, col), (first_row + end, col)).color = fill
+        start = end + 1
+
+
+def _add_charts(sheet: xw.Sheet, placed: PlacedBlock) -> None:
+    if placed.last_row < placed.first_row:
+        return
+    for chart_place in placed.charts:
+        spec = chart_place.spec
+        keys = [spec.categories, *spec.series, *spec.line_series]
+        columns = [placed.column_of(k) for k in keys]
+        try:
+            anchor = sheet.range((chart_place.row, chart_place.col))
+            chart = sheet.charts.add(anchor.left, anchor.top, 480, 260)
+            address = ",".join(
+                sheet.range((placed.header_row, c), (placed.last_row, c)).address for c in columns
+            )
+            chart.set_source_data(sheet.range(address))
+            chart.chart_type = {"column": "column_clustered", "bar": "bar_clustered"}.get(
+                spec.kind, "line"
+            )
+        except Exception:  # a runtime without charts still gets every number
+            log.warning("chart %r not added on %s", spec.title, sheet.name, exc_info=True)
+            return
+
+
+def _write_sheet(sheet: xw.Sheet, report_sheet: ReportSheet, currency: str) -> None:
+    sheet.range("A1").value = text_cell(report_sheet.title)
+    sheet.range("A1").font.bold = True
+    sheet.range("A1").font.size = 14
+    sheet.range("A2").value = text_cell(report_sheet.subtitle)
+    widths: dict[int, float] = {}
+    for placed in place(report_sheet):
+        block = placed.block
+        sheet.range((placed.title_row, 1)).value = text_cell(block.title)
+        rows = _write_block_cells(sheet, block, placed.header_row)
+        if block.notes:
+            sheet.range((placed.notes_row, 1)).value = [[text_cell(n)] for n in block.notes]
+        _style_block(sheet, placed, currency)
+        _add_charts(sheet, placed)
+        for j, column in enumerate(block.columns, start=1):
+            longest = max((len(str(r[j - 1])) for r in rows if r[j - 1] is not None), default=8)
+            wanted = column.width or min(max(longest + 2, 8), 45)
+            widths[j] = max(widths.get(j, 0.0), float(wanted))
+    for j, width in widths.items():
+        sheet.range((1, j)).column_width = width
+
+
+def _snapshot_frame(log_frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({_SNAPSHOT_HEADERS[k]: log_frame[k] for k in SNAPSHOT_COLUMNS if k in
+                          _SNAPSHOT_HEADERS and k in log_frame})  # fmt: skip
+    for name in ("Snapshot date", "Expected close"):
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name]).dt.date
+    ordered = [h for h in header if h in frame] + [h for h in frame if h not in header]
+    return frame[ordered]
+
+
+def _write_snapshots(book: xw.Book, snapshots: pd.DataFrame) -> None:
+    sheet_name, table_name = TABLES["Snapshots"]
+    if sheet_name not in {s.name for s in book.sheets} or snapshots.empty:
+        return
+    sheet = book.sheets[sheet_name]
+    table = next((t for t in sheet.tables if t.name == table_name), None)
+    if table is None or table.header_row_range is None:
+        return
+    header = [str(h) for h in (table.header_row_range.value or [])]
+    frame = _snapshot_frame(snapshots, header)
+    frame = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, str)).any():
+            frame[column] = frame[column].map(lambda v: text_cell(v) if isinstance(v, str) else v)
+    table.update(frame, index=False)
+
+
+def write_report(book: xw.Book, report: Report, *, keep_history: bool = False) -> list[str]:
+    """Write the report sheets (replacing the previous ones) and the Snapshots log.
+
+    With ``keep_history`` the previous sheets are kept under dated names. Returns the
+    names of the sheets written.
+    """
+    written = []
+    for report_sheet in report.sheets:
+        names = {s.name for s in book.sheets}
+        if report_sheet.name in names:
+            old = book.sheets[report_sheet.name]
+            if keep_history:
+                old.name = history_name(report_sheet.name, report.as_of, names)
+            else:
+                old.delete()
+        sheet = book.sheets.add(report_sheet.name, after=book.sheets[len(book.sheets) - 1])
+        _write_sheet(sheet, report_sheet, report.currency)
+        written.append(report_sheet.name)
+    _write_snapshots(book, report.snapshots)
+    return written

@@ -1,0 +1,1 @@
+"""Workbook input and output: the adapters between files or Excel and the engine."""

@@ -178,6 +178,17 @@ def _color_flags(sheet: xw.Sheet, block: Block, key: str, first_row: int, col: i
         start = end + 1
 
 
+def _chart_source(sheet: xw.Sheet, placed: PlacedBlock, columns: list[int]) -> xw.Range:
+    """The chart's data: one rectangle when its columns are adjacent, else a union."""
+    first, last = min(columns), max(columns)
+    if sorted(columns) == list(range(first, last + 1)):
+        return sheet.range((placed.header_row, first), (placed.last_row, last))
+    address = ",".join(
+        sheet.range((placed.header_row, c), (placed.last_row, c)).address for c in columns
+    )
+    return sheet.range(address)
+
+
 def _add_charts(sheet: xw.Sheet, placed: PlacedBlock) -> None:
     if placed.last_row < placed.first_row:
         return
@@ -185,16 +196,13 @@ def _add_charts(sheet: xw.Sheet, placed: PlacedBlock) -> None:
         spec = chart_place.spec
         keys = [spec.categories, *spec.series, *spec.line_series]
         columns = [placed.column_of(k) for k in keys]
+        kind = {"column": "column_clustered", "bar": "bar_clustered"}.get(spec.kind, "line")
         try:
-            anchor = sheet.range((chart_place.row, chart_place.col))
-            chart = sheet.charts.add(anchor.left, anchor.top, 480, 260)
-            address = ",".join(
-                sheet.range((placed.header_row, c), (placed.last_row, c)).address for c in columns
-            )
-            chart.set_source_data(sheet.range(address))
-            chart.chart_type = {"column": "column_clustered", "bar": "bar_clustered"}.get(
-                spec.kind, "line"
-            )
+            sheet.charts.add(
+                width=480, height=260, chart_type=kind,
+                source=_chart_source(sheet, placed, columns),
+                anchor=sheet.range((chart_place.row, chart_place.col)),
+            )  # fmt: skip
         except Exception:  # a runtime without charts still gets every number
             log.warning("chart %r not added on %s", spec.title, sheet.name, exc_info=True)
             return
@@ -258,13 +266,18 @@ def write_report(book: xw.Book, report: Report, *, keep_history: bool = False) -
     written = []
     for report_sheet in report.sheets:
         names = {s.name for s in book.sheets}
+        sheet = None
         if report_sheet.name in names:
             old = book.sheets[report_sheet.name]
             if keep_history:
                 old.name = history_name(report_sheet.name, report.as_of, names)
-            else:
-                old.delete()
-        sheet = book.sheets.add(report_sheet.name, after=book.sheets[len(book.sheets) - 1])
+            else:  # reuse the sheet: its place and anything pointing at it stay valid
+                for chart in list(old.charts):
+                    chart.delete()
+                old.clear()
+                sheet = old
+        if sheet is None:
+            sheet = book.sheets.add(report_sheet.name, after=book.sheets[len(book.sheets) - 1])
         _write_sheet(sheet, report_sheet, report.currency)
         written.append(report_sheet.name)
     _write_snapshots(book, report.snapshots)

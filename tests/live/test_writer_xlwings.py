@@ -1,0 +1,130 @@
+"""The xlwings-Book writer, run against xlwings' remote Book (the engine xlwings Lite uses).
+
+The remote engine records every change as an action instead of driving Excel, so the
+test reads back what Excel would be asked to do (its licence key: tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+xw = pytest.importorskip("xlwings")
+
+from pipeline_xl.io.writer_xlwings import history_name, read_book, text_cell, write_report  # noqa: E402
+from pipeline_xl.report_model import Block, ChartSpec, Column, Report, ReportSheet  # noqa: E402
+
+
+def table_json(name: str, rows: int, cols: int) -> dict[str, object]:
+    last = chr(ord("A") + cols - 1)
+    return {
+        "name": name, "range_address": f"$A$1:${last}${rows}",
+        "header_row_range_address": f"$A$1:${last}$1",
+        "data_body_range_address": f"$A$2:${last}${rows}", "total_row_range_address": None,
+        "show_headers": True, "show_totals": False, "table_style": "TableStyleMedium2",
+        "show_autofilter": True,
+    }  # fmt: skip
+
+
+def book_json(sheets: dict[str, tuple[str, list[list[object]]]]) -> dict[str, object]:
+    """The JSON a workbook sends: each sheet's values and one table over them."""
+    return {
+        "client": "Office.js", "version": xw.__version__,
+        "book": {"name": "client.xlsx", "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": [
+            {"name": name, "values": rows, "pictures": [],
+             "tables": [table_json(table, len(rows), len(rows[0]))]}
+            for name, (table, rows) in sheets.items()
+        ],
+    }  # fmt: skip
+
+
+def report() -> Report:
+    frame = pd.DataFrame({
+        "period": ["2026-11", "2026-12"], "won": [100.0, 0.0], "target": [90.0, 120.0],
+        "flag": ["F", "U"], "name": ['=HYPERLINK("http://example.com","x")', "plain"],
+        "day": [pd.Timestamp("2026-11-30"), pd.NaT],
+    })  # fmt: skip
+    block = Block(
+        "Team by period", frame,
+        (Column("period", "Period"), Column("won", "Won", "amount"),
+         Column("target", "Target", "amount"), Column("flag", "F/U", "flag"),
+         Column("name", "Name"), Column("day", "Day", "date")),
+        charts=(ChartSpec("column", "Won", "period", ("won",), ("target",)),),
+        notes=("+ one note",),
+    )  # fmt: skip
+    sheet = ReportSheet("Variance", "Variance", "As of 2026-11-30", (block,))
+    log = pd.DataFrame({
+        "snapshot_date": [pd.Timestamp("2026-11-30")], "id": ["P1"], "owner": ["Ann"],
+        "stage": ["Lead"], "status": ["open"], "amount": [10.0],
+        "expected_close": [pd.Timestamp("2026-12-15")], "probability": [float("nan")],
+    })  # fmt: skip
+    return Report(date(2026, 11, 30), "EUR", (sheet,), log)
+
+
+def actions(book) -> list[dict[str, object]]:
+    return book.json()["actions"]
+
+
+def test_text_that_looks_like_a_formula_gets_an_apostrophe():
+    assert text_cell("=SUM(A1)") == "'=SUM(A1)"
+    assert text_cell("-3 deals") == "'-3 deals"
+    assert text_cell("plain") == "plain"
+
+
+def test_history_names_are_unique_and_short():
+    taken = {"Variance 2026-11-30"}
+    assert history_name("Variance", date(2026, 11, 30), taken) == "Variance 2026-11-30 (2)"
+    assert len(history_name("A very long report sheet name", date(2026, 11, 30), set())) <= 31
+
+
+def test_read_book_gives_tables_by_name():
+    book = xw.Book(
+        json=book_json({"Prospects": ("tblProspects", [["ID", "Stage"], ["P1", "Lead"]])})
+    )
+    raw = read_book(book)
+    assert raw.tables["Prospects"] == [["ID", "Stage"], ["P1", "Lead"]]
+    assert raw.header_rows["Prospects"] == 1
+
+
+def test_write_report_actions():
+    header = ["Snapshot date", "ID", "Owner", "Stage", "Status", "Amount", "Expected close",
+              "Probability"]  # fmt: skip
+    book = xw.Book(json=book_json({"Snapshots": ("tblSnapshots", [header, [None] * 8])}))
+    assert write_report(book, report()) == ["Variance"]
+    done = actions(book)
+    funcs = [a["func"] for a in done]
+    assert funcs[0] == "addSheet"
+    values = [a for a in done if a["func"] == "setValues" and a["sheet_position"] == 1]
+    table = next(a for a in values if a["start_row"] == 4)  # header row 5 (0-based 4)
+    assert table["values"][0] == ["Period", "Won", "Target", "F/U", "Name", "Day"]
+    # The formula-looking name goes in as text.
+    assert table["values"][1][4] == '\'=HYPERLINK("http://example.com","x")'
+    assert table["values"][2][5] in {None, ""}  # NaT stays empty
+    formats = {(a["start_column"], a["args"][0]) for a in done if a["func"] == "setNumberFormat"}
+    assert (1, '#,##0 "€"') in formats
+    assert (5, "yyyy-mm-dd") in formats
+    fills = [a for a in done if a["func"] == "setRangeColor" and a["start_column"] == 3]
+    assert [str(f["args"][0]).upper() for f in fills] == ["#C6EFCE", "#FFC7CE"]
+    notes = next(a for a in values if a["values"] == [["'+ one note"]])
+    assert notes["start_row"] == 7
+    chart = next(a for a in done if a["func"] == "addChart")
+    # Period, Won and Target are adjacent: one source rectangle; anchored right of the table.
+    assert chart["args"][3] == "$A$5:$C$7"
+    assert chart["args"][9] == "$H$4"
+    snapshot_rows = [
+        a["values"] for a in done if a["func"] == "setValues" and a["sheet_position"] == 0
+    ]
+    assert snapshot_rows[-1][0][:6] == ["2026-11-30", "P1", "Ann", "Lead", "open", 10.0]
+
+
+def test_replace_and_keep_history():
+    book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}))
+    write_report(book, report())
+    assert [s.name for s in book.sheets] == ["Variance"]
+    book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}))
+    write_report(book, report(), keep_history=True)
+    assert [s.name for s in book.sheets] == ["Variance 2026-11-30", "Variance"]

@@ -34,6 +34,7 @@ from pipeline_xl.model import Model, Stages, target_for
 from pipeline_xl.periods import Period
 
 __all__ = [
+    "MAX_COUNT",
     "BackwardPlan",
     "DatedPlan",
     "Freq",
@@ -56,6 +57,7 @@ Number = float | Fraction | Decimal
 _REL_TOL = 1e-9
 _FAST_LIMIT = float(2**50)
 _DEALS_LABEL = "Deals"
+MAX_COUNT = 10**12  # beyond this a plan is a data error (a near-zero average deal, say)
 _NUMBER_TYPES = (float, int, Fraction, Decimal, np.integer, np.floating)
 
 
@@ -365,6 +367,11 @@ def _exact_rates(rates: FunnelRates, stages: Stages) -> list[Number]:
     ]
 
 
+def _first_activity(stages: Stages) -> str:
+    """The first open stage's activity, in lower case (for messages)."""
+    return (stages.open[0].activity or stages.open[0].name).lower()
+
+
 def backward_plan(model: Model, period: Period | str, owner: str = "") -> BackwardPlan:
     """Backward plan for ``owner`` ("" = team) in ``period`` from the model's history.
 
@@ -397,6 +404,14 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
     counts = required_counts(
         target, rates.avg_deal, _exact_rates(rates, model.stages), won, weighted
     )
+    if counts[0] > MAX_COUNT:
+        raise InputError(
+            f"the plan for {_owner_text(owner)} in {p.label} would need more than "
+            f"{MAX_COUNT:,} {_plural(_first_activity(model.stages), 2)}: check the amounts "
+            "and the conversions",
+            sheet="Prospects", column="Amount", value=rates.avg_deal,
+            expected="an average deal and conversions that give a plan a team can carry out",
+        )  # fmt: skip
     stages = model.stages
     levels = [
         PlanLevel(stage.name, stage.activity, conversion, count)

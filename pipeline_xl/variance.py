@@ -8,8 +8,9 @@ Definitions (design notes, section 6):
   the won amount, because no open deal lands in a past period.
 * Baseline forecast of a period: what the same method (stage probabilities of today,
   per-deal overrides of then) gave on the pipeline as it stood at the last snapshot on or
-  before the period's first day, rebuilt from the Snapshots change log. It measures how far
-  the pipeline moved, not what somebody typed into a forecast at the time.
+  before the period's first day and before ``as_of``, rebuilt from the Snapshots change
+  log (a snapshot taken on ``as_of`` is today's record, not a forecast made earlier). It
+  measures how far the pipeline moved, not what somebody typed into a forecast then.
 * Forecast accuracy over closed periods with a baseline: WAPE = sum |A - F| / sum A and
   bias = sum (F - A) / sum A, where A is the won amount and F the baseline.
 * Activities: the dated backward plan against the Activities table, per owner and activity.
@@ -44,12 +45,13 @@ def _pct(amount: pd.Series, base: pd.Series) -> pd.Series:
     return (amount / base.where(base != 0)).astype("float64")
 
 
+_FLAG_TOLERANCE = 0.005  # a variance within half a cent of zero is on target, not behind
+
+
 def _flag(variance: pd.Series) -> pd.Series:
-    return pd.Series(
-        np.where(variance.isna(), "", np.where(variance >= 0, "F", "U")),
-        index=variance.index,
-        dtype=object,
-    )
+    """Flag F (favourable) at or above target, U below it, blank without a variance."""
+    flags = np.where(variance > -_FLAG_TOLERANCE, "F", "U")
+    return pd.Series(np.where(variance.isna(), "", flags), index=variance.index, dtype=object)
 
 
 def _valid_rows(log: pd.DataFrame) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.datetime64]]:
@@ -77,6 +79,7 @@ def baseline_forecasts(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
     log = model.snapshots
     if log.empty or not periods:
         return pd.DataFrame(columns=columns)
+    as_of = np.datetime64(model.settings.as_of, "ns")
     log = log.sort_values(["id", "snapshot_date"], kind="stable")
     valid_from, valid_until = _valid_rows(log)
     snapshot_days = np.unique(valid_from)
@@ -100,7 +103,7 @@ def baseline_forecasts(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
     for period in periods:
         start = np.datetime64(period.start, "ns")
         end = np.datetime64(period.end, "ns")
-        usable = snapshot_days[snapshot_days <= start]
+        usable = snapshot_days[(snapshot_days <= start) & (snapshot_days < as_of)]
         if not usable.size:
             continue
         day = usable[-1]
@@ -188,32 +191,38 @@ def activity_variance(
     plan = dated_plan(model, period, owner, freq)
     as_of = pd.Timestamp(model.settings.as_of)
     acts = model.activities
+    acts = acts.loc[acts["date"] <= as_of]
     lead = dict(zip(model.stages.activities, plan.lead_days, strict=True))
     start = pd.Timestamp(plan.period.start)
     end = pd.Timestamp(plan.period.end)
+    # One pass per activity (not per owner and activity): what is due, done and left.
+    late = plan.too_late.groupby(["owner", "activity"], sort=False)["count"].sum()
+    future = plan.rows
+    buckets = future.loc[future["required"] > 0].groupby(["owner", "activity"], sort=False).size()
+    done_by_owner: dict[str, pd.Series] = {}
+    done_total: dict[str, float] = {}
+    for activity, days in lead.items():
+        shift = pd.Timedelta(days=days)
+        inside = (acts["type"] == activity) & (acts["date"] >= start - shift)
+        inside &= acts["date"] < end - shift
+        counts = acts.loc[inside, ["owner", "count"]]
+        done_by_owner[activity] = counts.groupby("owner", sort=False)["count"].sum()
+        done_total[activity] = float(counts["count"].sum())
     rows = []
     for bp in plan.plans:
         for level in bp.levels[:-1]:
-            days = pd.Timedelta(days=lead[level.activity])
-            win_start, win_end = start - days, end - days
-            late = plan.too_late
-            due = late.loc[(late["owner"] == bp.owner) & (late["activity"] == level.activity)]
-            required_to_date = int(due["count"].sum())
-            mine = (acts["type"] == level.activity) & (acts["date"] >= win_start)
-            mine &= (acts["date"] < win_end) & (acts["date"] <= as_of)
+            key = (bp.owner, level.activity)
+            required_to_date = int(late.get(key, 0))
             if bp.owner:
-                mine &= acts["owner"] == bp.owner
-            done = float(acts.loc[mine, "count"].sum())
-            future = plan.rows
-            left = future.loc[
-                (future["owner"] == bp.owner) & (future["activity"] == level.activity)
-            ]
-            buckets = int((left["required"] > 0).sum())
+                done = float(done_by_owner[level.activity].get(bp.owner, 0.0))
+            else:
+                done = done_total[level.activity]
+            n_buckets = int(buckets.get(key, 0))
             remaining = max(0.0, level.count - done)
             rows.append((
                 bp.owner, level.activity, level.count, required_to_date, done,
                 done - required_to_date, remaining,
-                remaining / buckets if buckets else float("nan"),
+                remaining / n_buckets if n_buckets else float("nan"),
             ))  # fmt: skip
     frame = pd.DataFrame.from_records(
         rows,

@@ -196,6 +196,17 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
     return rows
 
 
+def _cell_date(cell: object) -> date | None:
+    """A date cell: a datetime, a date, or a serial number (xlwings Lite passes those)."""
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    if isinstance(cell, int | float) and not isinstance(cell, bool) and 61 <= cell < 2958466:
+        return _EXCEL_EPOCH + timedelta(days=int(cell))
+    return None
+
+
 def _latest_date(rows: Sequence[Sequence[object]]) -> date:
     """The as-of date of a table: its latest created / closed / last-activity date."""
     header = [("" if c is None else str(c)) for c in rows[0]]
@@ -207,9 +218,9 @@ def _latest_date(rows: Sequence[Sequence[object]]) -> date:
             continue
         for row in rows[1:]:
             cell = row[column] if column < len(row) else None
-            if isinstance(cell, datetime | date):
-                day = cell.date() if isinstance(cell, datetime) else cell
-                latest = day if latest is None or day > latest else latest
+            day = _cell_date(cell)
+            if day is not None and (latest is None or day > latest):
+                latest = day
     if latest is None:
         raise InputError(
             "prospects: no Created, Closed or Last activity date to date the table; "

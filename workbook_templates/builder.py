@@ -1026,7 +1026,7 @@ def new_workbook(  # noqa: PLR0917 - positional signature agreed with the CLI
     else:
         tables = empty_tables()
     target = Path(path)
-    cached = _engine_cache(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
+    cached = engine_cache(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
     out = build_workbook(
         target,
         company=company,
@@ -1040,7 +1040,7 @@ def new_workbook(  # noqa: PLR0917 - positional signature agreed with the CLI
     return out
 
 
-def _engine_cache(
+def engine_cache(
     tables: Mapping[str, pd.DataFrame], *, currency: str, fiscal_start: int, as_of: date
 ) -> dict[str, object]:
     """PIPE_* values from the ``udfs`` functions on the tables as the workbook will hold them."""

@@ -117,7 +117,7 @@ def read_book(book: xw.Book) -> BookTables:
                 found = table
                 break
         rng = found.range if found is not None else sheet.used_range
-        values = rng.options(ndim=2).value
+        values = rng.options(ndim=2, err_to_str=True).value
         if not values:
             continue
         tables[role] = [list(row) for row in values]

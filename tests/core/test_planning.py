@@ -514,3 +514,11 @@ class TestInflow:
         model = june_model(date(2026, 3, 16))
         with pytest.raises(InputError, match="periods: 2026-03 overlaps 2026-Q1"):
             inflow(model, ["2026-Q1", "2026-03"])
+
+
+def test_absurd_plan_is_an_input_error_not_an_overflow():
+    # A won deal of 1e-100 makes the average deal absurd: 1e6 / 1e-100 deals.
+    prospects = [{"id": "W", "stage": "Won", "amount": 1e-100, "closed": date(2026, 1, 5)}]
+    model = make_model(prospects, [{"period": "2026-03", "revenue": 1e6}], date(2026, 2, 1))
+    with pytest.raises(InputError, match=r"would need .* calls: check the amounts"):
+        backward_plan(model, "2026-03")

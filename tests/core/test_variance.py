@@ -155,3 +155,10 @@ class TestActivityVariance:
         offers = frame.loc["Offer"]
         assert 0 < offers["required_to_date"] < 31
         assert offers["remaining"] == 31.0
+
+
+def test_rounding_noise_is_not_unfavourable():
+    from pipeline_xl.variance import _flag
+
+    flags = _flag(pd.Series([-1e-10, 0.0, 1e-10, -0.01, 5.0, float("nan")]))
+    assert flags.tolist() == ["F", "F", "F", "U", "F", ""]

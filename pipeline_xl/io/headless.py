@@ -1,0 +1,408 @@
+"""Refresh a workbook file without Excel: read, validate, report, write the package back.
+
+`refresh_file` is what ``pipeline-xl refresh Book.xlsm`` runs:
+
+1. refuse a workbook open in Excel (`safety.check_not_open`) or one that looks like a zip
+   bomb (`safety.check_zip`), before anything is decompressed;
+2. read the tables with python-calamine (`reader.read_workbook`) and validate them: bad
+   cells become rows of the Data issues sheet, never a crash;
+3. build the report (`pipeline_xl.reports.build_report`);
+4. edit the package (`package.Package`): each report sheet replaces the sheet of the same
+   name in place (same part, same position) or is appended; with ``keep_history`` the old
+   one is kept under a dated name instead. The Snapshots table gets the new change log.
+   Every other part of the file is written back byte for byte;
+5. write the file atomically, keeping the previous version as ``NAME.bak``.
+
+A sheet that carries a report's name but was not written by a refresh (its first cells
+are not a report's title and "As of" line) is never overwritten: the refresh stops with
+an `InputError` asking to rename it. An `InputError` is the only way a refresh fails on
+what the user gave it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline_xl.cells import clean_text, parse_date
+from pipeline_xl.errors import InputError
+from pipeline_xl.io.package import Package, xml_unescape
+from pipeline_xl.io.reader import RawWorkbook, read_workbook
+from pipeline_xl.io.render import drawing_xml, render_sheet
+from pipeline_xl.io.safety import atomic_write, check_not_open, check_zip
+from pipeline_xl.io.styles import MINIMAL_STYLES_XML, StyleBook
+from pipeline_xl.io.tables import ValueKind, find_table, replace_table_rows
+from pipeline_xl.model import Model
+from pipeline_xl.report_model import Report
+from pipeline_xl.schema import match_headers
+
+__all__ = ["SNAPSHOT_TABLE", "RefreshResult", "refresh_file", "write_report", "write_snapshots"]
+
+SNAPSHOT_TABLE = "tblSnapshots"
+_SUFFIXES = (".xlsx", ".xlsm")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AS_OF_RE = re.compile(r"^\s*As of\b", re.IGNORECASE)
+_STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+_STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+_SNAPSHOT_KINDS: dict[str, ValueKind] = {
+    "snapshot_date": "date",
+    "expected_close": "date",
+    "amount": "number",
+    "probability": "number",
+}
+
+BuildReport = Callable[[Model], Report]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What a refresh did.
+
+    ``sheets``: the report sheets written, in order; ``kept``: earlier reports kept under
+    dated names (``keep_history``); ``issues`` / ``errors``: validation issues found and
+    how many of them left a row out; ``snapshot_rows`` / ``snapshot_rows_added``: size
+    of the Snapshots log and how it changed; ``backup``: where the previous file is.
+    """
+
+    path: Path
+    as_of: date
+    sheets: tuple[str, ...]
+    kept: tuple[str, ...]
+    issues: int
+    errors: int
+    snapshot_rows: int
+    snapshot_rows_added: int
+    backup: Path | None
+    notes: tuple[str, ...] = ()
+
+
+def _default_build_report(model: Model) -> Report:
+    from pipeline_xl.reports import build_report  # noqa: PLC0415 - the engine's top layer
+
+    return build_report(model)
+
+
+def refresh_file(
+    path: str | os.PathLike[str],
+    *,
+    as_of: date | None = None,
+    keep_history: bool = False,
+    build_report: BuildReport | None = None,
+    backup: bool = True,
+) -> RefreshResult:
+    """Refresh the report sheets and the Snapshots log of the workbook at ``path``.
+
+    Args:
+        path: an ``.xlsx`` or ``.xlsm`` workbook (the ready workbook or any with the same
+            tables or sheets).
+        as_of: the as-of date; default: the Settings sheet's.
+        keep_history: keep each earlier report sheet under a dated name
+            (``Variance 2026-11-30``) instead of replacing it.
+        build_report: builds the report from the validated model (default:
+            `pipeline_xl.reports.build_report`).
+        backup: keep the previous file as ``NAME.bak``.
+
+    Raises:
+        InputError: the file is missing, open in Excel, not a workbook, refused by the
+            zip checks, damaged, has no Prospects table, a structural data problem, or a
+            sheet with a report's name that a refresh did not write.
+    """
+    target = Path(path)
+    if target.suffix.casefold() not in _SUFFIXES:
+        raise InputError(
+            "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
+        )
+    check_not_open(target)
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError as err:
+        raise InputError(f"{target.name} does not exist", value=str(target)) from err
+    except OSError as err:
+        raise InputError(f"{target.name} cannot be read: {err.strerror}") from err
+    check_zip(data, name=target.name)
+    raw = read_workbook(data, name=target.name)
+    model = raw.validate(as_of=as_of)
+    report = (build_report or _default_build_report)(model)
+    package = Package(data, name=target.name)
+    written, kept = write_report(package, report, keep_history=keep_history)
+    notes: list[str] = []
+    before = _data_rows(raw.table("Snapshots"))
+    try:
+        after = write_snapshots(package, report.snapshots, raw=raw, model=model)
+    except KeyError:
+        after = before
+        notes.append(
+            f"no {SNAPSHOT_TABLE} table in {target.name}: the snapshot was not saved "
+            "(add the Snapshots table of the ready workbook to keep a history)"
+        )
+    saved = atomic_write(target, package.to_bytes(), backup=backup)
+    severity = model.issues["severity"] if len(model.issues) else pd.Series([], dtype=object)
+    return RefreshResult(
+        path=target,
+        as_of=report.as_of,
+        sheets=tuple(written),
+        kept=tuple(kept),
+        issues=len(model.issues),
+        errors=int((severity == "error").sum()),
+        snapshot_rows=after,
+        snapshot_rows_added=after - before,
+        backup=saved,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- report sheets
+
+
+def _styles_part(package: Package) -> str:
+    for rel in package.rels(package.workbook_part):
+        if rel.type == _STYLES_REL and rel.part and package.has(rel.part):
+            found = package.find(rel.part)
+            assert found is not None  # noqa: S101 - checked by has()
+            return found
+    part = package.unused_name("xl/styles{}.xml")
+    package.set_part(part, MINIMAL_STYLES_XML, _STYLES_CT)
+    package.add_rel(package.workbook_part, _STYLES_REL, part)
+    return part
+
+
+def write_report(
+    package: Package, report: Report, *, keep_history: bool = False
+) -> tuple[list[str], list[str]]:
+    """Put the report sheets into ``package``; returns (sheets written, sheets kept).
+
+    A sheet of the same name is replaced in place, or with ``keep_history`` renamed
+    ``<name> <its as-of date>`` (unique, at most 31 characters) while the new one is
+    appended. New styles are appended to ``xl/styles.xml``; its existing ones keep their
+    indices.
+
+    Raises:
+        InputError: a sheet carries a report's name but was not written by a refresh.
+    """
+    styles_part = _styles_part(package)
+    book = StyleBook(package.part(styles_part))
+    written: list[str] = []
+    kept: list[str] = []
+    for sheet in report.sheets:
+        rendered = render_sheet(sheet, book, currency=report.currency, drawing_rid="rId1")
+        existing = _existing(package, sheet.name)
+        if existing is not None and not _is_report(package, existing, sheet.title):
+            raise InputError(
+                f"{package.name} already has a sheet named {existing} that a refresh did not "
+                "write: rename or delete it, then refresh again",
+                sheet=existing,
+                expected=f"a free sheet name for the {sheet.name} report",
+            )
+        if existing is not None and keep_history:
+            history = _history_name(package, existing, report.as_of)
+            package.rename_sheet(existing, history)
+            kept.append(history)
+            existing = None
+        if existing is None:
+            package.add_sheet(sheet.name, rendered.xml)
+        else:
+            if existing != sheet.name:
+                package.rename_sheet(existing, sheet.name)
+            package.replace_sheet_content(sheet.name, rendered.xml)
+        charts = [(chart.xml, chart.anchor) for chart in rendered.charts]
+        package.attach_drawing(sheet.name, charts, drawing_xml, rid="rId1")
+        written.append(sheet.name)
+    new_styles = book.to_bytes()
+    if new_styles != package.part(styles_part):
+        package.set_part(styles_part, new_styles)
+    return written, kept
+
+
+def _existing(package: Package, name: str) -> str | None:
+    for ref in package.sheets():
+        if ref.name.casefold() == name.casefold():
+            return ref.name
+    return None
+
+
+def _first_texts(package: Package, sheet: str) -> tuple[str, str]:
+    """The texts of cells A1 and A2 of ``sheet`` (``""`` when empty or not text)."""
+    xml = package.part(package.sheet(sheet).part).decode("utf-8", errors="replace")
+    found = {"A1": "", "A2": ""}
+    shared: list[str] | None = None
+    for ref in found:
+        m = re.search(
+            rf"""<(?:[\w.-]+:)?c\b[^>]*?\br=["']{ref}["'][^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?c>)""",
+            xml,
+            re.S,
+        )
+        if m is None or m.group(1) is None:
+            continue
+        tag = m.group(0)[: m.group(0).index(">") + 1]
+        kind = re.search(r"""\bt=["'](\w+)["']""", tag)
+        body = m.group(1)
+        texts = re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</(?:[\w.-]+:)?t>", body, re.S)
+        value = re.search(r"<(?:[\w.-]+:)?v>(.*?)</(?:[\w.-]+:)?v>", body, re.S)
+        if kind and kind.group(1) == "s" and value:
+            if shared is None:
+                shared = _shared_strings(package)
+            index = int(value.group(1)) if value.group(1).isdigit() else -1
+            found[ref] = shared[index] if 0 <= index < len(shared) else ""
+        elif texts:
+            found[ref] = xml_unescape("".join(texts))
+        elif kind and kind.group(1) == "str" and value:
+            found[ref] = xml_unescape(value.group(1))
+    return found["A1"], found["A2"]
+
+
+def _shared_strings(package: Package) -> list[str]:
+    part = next(
+        (
+            r.part
+            for r in package.rels(package.workbook_part)
+            if r.type.endswith("/sharedStrings") and r.part and package.has(r.part)
+        ),
+        None,
+    )
+    if part is None:
+        return []
+    text = package.part(part).decode("utf-8", errors="replace")
+    out = []
+    for si in re.finditer(r"<(?:[\w.-]+:)?si\b[^>]*>(.*?)</(?:[\w.-]+:)?si>", text, re.S):
+        body = re.sub(r"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", "", si.group(1), flags=re.S)
+        parts = re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</(?:[\w.-]+:)?t>", body, re.S)
+        out.append(xml_unescape("".join(parts)))
+    return out
+
+
+def _is_report(package: Package, sheet: str, title: str) -> bool:
+    """Whether ``sheet`` looks written by a refresh: the report's title or an As-of line."""
+    first, second = _first_texts(package, sheet)
+    return first.strip() == title.strip() or bool(_AS_OF_RE.match(second))
+
+
+def _history_name(package: Package, sheet: str, as_of: date) -> str:
+    """``<sheet> <as-of date of its report>``, unique and at most 31 characters."""
+    second = _first_texts(package, sheet)[1]
+    found = _DATE_RE.search(second)
+    stamp = found.group(0) if found else as_of.isoformat()
+    taken = {s.name.casefold() for s in package.sheets()}
+    for n in range(1, 1000):
+        suffix = f" {stamp}" if n == 1 else f" {stamp} ({n})"
+        candidate = sheet[: 31 - len(suffix)].rstrip() + suffix
+        if candidate.casefold() not in taken:
+            return candidate
+    raise InputError("too many kept reports", sheet=sheet, expected="fewer old report sheets")
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _data_rows(rows: Sequence[Sequence[object]] | None) -> int:
+    if not rows:
+        return 0
+    return sum(1 for row in rows[1:] if any(v is not None and v != "" for v in row))
+
+
+def _cell_values(series: pd.Series, *, capitalize: bool = False) -> list[object]:
+    """A log column as cell values: None for missing, dates as dates, plain scalars."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        days = series.dt.normalize()
+        whole = bool((days == series).all())
+        values = series.dt.date.astype(object) if whole else series.astype(object)
+        dates: list[object] = values.where(series.notna(), None).tolist()
+        return dates
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        numbers = series.astype("float64")
+        return numbers.astype(object).where(numbers.notna(), None).tolist()
+    texts = series.astype(object).where(series.notna(), None)
+    out = texts.tolist()
+    if capitalize:
+        return [v.capitalize() if isinstance(v, str) else v for v in out]
+    return out
+
+
+def _key(day: object, deal: object) -> tuple[date | None, str]:
+    parsed = parse_date(day) if day is not None else None
+    if isinstance(parsed, datetime):
+        parsed = parsed.date()
+    return parsed, clean_text(deal)
+
+
+def _old_snapshot_rows(
+    header: Sequence[str],
+    extra_cols: Sequence[int],
+    raw: RawWorkbook | None,
+    model: Model | None,
+) -> tuple[dict[tuple[date | None, str], list[object]], list[list[object]]]:
+    """From the table as read: user-column cells by (date, ID), and rows validation left out."""
+    carried: dict[tuple[date | None, str], list[object]] = {}
+    kept: list[list[object]] = []
+    old = raw.table("Snapshots") if raw is not None else None
+    if raw is None or not old or len(old) < 2:
+        return carried, kept
+    old_header = [clean_text(h) for h in old[0]]
+    position = {h.casefold(): i for i, h in enumerate(old_header)}
+    old_fields = match_headers(old_header, "snapshots")
+    valid = None if model is None else {int(r) for r in model.snapshots["row"].tolist()}
+    first_row = raw.header_rows.get("Snapshots", 1) + 1
+    keyed = "snapshot_date" in old_fields and "id" in old_fields
+    found = [position.get(h.casefold()) for h in header]
+    for i, row in enumerate(old[1:]):
+        is_valid = valid is None or first_row + i in valid
+        if is_valid and not (extra_cols and keyed):
+            continue
+        if not any(clean_text(v) for v in row):
+            continue
+        cells = [row[k] if k is not None and k < len(row) else None for k in found]
+        if not is_valid:
+            kept.append(cells)
+        else:
+            key = _key(row[old_fields["snapshot_date"]], row[old_fields["id"]])
+            carried[key] = [cells[j] for j in extra_cols]
+    return carried, kept
+
+
+def write_snapshots(
+    package: Package,
+    log: pd.DataFrame,
+    *,
+    raw: RawWorkbook | None = None,
+    model: Model | None = None,
+) -> int:
+    """Rewrite the ``tblSnapshots`` rows with the change log ``log``; returns the row count.
+
+    Columns are filled by their headers (matched as validation matches them, in the
+    table's own order); status is written as Open, Won or Lost. With ``raw`` and
+    ``model``: cells of columns the log does not have (a user's own columns) follow
+    their rows by snapshot date and ID, and rows validation left out (errors) are kept
+    at the end as they were, so no data of the user's is lost.
+
+    Raises:
+        KeyError: the workbook has no ``tblSnapshots`` table.
+    """
+    table = find_table(package, SNAPSHOT_TABLE)
+    header = list(table.columns)
+    fields = {pos: name for name, pos in match_headers(header, "snapshots").items()}
+    kinds: list[ValueKind] = [
+        _SNAPSHOT_KINDS.get(fields.get(j, ""), "text" if j in fields else "auto")
+        for j in range(len(header))
+    ]
+    extra_cols = [j for j in range(len(header)) if j not in fields]
+    carried, kept_rows = _old_snapshot_rows(header, extra_cols, raw, model)
+    n = len(log)
+    columns: list[list[object]] = [[None] * n for _ in header]
+    for j, name in fields.items():
+        if name in log.columns:
+            columns[j] = _cell_values(log[name], capitalize=name == "status")
+    if carried and n:
+        keys = zip(_cell_values(log["snapshot_date"]), _cell_values(log["id"]), strict=True)
+        for i, (day, deal) in enumerate(keys):
+            extra = carried.get(_key(day, deal))
+            for j, value in zip(extra_cols, extra or (), strict=False):
+                columns[j][i] = value
+    rows: list[Sequence[object]] = list(zip(*columns, strict=True)) if n else []
+    rows.extend(kept_rows)
+    replace_table_rows(package, SNAPSHOT_TABLE, header, rows, kinds)
+    return len(rows)

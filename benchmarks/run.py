@@ -156,16 +156,25 @@ def case_scalar() -> dict[str, float]:
     return {"seconds": took, "baseline": base, "ratio": took / base, "peak_mb": rss_mb()}
 
 
+def case_import() -> dict[str, float]:
+    """Importing a 100,000-row CRM export into a workbook, against pandas reading the CSV."""
+    from bench_import import case_import as run  # benchmarks/bench_import.py
+
+    return run(100_000)
+
+
 CASES: dict[str, Callable[[], dict[str, float]]] = {
     "pipeline_100k": lambda: case_pipeline(100_000),
     "montecarlo_10k_x_10k": lambda: case_montecarlo(10_000, 10_000),
     "required_calls": case_scalar,
+    "import_100k": case_import,
 }
 # name -> (max seconds, max ratio to baseline or None, max peak MB or None)
 TARGETS: dict[str, tuple[float, float | None, float | None]] = {
     "pipeline_100k": (1.0, 5.0, None),
     "montecarlo_10k_x_10k": (2.0, None, 500.0),
     "required_calls": (20e-6, None, None),
+    "import_100k": (10.0, None, None),
 }
 
 

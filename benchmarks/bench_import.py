@@ -2,7 +2,7 @@
 
 `case_import` follows the contract of ``benchmarks/run.py`` (seconds, baseline, ratio,
 peak_mb); the baseline is pandas reading the same CSV. Run alone with
-``python -m tests.crm.bench_import``.
+``python benchmarks/bench_import.py``.
 """
 
 from __future__ import annotations

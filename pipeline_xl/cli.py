@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline_xl.cli_data import register as register_data_commands
 from pipeline_xl.errors import InputError
 from pipeline_xl.forecast import forecast_table
+from pipeline_xl.io.headless import RefreshResult, refresh_file
 from pipeline_xl.model import Model
 from pipeline_xl.planning import backward_plan, dated_plan
 from pipeline_xl.sample import generate
@@ -124,25 +126,35 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refresh(args: argparse.Namespace) -> int:
-    from pipeline_xl.io.headless import refresh_file  # noqa: PLC0415 - only this command
+def _refresh_summary(result: RefreshResult) -> str:
+    text = (
+        f"refreshed {result.path} as of {result.as_of}: {', '.join(result.sheets)}; "
+        f"{result.issues} data issues ({result.errors} rows left out); "
+        f"{result.snapshot_rows_added} snapshot rows added"
+    )
+    if result.kept:
+        text += f"; kept {', '.join(result.kept)}"
+    if result.backup:
+        text += f"; backup {result.backup}"
+    return text
 
+
+def _refresh(args: argparse.Namespace) -> int:
     as_of = _as_of(args.as_of) if args.as_of else None
     result = refresh_file(Path(args.path), as_of=as_of, keep_history=args.keep_history)
-    print(result.summary() if hasattr(result, "summary") else result)
+    print(_refresh_summary(result))
     return 0
 
 
 def _demo_workbook(args: argparse.Namespace, as_of: date, out: Path) -> None:
     """Build the sample workbook, refresh it headlessly and picture its sheets."""
-    from pipeline_xl.io.headless import refresh_file  # noqa: PLC0415 - heavier adapters
     from workbook_templates import libreoffice  # noqa: PLC0415
     from workbook_templates.builder import new_workbook  # noqa: PLC0415
 
     book = new_workbook(out / "acme_pipeline.xlsm", "Acme Components", args.prospects, False,
                         "EUR", 1, as_of)  # fmt: skip
     result = refresh_file(book, as_of=as_of)
-    print(f"  {book.resolve()} (refreshed: {result})")
+    print(f"  {book.resolve()}\n    {_refresh_summary(result)}")
     reason = libreoffice.missing_reason()
     if reason is not None:
         print(f"  no pictures of the sheets: {reason}")
@@ -188,12 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--keep-history", action="store_true",
                          help="keep the previous report sheets under dated names")  # fmt: skip
     refresh.set_defaults(handler=_refresh)
-    try:
-        from pipeline_xl.cli_data import register  # noqa: PLC0415 - optional commands
-    except ImportError:
-        log.debug("import / metrics / rollup commands unavailable", exc_info=True)
-    else:
-        register(sub)
+    register_data_commands(sub)
     return parser
 
 

@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from defusedxml import ElementTree  # type: ignore[import-untyped]
+from defusedxml import ElementTree
 
 __all__ = ["QuickstartVBA", "parse_quickstart", "quickstart_vba"]
 

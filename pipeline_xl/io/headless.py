@@ -364,6 +364,26 @@ def _old_snapshot_rows(
     return carried, kept
 
 
+def _same_rows(
+    rows: Sequence[Sequence[object]], header: Sequence[str], raw: RawWorkbook | None
+) -> bool:
+    """Whether the table as read already holds exactly ``rows`` (then it is left alone)."""
+    old = raw.table("Snapshots") if raw is not None else None
+    if not old or len(old) - 1 != len(rows):
+        return False
+    position = {clean_text(h).casefold(): i for i, h in enumerate(old[0])}
+    found = [position.get(h.casefold()) for h in header]
+    if None in found:
+        return False
+    for new, was in zip(rows, old[1:], strict=True):
+        if any(
+            a != (was[k] if k is not None and k < len(was) else None)
+            for a, k in zip(new, found, strict=True)
+        ):
+            return False
+    return True
+
+
 def write_snapshots(
     package: Package,
     log: pd.DataFrame,
@@ -378,6 +398,9 @@ def write_snapshots(
     ``model``: cells of columns the log does not have (a user's own columns) follow
     their rows by snapshot date and ID, and rows validation left out (errors) are kept
     at the end as they were, so no data of the user's is lost.
+
+    When the table already holds exactly these rows it is left as it is (no part
+    changes), which keeps a second refresh on the same day cheap.
 
     Raises:
         KeyError: the workbook has no ``tblSnapshots`` table.
@@ -404,5 +427,6 @@ def write_snapshots(
                 columns[j][i] = value
     rows: list[Sequence[object]] = list(zip(*columns, strict=True)) if n else []
     rows.extend(kept_rows)
-    replace_table_rows(package, SNAPSHOT_TABLE, header, rows, kinds)
+    if not _same_rows(rows, header, raw):
+        replace_table_rows(package, SNAPSHOT_TABLE, header, rows, kinds)
     return len(rows)

@@ -34,8 +34,8 @@ from typing import TypeVar
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]  # no stubs
-from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]  # no stubs
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from pipeline_xl.errors import InputError
 from pipeline_xl.io.safety import check_zip

@@ -89,7 +89,7 @@ class RawWorkbook:
 
 def _clean(rows: Sequence[Sequence[object]]) -> Rows:
     """Calamine's ``""`` for an empty cell becomes None."""
-    return [[None if v == "" else v for v in row] for row in rows]
+    return [[v if v != "" else None for v in row] for row in rows]  # faster than ==, same
 
 
 def _header_index(rows: Rows, logical: str) -> int:

@@ -1,0 +1,1 @@
+"""Tests of headless workbook input and output."""

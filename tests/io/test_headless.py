@@ -1,0 +1,413 @@
+"""Headless refresh of a user's workbook: what changes, what stays byte for byte, what fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from defusedxml import ElementTree as ET  # noqa: N817 - the usual short name
+
+from pipeline_xl.errors import InputError
+from pipeline_xl.io.headless import RefreshResult, refresh_file
+from pipeline_xl.io.package import Package
+from pipeline_xl.io.safety import backup_path
+from tests.io.workbooks import (
+    AS_OF,
+    MC_ROOT,
+    USER_SHEET,
+    build,
+    extend,
+    new_sample,
+    part_hashes,
+    read_parts,
+    sample_tables,
+    snapshot_dates_ids,
+    stub_report,
+    write_parts,
+)
+
+REPORTS = ("Variance", "Activity plan", "Forecast range", "Pipeline flow", "Data issues")
+HYPERLINK = '=HYPERLINK("http://example.com","x")'
+EVIL_OWNER = "=cmd|' /C calc'!A0"
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.filterwarnings("ignore:Sparkline Group extension:UserWarning")
+M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+# Parts a refresh may change, and why:
+# - the tool's own sheets: the five reports (added here: they did not exist before) and
+#   the Snapshots sheet with its table part, whose rows hold the new change log;
+# - the package directory: [Content_Types].xml, xl/workbook.xml and its .rels, and
+#   docProps/app.xml list the parts and sheets, so adding sheets must edit them;
+# - xl/styles.xml: the report styles are appended (checked separately: every existing
+#   font, fill, border, number format and cell format stays unchanged at its index).
+# Every other part, VBA project included, must keep its exact bytes.
+DIRECTORY = {
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "docProps/app.xml",
+    "xl/styles.xml",
+}
+
+
+@pytest.fixture(scope="session")
+def lo_ready() -> None:
+    """Skip (locally) or fail (in CI) when LibreOffice cannot be driven."""
+    from workbook_templates import libreoffice
+
+    reason = libreoffice.missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"LibreOffice is required in CI: {reason}")
+    pytest.skip(f"LibreOffice not available ({reason})")
+
+
+def _snapshot_parts(path: Path) -> set[str]:
+    package = Package.open(path)
+    sheet = package.sheet("Snapshots")
+    tables = {r.part for r in package.rels(sheet.part) if r.part}
+    return {sheet.part, *tables}
+
+
+def _refresh(src: Path, dst: Path, **kwargs) -> RefreshResult:
+    shutil.copy(src, dst)
+    return refresh_file(dst, build_report=stub_report, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("headless")
+
+
+@pytest.fixture(scope="module")
+def original(folder: Path) -> Path:
+    return extend(new_sample(folder / "acme.xlsm"))
+
+
+@pytest.fixture(scope="module")
+def refreshed(original: Path, folder: Path) -> tuple[Path, RefreshResult]:
+    target = folder / "once" / "acme.xlsm"
+    target.parent.mkdir()
+    return target, _refresh(original, target)
+
+
+@pytest.fixture(scope="module")
+def twice(refreshed: tuple[Path, RefreshResult], folder: Path) -> Path:
+    target = folder / "twice" / "acme.xlsm"
+    target.parent.mkdir()
+    _refresh(refreshed[0], target)
+    return target
+
+
+class TestByteIdentity:
+    def test_other_parts_keep_their_bytes(self, original, refreshed):
+        before, after = part_hashes(original), part_hashes(refreshed[0])
+        allowed = DIRECTORY | _snapshot_parts(original)
+        assert set(before) <= set(after)
+        changed = {name for name, digest in before.items() if after[name] != digest}
+        assert changed <= allowed, changed - allowed
+        # The snapshot log and the directory did change: the test would see a no-op.
+        assert "xl/workbook.xml" in changed
+
+    def test_user_features_survive(self, original, refreshed):
+        before, after = read_parts(original), read_parts(refreshed[0])
+        for name in (
+            "xl/vbaProject.bin",
+            "xl/worksheets/sheet9.xml",  # values, formulas and the sparkline
+            "xl/drawings/drawing1.xml",  # the chart frame and the macro shape
+            "xl/charts/chart1.xml",
+            "customXml/item1.xml",
+            "customXml/itemProps1.xml",
+            "customXml/_rels/item1.xml.rels",
+            "xl/drawings/vmlDrawing1.vml",  # the Dashboard's form buttons
+        ):
+            assert after[name] == before[name], name
+        assert b'macro="[0]!SampleCall"' in after["xl/drawings/drawing1.xml"]
+        assert b"x14:sparklineGroups" in after["xl/worksheets/sheet9.xml"]
+
+    def test_stored_parts_stay_stored(self, original, refreshed):
+        with zipfile.ZipFile(original) as a, zipfile.ZipFile(refreshed[0]) as b:
+            for info in a.infolist():
+                assert b.getinfo(info.filename).compress_type == info.compress_type
+            assert b.getinfo("xl/vbaProject.bin").compress_type == zipfile.ZIP_STORED
+            assert b.testzip() is None
+
+    def test_styles_are_only_appended(self, original, refreshed):
+        old = ET.fromstring(read_parts(original)["xl/styles.xml"])
+        new = ET.fromstring(read_parts(refreshed[0])["xl/styles.xml"])
+        grew = False
+        for name in ("fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "dxfs"):
+            a, b = old.find(M + name), new.find(M + name)
+            if a is None:
+                continue
+            olds, news = list(a), list(b)
+            assert len(news) >= len(olds)
+            grew |= len(news) > len(olds)
+            for i, element in enumerate(olds):
+                assert ET.tostring(news[i]) == ET.tostring(element), (name, i)
+        old_fmts = {f.get("numFmtId"): f.get("formatCode") for f in old.iter(M + "numFmt")}
+        new_fmts = {f.get("numFmtId"): f.get("formatCode") for f in new.iter(M + "numFmt")}
+        assert all(new_fmts[k] == v for k, v in old_fmts.items())
+        assert grew
+
+    def test_workbook_root_keeps_its_namespaces(self, refreshed):
+        text = read_parts(refreshed[0])["xl/workbook.xml"].decode()
+        assert MC_ROOT in text
+
+    def test_sheets_and_titles(self, refreshed):
+        path, result = refreshed
+        names = openpyxl.load_workbook(path, keep_vba=True).sheetnames
+        assert names[-5:] == list(REPORTS)
+        assert names[:9] == [
+            "Dashboard", "Prospects", "Stages", "Targets", "Activities", "Settings",
+            "Snapshots", "xlwings.conf", USER_SHEET,
+        ]  # fmt: skip
+        app = read_parts(path)["docProps/app.xml"].decode()
+        for name in names:
+            assert f"<vt:lpstr>{name}</vt:lpstr>" in app
+        assert "<vt:i4>14</vt:i4>" in app  # 9 sheets + 5 reports
+        assert result.sheets == REPORTS
+        assert result.backup == backup_path(path)
+        assert result.backup.read_bytes() == (path.parent.parent / "acme.xlsm").read_bytes()
+
+
+class TestIdempotence:
+    def test_second_refresh_changes_no_part(self, refreshed, twice):
+        assert read_parts(twice) == read_parts(refreshed[0])
+
+    def test_snapshot_log_has_no_duplicates(self, twice):
+        keys = snapshot_dates_ids(twice)
+        assert len(keys) == len(set(keys))
+
+
+@pytest.fixture(scope="module")
+def grown(folder: Path) -> tuple[Path, int]:
+    """A workbook whose log misses its last snapshot date, one owner looking like a formula."""
+    tables = sample_tables(80)
+    log = tables["Snapshots"]
+    last = log["Snapshot date"].max()
+    tables["Snapshots"] = log.loc[log["Snapshot date"] < last].reset_index(drop=True)
+    prospects = tables["Prospects"].astype(object)
+    prospects.loc[4, "Owner"] = EVIL_OWNER
+    tables["Prospects"] = prospects
+    path = build(folder / "grown.xlsm", tables)
+    return path, len(tables["Snapshots"])
+
+
+class TestSnapshots:
+    def test_rows_are_added_once(self, grown, folder):
+        path, before = grown
+        target = folder / "grown-1" / "grown.xlsm"
+        target.parent.mkdir()
+        first = _refresh(path, target)
+        assert first.snapshot_rows_added > 0
+        assert first.snapshot_rows == before + first.snapshot_rows_added
+        keys = snapshot_dates_ids(target)
+        assert len(keys) == first.snapshot_rows == len(set(keys))
+        assert any(day == AS_OF for day, _ in keys)
+        again = refresh_file(target, build_report=stub_report)
+        assert again.snapshot_rows_added == 0
+        assert snapshot_dates_ids(target) == keys
+
+    def test_text_like_a_formula_is_text_in_the_log(self, grown, folder):
+        path, _ = grown
+        target = folder / "grown-2" / "grown.xlsm"
+        target.parent.mkdir()
+        _refresh(path, target)
+        sheet = openpyxl.load_workbook(target)["Snapshots"]
+        found = [c for row in sheet.iter_rows() for c in row if c.value == EVIL_OWNER]
+        assert found
+        for cell in found:
+            assert cell.data_type == "s"
+            assert cell.quotePrefix
+
+
+@pytest.fixture(scope="module")
+def garbage(folder: Path) -> tuple[Path, RefreshResult]:
+    """A workbook with unreadable cells and a name that looks like a formula, refreshed."""
+    tables = sample_tables(60)
+    prospects = tables["Prospects"].astype(object)
+    prospects.loc[0, "Amount"] = "abc"
+    prospects.loc[1, "Amount"] = "#N/A"
+    prospects.loc[2, "Expected close"] = "31/02/2026"
+    prospects.loc[3, "Name"] = HYPERLINK
+    tables["Prospects"] = prospects
+    path = build(folder / "garbage.xlsm", tables)
+    return path, refresh_file(path, build_report=stub_report)
+
+
+class TestBadData:
+    def test_refresh_succeeds_and_counts_issues(self, garbage):
+        _, result = garbage
+        assert result.errors >= 2  # the two unreadable amounts leave their rows out
+        assert result.issues >= 4
+
+    def test_bad_cells_are_listed_on_data_issues(self, garbage):
+        path, _ = garbage
+        sheet = openpyxl.load_workbook(path)["Data issues"]
+        values = {c.value for row in sheet.iter_rows() for c in row}
+        assert {"abc", "#N/A", "31/02/2026"} <= values
+        rows = {c.value for c in sheet["B"]}
+        assert {2, 3, 4} <= rows  # Excel rows of the first three prospects
+
+    def test_formula_text_stays_text(self, garbage):
+        path, _ = garbage
+        book = openpyxl.load_workbook(path)
+        found = [c for row in book["Data issues"].iter_rows() for c in row if c.value == HYPERLINK]
+        assert found
+        for cell in found:
+            assert cell.data_type == "s"
+            assert cell.quotePrefix
+
+
+class TestRefusals:
+    def test_lock_file(self, original, folder):
+        target = folder / "locked" / "acme.xlsm"
+        target.parent.mkdir()
+        shutil.copy(original, target)
+        (target.parent / "~$acme.xlsm").write_bytes(b"owner")
+        with pytest.raises(
+            InputError, match=r"acme\.xlsm is open in Excel \(lock file ~\$acme\.xlsm\)"
+        ):
+            refresh_file(target, build_report=stub_report)
+        assert target.read_bytes() == original.read_bytes()
+
+    def test_zip_bomb(self, original, folder):
+        parts = read_parts(original)
+        parts["xl/sharedStrings.xml"] = b"<sst>" + b" " * 30_000_000 + b"</sst>"
+        target = folder / "bomb.xlsm"
+        write_parts(target, parts)
+        with pytest.raises(InputError, match=r"xl/sharedStrings\.xml expands to .*zip bomb"):
+            refresh_file(target, build_report=stub_report)
+
+    def test_sheet_named_like_a_report_is_not_overwritten(self, original, folder):
+        parts = read_parts(original)
+        wb = parts["xl/workbook.xml"].decode()
+        parts["xl/workbook.xml"] = wb.replace(f'name="{USER_SHEET}"', 'name="Variance"').encode()
+        target = folder / "foreign.xlsm"
+        write_parts(target, parts)
+        before = target.read_bytes()
+        with pytest.raises(InputError, match="sheet named Variance that a refresh did not write"):
+            refresh_file(target, build_report=stub_report)
+        assert target.read_bytes() == before
+
+    @pytest.mark.parametrize(
+        ("name", "content", "message"),
+        [
+            ("missing.xlsm", None, "does not exist"),
+            ("text.xlsm", b"just text", "not an Excel workbook"),
+            ("book.xls", b"PK", "wrong file type"),
+        ],
+    )
+    def test_not_a_workbook(self, folder, name, content, message):
+        target = folder / name
+        if content is not None:
+            target.write_bytes(content)
+        with pytest.raises(InputError, match=message):
+            refresh_file(target, build_report=stub_report)
+
+
+class TestKeepHistory:
+    def test_old_reports_are_kept_under_dated_names(self, refreshed, folder):
+        target = folder / "history" / "acme.xlsm"
+        target.parent.mkdir()
+        result = _refresh(refreshed[0], target, as_of=date(2026, 3, 31), keep_history=True)
+        assert result.kept == tuple(f"{name} 2026-03-15" for name in REPORTS)
+        names = openpyxl.load_workbook(target).sheetnames
+        assert names[-10:] == [*result.kept, *REPORTS]
+        assert all(len(n) <= 31 for n in names)
+        again = refresh_file(
+            target, as_of=date(2026, 3, 31), keep_history=True, build_report=stub_report
+        )
+        assert again.kept == tuple(f"{name} 2026-03-31" for name in REPORTS)
+        # The kept charts now point at their own (renamed) sheet.
+        package = Package.open(target)
+        sheet = package.sheet("Variance 2026-03-15")
+        drawing = next(r.part for r in package.rels(sheet.part) if r.part)
+        chart = next(r.part for r in package.rels(drawing) if r.part)
+        assert b"'Variance 2026-03-15'!" in package.part(chart)
+
+
+class TestReaders:
+    def test_openpyxl_reads_the_reports(self, refreshed):
+        book = openpyxl.load_workbook(refreshed[0], keep_vba=True)
+        assert book["Variance"]["A1"].value == "Variance"
+        assert book[USER_SHEET]["B4"].value == "=SUM(B2:B3)"
+
+    def test_openxml_audit_finds_nothing(self, refreshed):
+        audit = pytest.importorskip("openxml_audit")
+        for file_format in (audit.FileFormat.OFFICE_2016, audit.FileFormat.MICROSOFT_365):
+            validator = audit.OpenXmlValidator(file_format=file_format)
+            result = validator.validate(str(refreshed[0]))
+            assert [f"{e.part_uri}: {e.description}" for e in result.errors] == []
+            assert audit.predict(result).prediction == audit.AppPrediction.OPENS_CLEAN
+
+    @pytest.mark.libreoffice
+    def test_libreoffice_opens_it(self, refreshed, lo_ready):
+        from workbook_templates import libreoffice
+
+        cells = libreoffice.cell_values(
+            refreshed[0], ["Variance!A1:B8", f"{USER_SHEET}!A1:B4"], recalc=True
+        )
+        assert cells["Variance"]["A1"]["text"] == "Variance"
+        assert cells[USER_SHEET]["B4"]["value"] == 24.0
+
+
+_KILL_SCRIPT = """
+import pathlib, sys, time
+from pipeline_xl.io import headless, safety
+from tests.io.workbooks import stub_report
+marker = pathlib.Path(sys.argv[2])
+def pause(tmp):
+    marker.write_text(str(tmp))
+    time.sleep(120)
+safety._before_replace = pause
+headless.refresh_file(sys.argv[1], build_report=stub_report)
+"""
+
+
+def test_killed_between_temp_file_and_replace_leaves_the_original(original, folder):
+    target = folder / "killed" / "acme.xlsm"
+    target.parent.mkdir()
+    shutil.copy(original, target)
+    before = target.read_bytes()
+    marker = folder / "killed.marker"
+    child = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", _KILL_SCRIPT, str(target), str(marker)], cwd=ROOT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the child never reached the pause"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    assert target.read_bytes() == before
+    leftover = Path(marker.read_text())
+    assert leftover.exists()  # the new file was complete, only the swap was missing
+    refresh_file(target, build_report=stub_report)
+    assert not leftover.exists()  # the next write clears what the killed one left
+    assert "Variance" in openpyxl.load_workbook(target).sheetnames
+
+
+def test_default_report(original, folder):
+    target = folder / "real" / "acme.xlsm"
+    target.parent.mkdir()
+    shutil.copy(original, target)
+    result = refresh_file(target)
+    assert result.sheets == REPORTS
+    assert openpyxl.load_workbook(target).sheetnames[-5:] == list(REPORTS)

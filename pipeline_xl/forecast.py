@@ -41,7 +41,7 @@ import pandas as pd
 
 from pipeline_xl.errors import InputError
 from pipeline_xl.history import RateSource, rates_for
-from pipeline_xl.model import Model, Settings, target_for, targets_of
+from pipeline_xl.model import Model, Settings
 from pipeline_xl.periods import Period, periods_between
 
 __all__ = [
@@ -254,7 +254,7 @@ def _forecast(book: _Book, model: Model, period: Period, owner: str, source: str
     weighted = float((amount * book.probability[lands]).sum())
     commit = won + float(amount[category == "commit"].sum())
     expected = won + weighted
-    target = target_for(model.targets, period, owner)
+    target = model.target(period, owner)
     return PeriodForecast(
         period=period,
         owner=owner,
@@ -369,7 +369,7 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
         commit = _by_owner(lands, open_code, commit_amount, n)
         best = _by_owner(lands, open_code, best_amount, n)
         count = _by_owner(lands, open_code, np.ones(len(open_code)), n)
-        team_target, owner_targets = targets_of(model.targets, period)
+        team_target, owner_targets = model.period_targets(period)
         for i, owner in enumerate(["", *owners]):
             target = team_target if not owner else owner_targets.get(owner, float("nan"))
             expected = won[i] + weighted[i]
@@ -688,7 +688,7 @@ def simulate(
     slip_value: float
     slip_source: SlipSource
     if slip is None:
-        slip_value, slip_source = slip_probability(model)
+        slip_value, slip_source = model.memo("slip", lambda: slip_probability(model))
     else:
         slip_value, slip_source = slip, "argument"
     slip_value = _check_slip(slip_value)
@@ -727,7 +727,7 @@ def simulate(
         won = _won_in(book, period, owner)
         total = won + totals[:, number - horizon_start]
         p10, p50, p90 = np.percentile(total, [10, 50, 90])
-        target = target_for(model.targets, period, owner)
+        target = model.target(period, owner)
         hit = float("nan") if np.isnan(target) else float((total >= target).mean())
         rows.append(
             {

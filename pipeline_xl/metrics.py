@@ -29,9 +29,9 @@ import pandas as pd
 
 from pipeline_xl.errors import InputError
 from pipeline_xl.history import funnel_rates
-from pipeline_xl.model import Model, target_for
+from pipeline_xl.model import Model
 from pipeline_xl.periods import Period
-from pipeline_xl.snapshots import pipeline_as_of, record_snapshot
+from pipeline_xl.snapshots import pipeline_as_of, recorded_log
 
 __all__ = [
     "Metrics",
@@ -285,7 +285,7 @@ def compute_metrics(model: Model, owner: str | None = "", period: Period | None 
     won_in, _ = _closed(prospects, as_of, who, target_period)
     won_in_period = float(won_in["amount"].sum())
     open_in_period, _ = open_pipeline(prospects, as_of, owner=who, period=target_period)
-    target = target_for(model.targets, target_period, who)
+    target = model.target(target_period, who)
     stale = stale_deals(prospects, as_of, settings.stale_days, owner=who)
     return Metrics(
         as_of=as_of,
@@ -341,8 +341,8 @@ def _flow_log(model: Model, owner: str) -> tuple[pd.DataFrame, pd.Timestamp | No
     if not len(snaps):
         return snaps, None
     first = pd.Timestamp(snaps["snapshot_date"].min())
-    if not (dates > day).any():
-        snaps = record_snapshot(snaps, model.prospects, day, model.stages)
+    if not (dates > day).any():  # snaps is the whole log: record the prospects on as_of
+        snaps = recorded_log(model)
     if owner:
         state = pipeline_as_of(snaps, day)
         snaps = snaps.loc[snaps["id"].isin(state.loc[state["owner"] == owner, "id"])]

@@ -9,6 +9,7 @@ it, so a number can always be traced back to its cell.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,6 +257,15 @@ class Model:
     cache: dict[Hashable, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    def period_targets(self, period: Period) -> tuple[float, dict[str, float]]:
+        """`targets_of` this model's targets for ``period`` (computed once per period)."""
+        return self.memo(("targets", period), lambda: targets_of(self.targets, period))
+
+    def target(self, period: Period, owner: str = "") -> float:
+        """`target_for` of ``owner`` ("" = team) in ``period``; NaN when none is set."""
+        team, per_owner = self.period_targets(period)
+        return per_owner.get(owner, math.nan) if owner else team
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per model and key; later calls return the kept value."""

@@ -30,7 +30,7 @@ import pandas as pd
 from pipeline_xl.errors import InputError
 from pipeline_xl.forecast import period_forecast
 from pipeline_xl.history import FunnelRates, RateSource, model_lead_times, rates_for
-from pipeline_xl.model import Model, Stages, target_for
+from pipeline_xl.model import Model, Stages
 from pipeline_xl.periods import Period
 
 __all__ = [
@@ -384,7 +384,7 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
             Stages conversion out of range.
     """
     p = _period(model, period)
-    target = target_for(model.targets, p, owner)
+    target = model.target(p, owner)
     if math.isnan(target):
         raise InputError(
             f"no target for {_owner_text(owner)} in {p.label}",
@@ -541,7 +541,7 @@ def _lead_days(model: Model) -> tuple[int, ...]:
 
 def _owners_with_target(model: Model, period: Period) -> list[str]:
     names = sorted({str(o) for o in model.targets["owner"] if str(o)})
-    return [o for o in names if not math.isnan(target_for(model.targets, period, o))]
+    return [o for o in names if not math.isnan(model.target(period, o))]
 
 
 def _rows_frame(rows: Sequence[tuple[date, str, str, int, int]]) -> pd.DataFrame:
@@ -679,7 +679,7 @@ def _target_periods(model: Model, as_of: date) -> list[Period]:
     out: list[Period] = []
     current = model.settings.period_of(as_of)
     while current.start <= last_day:
-        if not math.isnan(target_for(targets, current, "")):
+        if not math.isnan(model.target(current)):
             out.append(current)
         current = current.next()
     return out

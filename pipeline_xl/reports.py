@@ -39,7 +39,7 @@ from pipeline_xl.model import Model
 from pipeline_xl.periods import Period
 from pipeline_xl.planning import Freq, dated_plan, inflow
 from pipeline_xl.report_model import Block, ChartSpec, Column, ColumnKind, Report, ReportSheet
-from pipeline_xl.snapshots import movement, movement_summary, record_snapshot, snapshot_dates
+from pipeline_xl.snapshots import movement, movement_summary, recorded_log, snapshot_dates
 from pipeline_xl.variance import activity_variance, forecast_accuracy, variance_table
 
 __all__ = [
@@ -749,8 +749,12 @@ def build_report(
     settings = model.settings
     as_of = settings.as_of.date() if isinstance(settings.as_of, datetime) else settings.as_of
     generator = rng if rng is not None else np.random.default_rng(settings.mc_seed)
-    log = record_snapshot(model.snapshots, model.prospects, as_of, model.stages)
-    model = _history_before(model, as_of)
+    log = recorded_log(model)
+    history = _history_before(model, as_of)
+    if history is not model and not (model.snapshots["snapshot_date"] > pd.Timestamp(as_of)).any():
+        # Recording as_of over the earlier snapshots gives the same log: reuse it.
+        history.memo("recorded_log", lambda: log)
+    model = history
     forecast = forecast_table(model)
     team = forecast.loc[forecast["owner"] == ""]
     ctx = _Context(

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.errors import InputError
-from pipeline_xl.model import SNAPSHOT_COLUMNS, Stages
+from pipeline_xl.model import SNAPSHOT_COLUMNS, Model, Stages
 from pipeline_xl.periods import Granularity, period_of
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "movement_summary",
     "pipeline_as_of",
     "record_snapshot",
+    "recorded_log",
     "snapshot_changes",
     "snapshot_dates",
 ]
@@ -324,4 +325,14 @@ def movement_summary(moves: pd.DataFrame) -> pd.DataFrame:
             "amount": amounts.to_numpy(dtype="float64"),
             "amount_change": deltas.to_numpy(dtype="float64"),
         }
+    )
+
+
+def recorded_log(model: Model) -> pd.DataFrame:
+    """The model's change log with the prospects recorded on ``as_of`` (once per model)."""
+    return model.memo(
+        "recorded_log",
+        lambda: record_snapshot(
+            model.snapshots, model.prospects, model.settings.as_of, model.stages
+        ),
     )

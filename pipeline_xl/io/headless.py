@@ -21,6 +21,7 @@ what the user gave it.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -372,16 +373,16 @@ def _same_rows(
     if not old or len(old) - 1 != len(rows):
         return False
     position = {clean_text(h).casefold(): i for i, h in enumerate(old[0])}
-    found = [position.get(h.casefold()) for h in header]
-    if None in found:
+    maybe = [position.get(h.casefold()) for h in header]
+    found = [k for k in maybe if k is not None]
+    if len(found) != len(maybe) or not found:
         return False
-    for new, was in zip(rows, old[1:], strict=True):
-        if any(
-            a != (was[k] if k is not None and k < len(was) else None)
-            for a, k in zip(new, found, strict=True)
-        ):
-            return False
-    return True
+    width = max(found) + 1
+    body = [was if len(was) >= width else [*was, *[None] * (width - len(was))] for was in old[1:]]
+    if len(found) == 1:
+        return [tuple(r) for r in rows] == [(was[found[0]],) for was in body]
+    # Row by row in C: tuples of the new rows against the same columns of the old ones.
+    return all(map(operator.eq, map(tuple, rows), map(operator.itemgetter(*found), body)))
 
 
 def write_snapshots(

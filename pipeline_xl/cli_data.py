@@ -799,23 +799,12 @@ def _build(
             as_of=as_of,
         )
         return
-    from workbook_templates.builder import (  # noqa: PLC0415 - the classic builder
-        build_workbook,
-        engine_cache,
-        write_module,
-    )
+    from workbook_templates.builder import workbook_from_tables  # noqa: PLC0415 - the builder
 
-    cached = engine_cache(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
-    build_workbook(
-        target,
-        company=company,
-        tables=tables,
-        currency=currency,
-        fiscal_start=fiscal_start,
+    workbook_from_tables(
+        target, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
         as_of=as_of,
-        cached=cached,
-    )
-    write_module(target)
+    )  # fmt: skip
 
 
 def _rollup(args: argparse.Namespace) -> int:

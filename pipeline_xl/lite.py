@@ -37,7 +37,7 @@ from pipeline_xl.errors import InputError
 from pipeline_xl.lite_bundle import build_main_py, requirements_txt
 from pipeline_xl.model import default_stages
 from workbook_templates import spec
-from workbook_templates.builder import build_workbook, empty_tables, engine_cache
+from workbook_templates.builder import build_workbook, engine_cache, starting_tables
 
 __all__ = [
     "CONTENT_TYPES",
@@ -280,18 +280,9 @@ def new_lite(  # noqa: PLR0917 - positional signature agreed with the CLI
     Raises:
         InputError: both ``sample`` and ``empty`` given, or a bad argument.
     """
-    if sample is not None and empty:
-        raise InputError(
-            "choose either a sample or an empty workbook", expected="--sample N or --empty"
-        )
-    if sample is not None:
-        from pipeline_xl.sample import generate  # noqa: PLC0415 - only needed for samples
-
-        tables = generate(
-            sample, as_of=as_of, company=company, currency=currency, fiscal_start_month=fiscal_start
-        ).tables
-    else:
-        tables = empty_tables()
+    tables = starting_tables(
+        sample, empty, company=company, currency=currency, fiscal_start=fiscal_start, as_of=as_of
+    )
     return build_lite_workbook(
         path, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
         as_of=as_of,

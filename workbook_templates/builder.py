@@ -60,10 +60,13 @@ __all__ = [
     "build_workbook",
     "dashboard_periods",
     "empty_tables",
+    "engine_cache",
     "module_name",
     "module_source",
     "new_workbook",
     "stage_process",
+    "starting_tables",
+    "workbook_from_tables",
     "write_module",
 ]
 
@@ -1013,29 +1016,57 @@ def new_workbook(  # noqa: PLR0917 - positional signature agreed with the CLI
     Raises:
         InputError: both ``sample`` and ``empty`` given, or a bad argument.
     """
+    tables = starting_tables(
+        sample, empty, company=company, currency=currency, fiscal_start=fiscal_start, as_of=as_of
+    )
+    return workbook_from_tables(
+        path, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
+        as_of=as_of,
+    )  # fmt: skip
+
+
+def starting_tables(
+    sample: int | None,
+    empty: bool,  # noqa: FBT001 - mirrors the --empty flag
+    *,
+    company: str,
+    currency: str,
+    fiscal_start: int,
+    as_of: date,
+) -> dict[str, pd.DataFrame]:
+    """The tables a new workbook starts with: a sample company, or empty ones.
+
+    Raises:
+        InputError: both a sample size and ``empty`` given.
+    """
     if sample is not None and empty:
         raise InputError(
             "choose either a sample or an empty workbook", expected="--sample N or --empty"
         )
-    if sample is not None:
-        from pipeline_xl.sample import generate  # noqa: PLC0415 - only needed for samples
+    if sample is None:
+        return empty_tables()
+    from pipeline_xl.sample import generate  # noqa: PLC0415 - only needed for samples
 
-        tables = generate(
-            sample, as_of=as_of, company=company, currency=currency, fiscal_start_month=fiscal_start
-        ).tables
-    else:
-        tables = empty_tables()
-    target = Path(path)
+    return generate(
+        sample, as_of=as_of, company=company, currency=currency, fiscal_start_month=fiscal_start
+    ).tables
+
+
+def workbook_from_tables(
+    path: str | os.PathLike[str],
+    *,
+    company: str,
+    tables: Mapping[str, pd.DataFrame],
+    currency: str,
+    fiscal_start: int,
+    as_of: date,
+) -> Path:
+    """Build the classic workbook from ``tables`` with cached values, and its module."""
     cached = engine_cache(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
     out = build_workbook(
-        target,
-        company=company,
-        tables=tables,
-        currency=currency,
-        fiscal_start=fiscal_start,
-        as_of=as_of,
-        cached=cached,
-    )
+        path, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
+        as_of=as_of, cached=cached,
+    )  # fmt: skip
     write_module(out)
     return out
 

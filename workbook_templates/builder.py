@@ -21,6 +21,7 @@ import io
 import keyword
 import math
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -615,21 +616,34 @@ def _value(value: object) -> float | str:
     return value if isinstance(value, str) else ""
 
 
-def _write_pipes(w: _Writer, layout: DashboardLayout, values: Mapping[str, object]) -> None:
+_PIPE_CALL = re.compile(r"(?<![A-Za-z0-9_.])(PIPE_[A-Z_]+\()")
+LITE_PREFIX = "_xldudf_"
+"""How a file stores a call to an Office add-in's custom function (xlwings Lite's)."""
+
+
+def _stored(formula: str, *, lite: bool) -> str:
+    """The formula as the file stores it: Lite functions carry Excel's add-in prefix."""
+    return _PIPE_CALL.sub(LITE_PREFIX + r"\1", formula) if lite else formula
+
+
+def _write_pipes(
+    w: _Writer, layout: DashboardLayout, values: Mapping[str, object], *, lite: bool
+) -> None:
     ws, fm = w.sheet, w.formats
     for pipe in layout.pipes:
+        formula = _stored(pipe.formula, lite=lite)
         # Right-aligned: a message such as "target reached" lines up with the numbers.
         fmt = fm.cell(_fmt_kind(pipe.fmt), fill=STYLE.pipe_fill, right=True)
         cached = values.get(pipe.id)
         row, col = xl_cell_to_rowcol(pipe.cell)
         if pipe.spill == 1:
-            ws.write_formula(row, col, pipe.formula, fmt, _value(cached))
+            ws.write_formula(row, col, formula, fmt, _value(cached))
             continue
         parts = [_value(v) for v in cached] if isinstance(cached, tuple | list) else []
         parts += [""] * (pipe.spill - len(parts))
         last = col + pipe.spill - 1
         first = parts[0] if parts[0] != "" else 0
-        ws.write_dynamic_array_formula(row, col, row, last, pipe.formula, fmt, first)
+        ws.write_dynamic_array_formula(row, col, row, last, formula, fmt, first)
         for k, part in enumerate(parts[1 : pipe.spill], start=1):
             if isinstance(part, float):
                 ws.write_number(row, col + k, part, fmt)
@@ -639,16 +653,19 @@ def _write_pipes(w: _Writer, layout: DashboardLayout, values: Mapping[str, objec
                 ws.write_blank(row, col + k, None, fmt)
 
 
-def _write_natives(w: _Writer, layout: DashboardLayout, values: Mapping[str, object]) -> None:
+def _write_natives(
+    w: _Writer, layout: DashboardLayout, values: Mapping[str, object], *, lite: bool
+) -> None:
     ws, fm = w.sheet, w.formats
     for native in layout.natives:
         fmt = fm.cell(_fmt_kind(native.fmt), fill=STYLE.formula_fill)
         cached = _value(values.get(native.id))
         row, col = xl_cell_to_rowcol(native.cell)
+        formula = _stored(native.formula, lite=lite)
         if native.array:
-            ws.write_array_formula(row, col, row, col, native.formula, fmt, cached or 0)
+            ws.write_array_formula(row, col, row, col, formula, fmt, cached or 0)
         else:
-            ws.write_formula(row, col, native.formula, fmt, cached)
+            ws.write_formula(row, col, formula, fmt, cached)
 
 
 def _write_dashboard(
@@ -705,8 +722,8 @@ def _write_dashboard(
         owner_col + 1,
         {**VALIDATIONS["owner"], "error_message": "This name is not in the owner list. Keep it?"},
     )
-    _write_pipes(w, layout, values)
-    _write_natives(w, layout, values)
+    _write_pipes(w, layout, values, lite=book.lite)
+    _write_natives(w, layout, values, lite=book.lite)
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
     ws.print_area(0, 0, layout.last_row - 1, 8)

@@ -253,3 +253,24 @@ def test_opens_in_libreoffice(lite_book: Path, tmp_path: Path):
     assert cells["Prospects"]["A1"]["text"] == "ID"
     assert cells["Prospects"]["A2"]["text"] == "P0001"
     assert zipfile.is_zipfile(saved)
+
+
+def test_dashboard_calls_use_the_add_in_prefix(lite_book: Path, tmp_path: Path):
+    """A file stores an Office add-in's custom function as _xldudf_NAME (Lite's included)."""
+    import re
+    from datetime import date
+
+    from workbook_templates.builder import new_workbook
+
+    def formulas(path: Path) -> list[str]:
+        with zipfile.ZipFile(path) as package:
+            sheet = package.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        return re.findall(r"<f[^>]*>([^<]*)</f>", sheet)
+
+    lite = [f for f in formulas(lite_book) if "PIPE_" in f]
+    assert lite
+    assert all(re.search(r"(?<![A-Za-z_])PIPE_", f) is None for f in lite)
+    assert all("_xldudf_PIPE_" in f for f in lite)
+    classic = new_workbook(tmp_path / "c.xlsm", "Acme", None, True, "EUR", 1, date(2026, 11, 30))
+    assert any("PIPE_" in f for f in formulas(classic))
+    assert not any("_xldudf_" in f for f in formulas(classic))

@@ -24,9 +24,10 @@ from __future__ import annotations
 import operator
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import compress, count
 from pathlib import Path
 
 import pandas as pd
@@ -319,8 +320,9 @@ def _cell_values(series: pd.Series, *, capitalize: bool = False) -> list[object]
         return numbers.astype(object).where(numbers.notna(), None).tolist()
     texts = series.astype(object).where(series.notna(), None)
     out = texts.tolist()
-    if capitalize:
-        return [v.capitalize() if isinstance(v, str) else v for v in out]
+    if capitalize:  # a few distinct values (Open, Won, Lost): each capitalised once
+        spelt = {v: v.capitalize() for v in set(out) if isinstance(v, str)}
+        return list(map(spelt.get, out, out))
     return out
 
 
@@ -346,11 +348,20 @@ def _old_snapshot_rows(
     old_header = [clean_text(h) for h in old[0]]
     position = {h.casefold(): i for i, h in enumerate(old_header)}
     old_fields = match_headers(old_header, "snapshots")
-    valid = None if model is None else {int(r) for r in model.snapshots["row"].tolist()}
+    valid = None if model is None else set(map(int, model.snapshots["row"].tolist()))
     first_row = raw.header_rows.get("Snapshots", 1) + 1
     keyed = "snapshot_date" in old_fields and "id" in old_fields
     found = [position.get(h.casefold()) for h in header]
-    for i, row in enumerate(old[1:]):
+    body = old[1:]
+    if extra_cols and keyed:
+        looked_at: Iterable[int] = range(len(body))
+    elif valid is None:
+        return carried, kept
+    else:  # only the rows validation left out matter
+        excel_rows = set(range(first_row, first_row + len(body)))
+        looked_at = [r - first_row for r in sorted(excel_rows.difference(valid))]
+    for i in looked_at:
+        row = body[i]
         is_valid = valid is None or first_row + i in valid
         if is_valid and not (extra_cols and keyed):
             continue
@@ -365,24 +376,32 @@ def _old_snapshot_rows(
     return carried, kept
 
 
-def _same_rows(
-    rows: Sequence[Sequence[object]], header: Sequence[str], raw: RawWorkbook | None
-) -> bool:
-    """Whether the table as read already holds exactly ``rows`` (then it is left alone)."""
-    old = raw.table("Snapshots") if raw is not None else None
-    if not old or len(old) - 1 != len(rows):
-        return False
+def _common_prefix(
+    rows: Sequence[Sequence[object]], header: Sequence[str], old: Sequence[Sequence[object]] | None
+) -> int | None:
+    """How many leading ``rows`` the table as read (``old``, header first) already holds.
+
+    Values compare as `_cell_values` gives them and calamine reads them (a date with a
+    date, text with text), column by column under the same header. None when the table
+    was not read or lacks one of the columns.
+    """
+    if not old:
+        return None
     position = {clean_text(h).casefold(): i for i, h in enumerate(old[0])}
     maybe = [position.get(h.casefold()) for h in header]
     found = [k for k in maybe if k is not None]
     if len(found) != len(maybe) or not found:
-        return False
+        return None
     width = max(found) + 1
     body = [was if len(was) >= width else [*was, *[None] * (width - len(was))] for was in old[1:]]
+    # Row by row in C: tuples of the new rows against the same columns of the old ones,
+    # up to the first row that differs.
     if len(found) == 1:
-        return [tuple(r) for r in rows] == [(was[found[0]],) for was in body]
-    # Row by row in C: tuples of the new rows against the same columns of the old ones.
-    return all(map(operator.eq, map(tuple, rows), map(operator.itemgetter(*found), body)))
+        new: Iterator[object] = map(operator.itemgetter(0), rows)
+    else:
+        new = map(tuple, rows)
+    differs = map(operator.ne, new, map(operator.itemgetter(*found), body))
+    return next(compress(count(), differs), min(len(rows), len(body)))
 
 
 def write_snapshots(
@@ -401,7 +420,10 @@ def write_snapshots(
     at the end as they were, so no data of the user's is lost.
 
     When the table already holds exactly these rows it is left as it is (no part
-    changes), which keeps a second refresh on the same day cheap.
+    changes), which keeps a second refresh on the same day cheap. Otherwise the leading
+    rows it already holds (the whole old log, when a day's rows were only added at its
+    end) keep their XML and only the rows after them are written; ``raw`` must then be
+    the workbook as read from ``package``.
 
     Raises:
         KeyError: the workbook has no ``tblSnapshots`` table.
@@ -428,6 +450,17 @@ def write_snapshots(
                 columns[j][i] = value
     rows: list[Sequence[object]] = list(zip(*columns, strict=True)) if n else []
     rows.extend(kept_rows)
-    if not _same_rows(rows, header, raw):
-        replace_table_rows(package, SNAPSHOT_TABLE, header, rows, kinds)
+    old = raw.table("Snapshots") if raw is not None else None
+    same = _common_prefix(rows, header, old)
+    if same is not None and old is not None and same == len(rows) == len(old) - 1:
+        return len(rows)
+    # Rows the table already holds keep their XML: only the rows after them are written
+    # (record_snapshot adds a day's rows at the end of the log). Not with a user's own
+    # columns or left-out rows, whose cells come from elsewhere, nor when the table read
+    # does not line up with the table's rows.
+    simple = not extra_cols and not kept_rows and table.header_rows == 1
+    held = table.last_data_row - table.first_data_row + 1
+    lined_up = old is not None and len(old) - 1 == held
+    keep = same if same is not None and simple and lined_up else 0
+    replace_table_rows(package, SNAPSHOT_TABLE, header, rows, kinds, keep_prefix=keep)
     return len(rows)

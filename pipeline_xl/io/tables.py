@@ -11,6 +11,10 @@ a formula, with a quote-prefix copy of the column's style when it starts with
 ``= + - @`` (so editing it in Excel keeps it text); dates as serial numbers with the
 column's date style; numbers as numbers. A column's style is the one of its first data
 cell (else the column's default style), so rewritten cells look like the old ones.
+
+A log that only grows at its end need not be written again: with ``keep_prefix`` the
+leading rows the caller knows to be unchanged keep their XML as it is and only the rows
+after them are written, so a daily refresh of a 200,000-row log writes a few hundred rows.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import islice
 from typing import Literal
 
 import numpy as np
@@ -67,6 +72,8 @@ _EPOCH_1904 = date(1904, 1, 1)
 _MARCH_1900 = date(1900, 3, 1)  # before it, Excel counts a 29 February 1900 that never was
 _NEEDS_ESCAPE = re.compile("[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _SPACE = frozenset(" \t\n\r")
+_AFTER_NAME = frozenset(" \t\n\r/>")  # what may follow an attribute value in a start tag
+_SHEET_DATA_CLOSE = re.compile(rf"</{_PREFIX}sheetData\s*>")
 _SLOW_FIRST = frozenset("=+-@ \t\n\r")  # quote prefix or xml:space needed
 
 
@@ -448,18 +455,76 @@ def _render_row(number: int, tag: str, cells: dict[int, str]) -> str:
     return tag + "".join(cells[c] for c in cols) + f"</{name.group(1) if name else 'row'}>"
 
 
-def _index_rows(body: str) -> list[_Row]:
-    """The rows of sheetData in order, found by their start tags (row text runs to the next)."""
-    starts = [(m.start(), m.group(0)) for m in _ROW_START_RE.finditer(body)]
+def _index_rows(body: str, start: int = 0, count: int | None = None) -> list[_Row]:
+    """The rows of sheetData in order, found by their start tags (row text runs to the next).
+
+    ``start``: where to begin, 0 or the start of a row whose tag gives its number;
+    ``count``: at most that many rows.
+    """
+    found = _ROW_START_RE.finditer(body, start)
+    limited = found if count is None else islice(found, count + 1)
+    starts = [(m.start(), m.group(0)) for m in limited]
     rows: list[_Row] = []
     number = 0
     search = _ROW_NUMBER_RE.search
-    ends = [start for start, _ in starts[1:]] + [len(body)]
-    for (start, tag), end in zip(starts, ends, strict=True):
+    ends = [begin for begin, _ in starts[1:]] + [len(body)]
+    for (begin, tag), end in zip(starts, ends, strict=True):
         given = search(tag)
         number = int(given.group(1)) if given else number + 1
-        rows.append(_Row(number, tag, body, start, end))
-    return rows
+        rows.append(_Row(number, tag, body, begin, end))
+    return rows if count is None else rows[:count]
+
+
+def _row_start(body: str, number: int, *, from_end: bool = False) -> int | None:
+    """Where row ``number`` starts, when its tag begins ``<row r="N"`` as Excel writes it.
+
+    A plain text search, so a long sheet is not parsed to find one row; None when the
+    row is absent or spelt otherwise (a prefix, attributes in another order).
+    """
+    key = f'<row r="{number}"'
+    at = body.rfind(key) if from_end else body.find(key)
+    if at < 0 or body[at + len(key) : at + len(key) + 1] not in _AFTER_NAME:
+        return None
+    return at
+
+
+def _first_row_number(body: str) -> int | None:
+    """The number of the first row of sheetData (None when it has none)."""
+    m = _ROW_START_RE.search(body)
+    if m is None:
+        return None
+    given = _ROW_NUMBER_RE.search(m.group(0))
+    return int(given.group(1)) if given else 1
+
+
+@dataclass
+class _RowIndex:
+    """The rows a rewrite reads: from ``origin`` on (all rows when it is 0), by number."""
+
+    origin: int
+    rows: list[_Row]
+    by_number: dict[int, _Row]
+
+
+def _index_for(body: str, table: TableRef, keep: int) -> _RowIndex:
+    """Index every row, or with ``keep`` kept rows only the last kept one and those after it.
+
+    Rows before it are kept as they are and need no parsing; the first data row is
+    indexed too, since it gives the columns' styles. When either row cannot be found by
+    `_row_start`, every row is indexed (same result, only slower).
+    """
+    origin = first = None
+    if keep:
+        origin = _row_start(body, table.first_data_row + keep - 1, from_end=True)
+        first = _row_start(body, table.first_data_row)
+    if origin is None or first is None:
+        rows = _index_rows(body)
+        return _RowIndex(0, rows, {r.number: r for r in rows})
+    rows = _index_rows(body, origin)
+    by_number = {r.number: r for r in rows}
+    if table.first_data_row not in by_number:
+        by_number[table.first_data_row] = _index_rows(body, first, 1)[0]
+    return _RowIndex(origin, rows, by_number)
 
 
 def _cell_style(cell: str | None) -> int | None:
@@ -497,6 +562,8 @@ def replace_table_rows(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
     kinds: Sequence[ValueKind],
+    *,
+    keep_prefix: int = 0,
 ) -> TableRef:
     """Replace the data rows of table ``table_name`` with ``rows``; returns the new table.
 
@@ -507,42 +574,66 @@ def replace_table_rows(
     leave the cell empty. A table keeps at least one (empty) data row, as Excel needs.
     A totals row moves below the new last row.
 
+    ``keep_prefix`` says that the first ``keep_prefix`` of ``rows`` hold the values the
+    table's first data rows already hold: their XML is kept byte for byte and only the
+    rows after them are written (the range, filter, validations and totals row follow as
+    with a full rewrite). Rows this function wrote come out the same either way; rows
+    written by another program keep their form (shared strings, a cell's own format).
+    Nothing checks the promise: it is the caller's, typically after comparing ``rows``
+    with the table as read.
+
     Raises:
         KeyError: no table of that name.
-        ValueError: ``header`` or a row does not fit the table.
+        ValueError: ``header`` or a row does not fit the table; ``keep_prefix`` is
+            negative, exceeds the rows or the table's data rows, or comes with new columns.
     """
     table = find_table(package, table_name)
     _check_header(table, header)
     width = len(header)
-    if len(kinds) != width or any(len(r) > width for r in rows):
+    if len(kinds) != width or max(map(len, rows), default=0) > width:
         raise ValueError(f"{table.name}: kinds and rows must have {width} values each")
+    _check_keep(table, header, len(rows), keep_prefix)
     text, encoding = _decode(package.part(table.sheet_part))
     head, body, tail = _split_sheet_data(text, table.sheet)
-    indexed = _index_rows(body)
-    plan = _Rewrite(table, header, {r.number: r for r in indexed})
+    index = _index_for(body, table, keep_prefix)
+    plan = _Rewrite(table, header, index.by_number, keep_prefix)
     writer = _CellWriter(
         _Styles(package), plan.column_styles(head, package), date1904=package.date1904()
     )
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    new_rows = rows[keep_prefix:]
+    columns = list(zip(*new_rows, strict=True)) if new_rows else [() for _ in header]
     generated = [
-        writer.column(table.first_col + j, kinds[j], columns[j], plan.first_data)
-        for j in range(width)
+        writer.column(table.first_col + j, kinds[j], columns[j], plan.start) for j in range(width)
     ]
-    data = ["".join(cells) for cells in zip(*generated, strict=True)] if rows else []
+    data = ["".join(cells) for cells in zip(*generated, strict=True)] if new_rows else []
     middle = plan.rows(data, generated)
-    before = [r for r in indexed if r.number < plan.touched_from]
-    after = [r for r in indexed if r.number > plan.touched_to]
-    head_rows = body[: before[-1].end] if before else ""
+    before = [r for r in index.rows if r.number < plan.touched_from]
+    after = [r for r in index.rows if r.number > plan.touched_to]
+    head_rows = body[: before[-1].end] if before else body[: index.origin]
     tail_rows = body[after[0].start :] if after else ""
-    new_body = head_rows + "".join(middle) + tail_rows
-    numbers = [r.number for r in indexed if not plan.touched_from <= r.number <= plan.touched_to]
+    numbers = [r.number for r in index.rows if not plan.touched_from <= r.number <= plan.touched_to]
+    first_number = _first_row_number(body) if index.origin else None
+    if first_number is not None:  # the rows before the indexed ones: only the first counts
+        numbers.append(first_number)
     numbers += plan.written
     head = _set_dimension(head, numbers, plan.first_col, plan.last_col)
     tail = _extend_ranges(tail, table, plan.last_col, plan.new_last_data)
-    package.set_part(table.sheet_part, (head + new_body + tail).encode(encoding))
+    new_text = "".join((head, head_rows, *middle, tail_rows, tail))
+    package.set_part(table.sheet_part, new_text.encode(encoding))
     package.touch_sheet(table.sheet)
     _update_table_part(package, table, header, plan.new_last)
     return find_table(package, table.name)
+
+
+def _check_keep(table: TableRef, header: Sequence[str], n_rows: int, keep: int) -> None:
+    data_rows = table.last_data_row - table.first_data_row + 1
+    if keep < 0 or keep > min(n_rows, data_rows):
+        raise ValueError(
+            f"{table.name}: keep_prefix={keep} must be between 0 and the number of rows "
+            f"given ({n_rows}) and held ({data_rows})"
+        )
+    if keep and len(header) > len(table.columns):
+        raise ValueError(f"{table.name}: rows cannot be kept while columns are added")
 
 
 def _split_sheet_data(text: str, sheet: str) -> tuple[str, str, str]:
@@ -553,23 +644,39 @@ def _split_sheet_data(text: str, sheet: str) -> tuple[str, str, str]:
     if m.group(2):
         opening = m.group(0)[:-2].rstrip() + ">"
         return text[: m.start()] + opening, "", f"</{m.group(1)}sheetData>" + text[m.end() :]
-    close = re.compile(rf"</{_PREFIX}sheetData\s*>").search(text, m.end())
+    close = _sheet_data_close(text, m.end())
     if close is None:
         raise ValueError(f"{sheet}: the sheet part is damaged (sheetData not closed)")
     return text[: m.end()], text[m.end() : close.start()], text[close.start() :]
 
 
-class _Rewrite:
-    """Which rows a table rewrite touches, and their new text."""
+def _sheet_data_close(text: str, start: int) -> re.Match[str] | None:
+    """The ``</sheetData>`` tag after ``start``, looked for from the end of a long sheet first."""
+    at = text.rfind("sheetData", start)
+    opening = text.rfind("<", start, at) if at >= 0 else -1
+    found = _SHEET_DATA_CLOSE.match(text, opening) if opening >= 0 else None
+    return found or _SHEET_DATA_CLOSE.search(text, start)
 
-    def __init__(self, table: TableRef, header: Sequence[str], by_number: dict[int, _Row]) -> None:
+
+class _Rewrite:
+    """Which rows a table rewrite touches, and their new text.
+
+    With ``keep`` kept rows the rewrite starts after the first ``keep`` data rows, at
+    Excel row ``start``: the rows before it are neither read nor written.
+    """
+
+    def __init__(
+        self, table: TableRef, header: Sequence[str], by_number: dict[int, _Row], keep: int = 0
+    ) -> None:
         self.table = table
         self.by_number = by_number
         self.first_col = table.first_col
         self.last_col = table.first_col + len(header) - 1
         self.first_data = table.first_data_row
+        self.keep = keep
+        self.start = self.first_data + keep
         self.grows = len(header) > len(table.columns)
-        self.touched_from = table.first_row if self.grows else self.first_data
+        self.touched_from = table.first_row if self.grows else self.start
         self.header_cells = _header_cells(table, header, by_number) if self.grows else {}
         self.totals: dict[int, str] = {}
         if table.totals_rows and table.last_row in by_number:
@@ -606,8 +713,11 @@ class _Rewrite:
         return all(self.inside(c) for c in row.cells())
 
     def rows(self, data: list[str], generated: list[list[str]]) -> list[str]:
-        """The new texts of the touched rows, in order (``data``: new data rows' cells)."""
-        n = max(len(data), 1)
+        """The new texts of the touched rows, in order (``data``: new data rows' cells).
+
+        ``data`` and ``generated`` start at row ``start``, after the kept rows.
+        """
+        n = max(self.keep + len(data), 1)
         self.new_last_data = self.first_data + n - 1
         self.new_last = self.new_last_data + self.table.totals_rows
         self.touched_to = max(self.table.last_row, self.new_last)
@@ -615,7 +725,7 @@ class _Rewrite:
         out: list[str] = []
         for number in range(self.touched_from, self.touched_to + 1):
             row = self.by_number.get(number)
-            i = number - self.first_data
+            i = number - self.start
             if self.first_data <= number <= self.new_last_data and (
                 row is None or self._simple(row)
             ):

@@ -13,13 +13,18 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from defusedxml import ElementTree as ET  # noqa: N817 - the usual short name
+from python_calamine import CalamineWorkbook
 
 from pipeline_xl.errors import InputError
-from pipeline_xl.io.headless import RefreshResult, refresh_file
+from pipeline_xl.io import headless
+from pipeline_xl.io.headless import RefreshResult, refresh_file, write_snapshots
 from pipeline_xl.io.package import Package
+from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.safety import backup_path
+from pipeline_xl.io.tables import replace_table_rows
 from tests.io.workbooks import (
     AS_OF,
     MC_ROOT,
@@ -230,6 +235,81 @@ class TestSnapshots:
         for cell in found:
             assert cell.data_type == "s"
             assert cell.quotePrefix
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, *, full: bool = False) -> list[int]:
+    """Record the ``keep_prefix`` of each Snapshots rewrite (``full``: then keep nothing)."""
+    calls: list[int] = []
+    real = replace_table_rows
+
+    def spy(*args: object, keep_prefix: int = 0, **kwargs: object) -> object:
+        calls.append(keep_prefix)
+        return real(*args, keep_prefix=0 if full else keep_prefix, **kwargs)
+
+    monkeypatch.setattr(headless, "replace_table_rows", spy)
+    return calls
+
+
+def _grown_tables(n: int = 60) -> dict[str, pd.DataFrame]:
+    """Sample tables whose log misses its last snapshot date, so a refresh adds rows."""
+    tables = sample_tables(n)
+    log = tables["Snapshots"]
+    tables["Snapshots"] = log.loc[log["Snapshot date"] < log["Snapshot date"].max()]
+    tables["Snapshots"] = tables["Snapshots"].reset_index(drop=True).astype(object)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def written_log(grown: tuple[Path, int], folder: Path) -> Path:
+    """``grown`` with its log rows written by `write_snapshots`, as a refresh leaves them."""
+    path, _ = grown
+    data = path.read_bytes()
+    package = Package.from_bytes(data)
+    write_snapshots(package, read_workbook(data).validate().snapshots)
+    target = folder / "written" / "grown.xlsm"
+    target.parent.mkdir()
+    target.write_bytes(package.to_bytes())
+    return target
+
+
+class TestGrowingLog:
+    def test_only_the_new_rows_are_written(self, written_log, folder, monkeypatch):
+        """Keeping the old rows gives the parts a full rewrite gives, byte for byte."""
+        held = len(snapshot_dates_ids(written_log))
+        kept_calls = _spy(monkeypatch)
+        kept = _refresh(written_log, folder / "kept.xlsm")
+        full_calls = _spy(monkeypatch, full=True)
+        full = _refresh(written_log, folder / "full.xlsm")
+        assert kept_calls == full_calls == [held]  # the whole old log is kept
+        assert kept.snapshot_rows_added == full.snapshot_rows_added > 0
+        assert read_parts(folder / "kept.xlsm") == read_parts(folder / "full.xlsm")
+
+    @pytest.mark.parametrize("change", ["user column", "left-out row"])
+    def test_user_cells_mean_a_full_rewrite(self, folder, monkeypatch, change):
+        """A user's own column or a row validation left out: every row is written again."""
+        tables = _grown_tables()
+        log = tables["Snapshots"]
+        if change == "user column":
+            log["My note"] = [f"note {i}" if i % 3 == 0 else None for i in range(len(log))]
+        else:
+            log.loc[3, "Stage"] = "Nowhere"  # an unknown stage: an error, the row left out
+        path = build(folder / f"{change.replace(' ', '_').replace('-', '_')}.xlsm", tables)
+        calls = _spy(monkeypatch)
+        result = refresh_file(path, build_report=stub_report)
+        assert calls == [0]
+        assert result.snapshot_rows_added > 0
+        book = CalamineWorkbook.from_path(str(path), load_tables=True)
+        table = book.get_table_by_name("tblSnapshots")
+        rows = [dict(zip(table.columns, r, strict=True)) for r in table.to_python()]
+        if change == "user column":  # every note is still there, on its row
+            notes = {(r["Snapshot date"], r["ID"]): r["My note"] for r in rows if r["My note"]}
+            assert notes == {
+                (pd.Timestamp(day).date(), deal): note
+                for day, deal, note in log[["Snapshot date", "ID", "My note"]].to_numpy()
+                if isinstance(note, str)
+            }
+        else:
+            assert [r["Stage"] for r in rows].count("Nowhere") == 1
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from pipeline_xl.io.package import Package
@@ -30,8 +33,11 @@ ROWS = [
 ]
 
 
-def _book(path: Path, *, totals: bool = False) -> Path:
-    """Table tblData at B2:D5 on sheet Data, a note in A3 and a value in F4 beside it."""
+def _book(path: Path, *, totals: bool = False, below: bool = False) -> Path:
+    """Table tblData at B2:D5 on sheet Data, a note in A3 and a value in F4 beside it.
+
+    ``below``: cells further down too, in A30 and in the table's column C (C30).
+    """
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Data")
     day = wb.add_format({"num_format": "yyyy-mm-dd", "bold": True})
@@ -57,6 +63,9 @@ def _book(path: Path, *, totals: bool = False) -> Path:
     ws.write_string(2, 0, "note beside")
     ws.write_number(3, 5, 42)
     ws.data_validation("D3:D5", {"validate": "decimal", "criteria": ">=", "value": 0})
+    if below:
+        ws.write_string(29, 0, "after the table")
+        ws.write_number(29, 2, 7)
     wb.add_worksheet("Other").write_string(0, 0, "untouched")
     wb.close()
     return path
@@ -210,3 +219,171 @@ class TestReplace:
             str(out)
         )
         assert [f"{e.part_uri}: {e.description}" for e in result.errors] == []
+
+
+# --------------------------------------------------------------------------- keep_prefix
+
+SHEET = "xl/worksheets/sheet1.xml"
+NAMES = ["Alpha", "=x", " padded ", "a & b", "Eps"]
+BOOKS = {"plain": {}, "totals": {"totals": True}, "below": {"below": True}}
+
+
+def _log(n: int, start: int = 0) -> list[list[object]]:
+    """``n`` log rows: a date, a name (some needing care), an amount (every 4th missing)."""
+    rows: list[list[object]] = []
+    for k in range(start, start + n):
+        amount = None if k % 4 == 3 else k * 1.5
+        rows.append([date(2026, 1, 1 + k % 28), NAMES[k % len(NAMES)], amount])
+    return rows
+
+
+def _common_prefix(old: list[list[object]], new: list[list[object]]) -> int:
+    """How many leading rows hold the same values (what a caller compares before keeping)."""
+    n = 0
+    for a, b in zip(old, new, strict=False):
+        if list(a) != list(b):
+            break
+        n += 1
+    return n
+
+
+def _rewritten(data: bytes, rows: list[list[object]], keep: int = 0) -> Package:
+    pkg = Package.from_bytes(data)
+    replace_table_rows(pkg, "tblData", HEADER, rows, KINDS, keep_prefix=keep)
+    return pkg
+
+
+def _assert_same_parts(full: Package, kept: Package) -> None:
+    assert full.names() == kept.names()
+    for part in full.names():
+        assert kept.part(part) == full.part(part), part
+
+
+def _row_xml(sheet: str, number: int) -> str:
+    m = re.search(rf'<row r="{number}"[^>]*>.*?</row>', sheet)
+    assert m is not None, number
+    return m.group(0)
+
+
+@pytest.fixture(scope="module")
+def base_books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The xlsxwriter books by kind (plain, with a totals row, with cells below)."""
+    folder = tmp_path_factory.mktemp("keep")
+    return {k: _book(folder / f"{k}.xlsx", **v).read_bytes() for k, v in BOOKS.items()}
+
+
+CHANGED = _log(6)
+CHANGED[2] = [CHANGED[2][0], "Changed", CHANGED[2][2]]
+
+
+class TestKeepPrefix:
+    """Keeping the leading rows gives the bytes of a full rewrite, when this module wrote them."""
+
+    @pytest.mark.parametrize("book", list(BOOKS))
+    @pytest.mark.parametrize(
+        ("old", "new", "keep"),
+        [
+            (_log(6), _log(9), 6),  # rows appended
+            (_log(6), _log(3), 3),  # trailing rows removed
+            (_log(6), CHANGED, 2),  # one row changed in the middle
+            (_log(6), _log(6), 6),  # identical
+            (_log(6), _log(6)[:1] + _log(40, 9), 1),  # one kept, the table grows past row 30
+            ([], _log(4), 0),  # the old table was empty
+            (_log(6), [], 0),  # the new one is
+        ],
+        ids=["append", "remove", "change", "same", "grow-far", "from-empty", "to-empty"],
+    )
+    def test_same_bytes_as_a_full_rewrite(self, base_books, book, old, new, keep):
+        assert _common_prefix(old, new) == keep  # the cases say what a caller would find
+        data = _rewritten(base_books[book], old).to_bytes()
+        full, kept = _rewritten(data, new), _rewritten(data, new, keep)
+        _assert_same_parts(full, kept)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        book=st.sampled_from(list(BOOKS)),
+        old=st.lists(st.integers(0, 30), max_size=8),
+        cut=st.integers(0, 8),
+        added=st.lists(st.integers(0, 30), max_size=8),
+    )
+    def test_any_log(self, base_books, book, old, cut, added):
+        """Any old log, cut anywhere and continued with any rows."""
+        old_rows = [_log(1, k)[0] for k in old]
+        new_rows = old_rows[:cut] + [_log(1, k)[0] for k in added]
+        keep = _common_prefix(old_rows, new_rows)
+        data = _rewritten(base_books[book], old_rows).to_bytes()
+        _assert_same_parts(_rewritten(data, new_rows), _rewritten(data, new_rows, keep))
+
+    def test_rows_of_another_program_keep_their_xml(self, base_books, tmp_path):
+        """xlsxwriter's rows (shared strings) are kept as they were, and read the same."""
+        data = base_books["below"]
+        new = [*ROWS, [date(2026, 4, 8), "Delta", 7.0], [date(2026, 5, 9), "=Eps", 8.25]]
+        full, kept = _rewritten(data, new), _rewritten(data, new, len(ROWS))
+        before = Package.from_bytes(data).part(SHEET).decode()
+        after, rewritten = kept.part(SHEET).decode(), full.part(SHEET).decode()
+        for number in (3, 4, 5):
+            assert _row_xml(after, number) == _row_xml(before, number)
+        assert '<c r="C3" t="s">' in _row_xml(after, 3)  # a shared string, as xlsxwriter wrote
+        assert '<c r="C3" t="inlineStr">' in _row_xml(rewritten, 3)  # a full rewrite: inline
+        out_full, out_kept = _save(full, tmp_path / "full.xlsx"), _save(kept, tmp_path / "k.xlsx")
+        assert _table_rows(out_kept) == _table_rows(out_full)
+        ws_full, ws_kept = (
+            openpyxl.load_workbook(out_full)["Data"],
+            openpyxl.load_workbook(out_kept)["Data"],
+        )
+        for cells_full, cells_kept in zip(ws_full["A1:F30"], ws_kept["A1:F30"], strict=True):
+            for a, b in zip(cells_full, cells_kept, strict=True):
+                assert b.value == a.value, a.coordinate
+                if a.value is None:  # an empty kept cell keeps the file's own style
+                    continue
+                assert (b.number_format, b.font.b, b.quotePrefix, b.data_type) == (
+                    a.number_format,
+                    a.font.b,
+                    a.quotePrefix,
+                    a.data_type,
+                ), a.coordinate
+        assert ws_kept.dimensions == ws_full.dimensions
+        table_full, table_kept = ws_full.tables["tblData"], ws_kept.tables["tblData"]
+        assert (table_kept.ref, table_kept.autoFilter.ref) == (table_full.ref, "B2:D7")
+        assert str(ws_kept.data_validations.dataValidation[0].sqref) == "D3:D7"
+        audit = pytest.importorskip("openxml_audit")
+        result = audit.OpenXmlValidator(file_format=audit.FileFormat.MICROSOFT_365).validate(
+            str(out_kept)
+        )
+        assert [f"{e.part_uri}: {e.description}" for e in result.errors] == []
+
+    def test_rows_spelt_otherwise_are_still_kept(self, base_books, tmp_path):
+        """Row tags with ``r`` after ``spans`` are not found by text: every row is indexed."""
+        pkg = _rewritten(base_books["plain"], _log(6))
+        swapped = re.sub(
+            r'<row r="(\d+)" spans="([^"]*)"', r'<row spans="\2" r="\1"', pkg.part(SHEET).decode()
+        )
+        pkg.set_part(SHEET, swapped.encode())
+        data = pkg.to_bytes()
+        new = _log(8)
+        full, kept = _rewritten(data, new), _rewritten(data, new, 6)
+        text = kept.part(SHEET).decode()
+        assert '<row spans="2:6" r="4">' in text  # kept as it was
+        assert '<row r="9" spans="2:4">' in text  # written
+        assert kept.part("xl/tables/table1.xml") == full.part("xl/tables/table1.xml")
+        out_full, out_kept = _save(full, tmp_path / "full.xlsx"), _save(kept, tmp_path / "k.xlsx")
+        assert (
+            _table_rows(out_kept)
+            == _table_rows(out_full)
+            == [[r[0], r[1], "" if r[2] is None else r[2]] for r in new]
+        )
+
+    @pytest.mark.parametrize(
+        ("rows", "header", "keep", "message"),
+        [
+            (ROWS, HEADER, -1, "keep_prefix=-1 must be between 0"),
+            (ROWS[:2], HEADER, 3, r"rows given \(2\)"),
+            ([*ROWS, *ROWS], HEADER, 4, r"and held \(3\)"),
+            ([[*r, "x"] for r in ROWS], [*HEADER, "Note"], 1, "while columns are added"),
+        ],
+    )
+    def test_bad_keep_prefix(self, base_books, rows, header, keep, message):
+        pkg = Package.from_bytes(base_books["plain"])
+        kinds = KINDS + ["auto"] * (len(header) - len(KINDS))
+        with pytest.raises(ValueError, match=message):
+            replace_table_rows(pkg, "tblData", header, rows, kinds, keep_prefix=keep)

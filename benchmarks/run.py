@@ -164,30 +164,47 @@ def case_import() -> dict[str, float]:
 
 
 def case_refresh(n: int) -> dict[str, float]:
-    """Headless refresh of an n-prospect workbook against calamine reading its sheets."""
+    """Headless refresh of an n-prospect workbook against calamine reading its sheets.
+
+    The workbook is the sample company a week after it was built, with 0.5% of its deals
+    changed since (their amounts), so the refresh records a new snapshot and appends to
+    the Snapshots log: the daily case.
+    """
     import shutil
     import tempfile
 
     from python_calamine import CalamineWorkbook
 
     from pipeline_xl.io.headless import refresh_file
+    from pipeline_xl.io.package import Package
+    from pipeline_xl.io.reader import read_workbook
+    from pipeline_xl.io.tables import replace_table_rows
     from workbook_templates.builder import new_workbook
 
     folder = Path(tempfile.mkdtemp(prefix="bench_refresh_"))
     try:
         book = new_workbook(folder / "big.xlsm", "Bench", n, False, "EUR", 1, AS_OF)
-        pristine = book.read_bytes()
+        rows = [list(r) for r in read_workbook(book).table("Prospects")]
+        header, amount = rows[0], rows[0].index("Amount")
+        for row in rows[1::200]:
+            row[amount] = (row[amount] or 0.0) + 1000.0
+        package = Package.open(book)
+        replace_table_rows(package, "tblProspects", header, rows[1:], ["auto"] * len(header))
+        changed = package.to_bytes()
 
         def read_all() -> object:
             workbook = CalamineWorkbook.from_path(str(book))
             return [workbook.get_sheet_by_name(s).to_python() for s in workbook.sheet_names]
 
         def refresh() -> object:
-            book.write_bytes(pristine)  # each run refreshes the same, never-refreshed file
-            return refresh_file(book, as_of=AS_OF, backup=False)
+            book.write_bytes(changed)  # each run refreshes the same file
+            return refresh_file(book, as_of=AS_OF + timedelta(days=7), backup=False)
 
+        book.write_bytes(changed)
         base = best_of(read_all, 2)
         took = best_of(refresh, 2)
+        added = refresh().snapshot_rows_added
+        assert added >= n // 200, added
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"seconds": took, "baseline": base, "ratio": took / base, "peak_mb": rss_mb()}

@@ -40,6 +40,8 @@ from defusedxml.ElementTree import fromstring
 from pipeline_xl.errors import InputError
 from pipeline_xl.io.safety import check_zip
 
+_LEVEL = 1  # deflate level of rewritten parts: fast; Excel itself favours speed too
+
 __all__ = [
     "CT_CHART",
     "CT_DRAWING",
@@ -1130,7 +1132,7 @@ class _Entry:
     ) -> _Entry:
         """A member holding ``data``, deflated unless ``method`` is stored."""
         if method == zipfile.ZIP_DEFLATED:
-            packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+            packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
             payload = packer.compress(data) + packer.flush()
         else:
             payload = data

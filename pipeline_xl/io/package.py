@@ -13,9 +13,9 @@ zip compression type), so only the parts a refresh must change are rewritten:
 
 Those directory parts are edited as text, element by element, so namespace prefixes,
 ``mc:Ignorable`` declarations and every element this module does not know stay exactly
-as written. Removing a part and adding one of the same name in the same session puts it
-back where it was (zip order, content-type and relationship order), so refreshing twice
-gives the same package.
+as written. Removing a part and adding one of the same name while one Package is open
+puts it back where it was (zip order, content-type and relationship order), so
+refreshing twice gives the same package.
 """
 
 from __future__ import annotations

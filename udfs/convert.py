@@ -19,11 +19,12 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 
+from pipeline_xl.cells import parse_date
 from pipeline_xl.errors import InputError
 from pipeline_xl.model import Model, Settings, Stages
 from pipeline_xl.periods import Period, parse_period
@@ -44,7 +45,6 @@ __all__ = [
 log = logging.getLogger("pipeline_xl.udfs")
 
 CACHE_SIZE = 16
-_EXCEL_EPOCH = date(1899, 12, 30)
 P = ParamSpec("P")
 R = TypeVar("R")
 _TABLE_NAMES = {"prospects": "Prospects", "stages": "Stages", "targets": "Targets"}
@@ -154,18 +154,10 @@ def as_period(value: object, argument: str = "period") -> Period:
 
 
 def _as_date(value: object, argument: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
-        return _EXCEL_EPOCH + timedelta(days=int(value))
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise InputError(f"{argument}: {value!r} is not a date")
+    day = parse_date(value)
+    if day is None:
+        raise InputError(f"{argument}: {value!r} is not a date")
+    return day
 
 
 def as_rows(value: object, argument: str) -> list[list[object]]:
@@ -196,17 +188,6 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
     return rows
 
 
-def _cell_date(cell: object) -> date | None:
-    """A date cell: a datetime, a date, or a serial number (xlwings Lite passes those)."""
-    if isinstance(cell, datetime):
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    if isinstance(cell, int | float) and not isinstance(cell, bool) and 61 <= cell < 2958466:
-        return _EXCEL_EPOCH + timedelta(days=int(cell))
-    return None
-
-
 def _latest_date(rows: Sequence[Sequence[object]]) -> date:
     """The as-of date of a table: its latest created / closed / last-activity date."""
     header = [("" if c is None else str(c)) for c in rows[0]]
@@ -218,7 +199,7 @@ def _latest_date(rows: Sequence[Sequence[object]]) -> date:
             continue
         for row in rows[1:]:
             cell = row[column] if column < len(row) else None
-            day = _cell_date(cell)
+            day = parse_date(cell) if cell is not None else None
             if day is not None and (latest is None or day > latest):
                 latest = day
     if latest is None:

@@ -31,6 +31,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
+from pipeline_xl.io.tables import excel_serial as tables_serial
 from pipeline_xl.report_model import (
     ChartSpec,
     PlacedBlock,
@@ -66,7 +67,6 @@ _CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 _DRAWINGML = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 - Excel serials are naive
 _FIRST_SERIAL_DATE = date(1900, 3, 1)  # before it, Excel's fake 1900-02-29 shifts serials
 _NUMERIC_KINDS = frozenset({"int", "number", "amount", "pct", "date"})
 _TITLE_ROLES = frozenset({"title", "subtitle", "block_title", "note"})
@@ -183,13 +183,7 @@ def excel_serial(value: date) -> float | None:
     Excel treats 1900 as a leap year, so serials below 61 do not match real dates.
     """
     day = value.date() if isinstance(value, datetime) else value
-    if day < _FIRST_SERIAL_DATE:
-        return None
-    serial = float((day - _EPOCH.date()).days)
-    if isinstance(value, datetime):
-        seconds = value.hour * 3600 + value.minute * 60 + value.second
-        serial += (seconds + value.microsecond / 1e6) / 86400.0
-    return serial
+    return None if day < _FIRST_SERIAL_DATE else tables_serial(value)
 
 
 def _number_text(value: float) -> str:

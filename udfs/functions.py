@@ -97,6 +97,13 @@ def _simulated(model: Model, period: Period, owner: str, trials: int, seed: int)
     return result.table.iloc[0]
 
 
+def _known(value: float, why: str) -> float:
+    """A measured value, or the reason there is none (an empty measure is not zero)."""
+    if math.isnan(value):
+        raise InputError(why)
+    return value
+
+
 def _trials(value: object) -> int:
     trials = int(as_number(value, "trials", default=DEFAULT_TRIALS))
     if not 100 <= trials <= 1_000_000:
@@ -368,7 +375,7 @@ def PIPE_WIN_RATE(  # noqa: N802 - Excel function names are upper case
         model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
         period=_optional_period(period),
     )  # fmt: skip
-    return value if bool(by_value) else count
+    return _known(value if bool(by_value) else count, "no won or lost deals to measure")
 
 
 @xw.func(category=CATEGORY)
@@ -379,9 +386,12 @@ def PIPE_WIN_RATE(  # noqa: N802 - Excel function names are upper case
 def PIPE_AVG_DEAL(prospects: Any, period: Any = None, owner: Any = None) -> float:  # noqa: N802 - Excel name
     """Average amount of the deals won (in the period, or over all history)."""
     model = model_of(prospects)
-    return avg_won_deal(
-        model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
-        period=_optional_period(period),
+    return _known(
+        avg_won_deal(
+            model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
+            period=_optional_period(period),
+        ),
+        "no won deals to measure",
     )  # fmt: skip
 
 
@@ -403,7 +413,7 @@ def PIPE_CYCLE_DAYS(  # noqa: N802 - Excel function names are upper case
         model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
         period=_optional_period(period),
     )  # fmt: skip
-    return median if which == 50.0 else p80
+    return _known(median if which == 50.0 else p80, "no won deals with created and closed dates")
 
 
 @xw.func(category=CATEGORY)
@@ -418,7 +428,10 @@ def PIPE_VELOCITY(prospects: Any, owner: Any = None) -> float:  # noqa: N802 - E
     _, count = open_pipeline(model.prospects, as_of, owner=who)
     rate, _ = win_rates(model.prospects, as_of, owner=who)
     median, _ = cycle_days(model.prospects, as_of, owner=who)
-    return velocity(count, avg_won_deal(model.prospects, as_of, owner=who), rate, median)
+    return _known(
+        velocity(count, avg_won_deal(model.prospects, as_of, owner=who), rate, median),
+        "no won deals to measure",
+    )
 
 
 @xw.func(category=CATEGORY)

@@ -954,7 +954,17 @@ def _write_book(tmp: Path, book: _Book, prepared: _Prepared, values: Mapping[str
     sheets["Settings"].set_column(2, 2, 3)
     sheets["Dashboard"].set_tab_color(STYLE.header_fill)
     _write_dashboard(_Writer(sheets["Dashboard"], fm), book, prepared, values)
-    if vba is not None:
+    if vba is None:
+        # xlwings Lite runs refresh_reports when this cell is selected: make it look like
+        # the button it is.
+        button = wb.add_format({
+            "bold": True, "font_color": "#FFFFFF", "bg_color": STYLE.header_fill,
+            "align": "center", "valign": "vcenter", "border": 1,
+        })  # fmt: skip
+        sheets["Dashboard"].write_string(
+            layout.buttons["refresh"], "Refresh reports (click here)", button
+        )
+    else:
         dash = sheets["Dashboard"]
         for key, caption in (("refresh", "Refresh reports"), ("import", "Import functions")):
             dash.insert_button(

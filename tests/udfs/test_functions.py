@@ -243,3 +243,13 @@ def test_every_function_is_exported():
         doc = getattr(udfs, name).__doc__
         assert doc
         assert len(doc.strip().splitlines()[0]) <= 255
+
+
+def test_an_empty_measure_says_why(sample_tables):
+    prospects = sample_tables["Prospects"]
+    with pytest.raises(InputError, match="PIPE_AVG_DEAL: no won deals to measure"):
+        PIPE_AVG_DEAL(prospects, "2019-01")
+    with pytest.raises(InputError, match="PIPE_WIN_RATE: no won or lost deals"):
+        PIPE_WIN_RATE(prospects, "2019-01")
+    with pytest.raises(InputError, match="PIPE_CYCLE_DAYS: no won deals"):
+        PIPE_CYCLE_DAYS(prospects, "2019-01")

@@ -375,7 +375,7 @@ def PIPE_WIN_RATE(  # noqa: N802 - Excel function names are upper case
         model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
         period=_optional_period(period),
     )  # fmt: skip
-    return _known(value if bool(by_value) else count, "no won or lost deals to measure")
+    return _known(value if bool(by_value) else count, "no closed deals")
 
 
 @xw.func(category=CATEGORY)
@@ -391,7 +391,7 @@ def PIPE_AVG_DEAL(prospects: Any, period: Any = None, owner: Any = None) -> floa
             model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
             period=_optional_period(period),
         ),
-        "no won deals to measure",
+        "no won deals",
     )  # fmt: skip
 
 
@@ -413,7 +413,7 @@ def PIPE_CYCLE_DAYS(  # noqa: N802 - Excel function names are upper case
         model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
         period=_optional_period(period),
     )  # fmt: skip
-    return _known(median if which == 50.0 else p80, "no won deals with created and closed dates")
+    return _known(median if which == 50.0 else p80, "no won deals with dates")
 
 
 @xw.func(category=CATEGORY)
@@ -430,7 +430,7 @@ def PIPE_VELOCITY(prospects: Any, owner: Any = None) -> float:  # noqa: N802 - E
     median, _ = cycle_days(model.prospects, as_of, owner=who)
     return _known(
         velocity(count, avg_won_deal(model.prospects, as_of, owner=who), rate, median),
-        "no won deals to measure",
+        "no won deals",
     )
 
 

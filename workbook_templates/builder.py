@@ -636,21 +636,7 @@ def _write_pipes(
         fmt = fm.cell(_fmt_kind(pipe.fmt), fill=STYLE.pipe_fill, right=True)
         cached = values.get(pipe.id)
         row, col = xl_cell_to_rowcol(pipe.cell)
-        if pipe.spill == 1:
-            ws.write_formula(row, col, formula, fmt, _value(cached))
-            continue
-        parts = [_value(v) for v in cached] if isinstance(cached, tuple | list) else []
-        parts += [""] * (pipe.spill - len(parts))
-        last = col + pipe.spill - 1
-        first = parts[0] if parts[0] != "" else 0
-        ws.write_dynamic_array_formula(row, col, row, last, formula, fmt, first)
-        for k, part in enumerate(parts[1 : pipe.spill], start=1):
-            if isinstance(part, float):
-                ws.write_number(row, col + k, part, fmt)
-            elif part:
-                ws.write_string(row, col + k, part, fmt)
-            else:
-                ws.write_blank(row, col + k, None, fmt)
+        ws.write_formula(row, col, formula, fmt, _value(cached))
 
 
 def _write_natives(

@@ -29,7 +29,7 @@ from workbook_templates.spec import Arg, DashboardLayout, PipeCell
 __all__ = ["CachedValue", "engine_values", "excel_rows"]
 
 log = logging.getLogger(__name__)
-CachedValue = float | str | tuple[float | str, ...]
+CachedValue = float | str
 _TABLE_SHEETS = {
     "tblProspects": "Prospects",
     "tblStages": "Stages",
@@ -103,7 +103,7 @@ def _number_or_text(value: object) -> float | str | None:
 
 
 def _result(cell: PipeCell, value: object) -> CachedValue | None:
-    if cell.spill > 1:
+    if cell.pick:
         flat: list[object] = []
         if isinstance(value, Sequence) and not isinstance(value, str):
             for item in value:
@@ -111,10 +111,7 @@ def _result(cell: PipeCell, value: object) -> CachedValue | None:
                     flat.extend(item)
                 else:
                     flat.append(item)
-        values = [_number_or_text(v) for v in flat[: cell.spill]]
-        if len(values) != cell.spill or any(v is None for v in values):
-            return None
-        return tuple(v for v in values if v is not None)
+        return _number_or_text(flat[cell.pick - 1]) if len(flat) >= cell.pick else None
     if isinstance(value, Sequence) and not isinstance(value, str):
         value = value[0] if value else None
         if isinstance(value, Sequence) and not isinstance(value, str):

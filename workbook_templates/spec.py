@@ -463,19 +463,24 @@ Fmt = Literal["amount", "percent", "ratio", "days", "count", "date", "period", "
 
 @dataclass(frozen=True, slots=True)
 class PipeCell:
-    """A cell computed by a Python worksheet function; ``spill`` cells to the right."""
+    """A cell computed by a Python worksheet function.
+
+    ``pick`` k > 0 takes the k-th value of a one-row result through ``INDEX``, so the
+    cell works in every Excel (no dynamic arrays needed) and keeps its cached value.
+    """
 
     id: str
     cell: str
     function: str
     args: tuple[Arg, ...]
     fmt: Fmt
-    spill: int = 1
+    pick: int = 0
 
     @property
     def formula(self) -> str:
         """The formula text."""
-        return pipe_formula(self.function, self.args)
+        call = pipe_formula(self.function, self.args)
+        return f"=INDEX({call[1:]},1,{self.pick})" if self.pick else call
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,14 +657,15 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
     ]
     pipes += [
         PipeCell(
-            f"range.{kind}",
-            f"B{r + 1 + i}",
+            f"range.{kind}.{pick}",
+            f"{target}{r + 1 + i}",
             "PIPE_FORECAST_RANGE",
             (_P, Arg("cell", f"${col}$6"), _OWNER),
             "amount",
-            spill=3,
+            pick=pick,
         )
         for i, (kind, col) in enumerate(_PERIOD_COLS.items())
+        for pick, target in enumerate("BCD", start=1)
     ]
     return texts, pipes, natives
 
@@ -816,7 +822,7 @@ def dashboard_layout(activities: Sequence[str], won_activity: str) -> DashboardL
     Columns A-D: key figures and the engine's plan (B = current month, C = current
     quarter); columns F-I: the same backward plan in plain Excel formulas (H = month,
     I = quarter). Cell ids: ``<figure>.month|quarter`` (e.g. ``won.month``),
-    ``range.month|quarter`` (three values P10, P50, P90), ``required.<k>.month|quarter``
+    ``range.month|quarter.1|2|3`` (P10, P50, P90), ``required.<k>.month|quarter``
     (k = 0 first activity ... n_open = deals), ``check_calls.h|i`` and ``native.<name>.h|i``
     for the plain formulas (``native.required.<k>.h`` ...).
     """

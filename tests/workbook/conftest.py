@@ -21,7 +21,12 @@ def hand_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
         company="Acme & Co <Test>",
         tables=hand_tables(),
         as_of=AS_OF,
-        cached={"won.month": 100000.0, "range.quarter": (1.0, 2.0, 3.0)},
+        cached={
+            "won.month": 100000.0,
+            "range.quarter.1": 1.0,
+            "range.quarter.2": 2.0,
+            "range.quarter.3": 3.0,
+        },
     )
 
 

@@ -70,7 +70,7 @@ def test_arguments_and_results():
     assert table == excel_rows(PROSPECTS)
     assert period == "2026-03"
     assert out["won.month"] == 12.5
-    assert out["range.quarter"] == (1.0, 2.0, 3.0)
+    assert [out[f"range.quarter.{k}"] for k in (1, 2, 3)] == [1.0, 2.0, 3.0]
     assert out["check_calls.h"] == 7.0
     # H$10 target, H$13 (blank) average, the rates range as a flat list, H11/H12 blank.
     assert calls["calls"] == (9.0, None, [0.25, 0.4, None, None])

@@ -575,7 +575,7 @@ _KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
     ),
     (
         "forecast_montecarlo",
-        "Forecast: Monte Carlo mean",
+        "Forecast: Monte Carlo median (P50)",
         "PIPE_FORECAST",
         False,
         (Arg("text", "montecarlo"),),

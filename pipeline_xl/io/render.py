@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
+from typing import get_args
 
 from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
 from pipeline_xl.io.tables import excel_serial as tables_serial
@@ -326,21 +327,8 @@ def _value_role(role: str, *, is_date: bool) -> str:
 
 
 _ROLES: dict[str, StyleRole] = {
-    role: role
-    for role in (
-        "title",
-        "subtitle",
-        "block_title",
-        "header",
-        "note",
-        "text",
-        "int",
-        "number",
-        "amount",
-        "pct",
-        "date",
-    )
-}
+    role: role for role in get_args(StyleRole) if not role.startswith("flag_")
+}  # a report role or column kind -> its style (flags are styled by value)
 
 
 def _role(name: str) -> StyleRole:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from pipeline_xl.cells import clean_text, parse_date
 from pipeline_xl.errors import InputError
-from pipeline_xl.io.package import Package, xml_unescape
+from pipeline_xl.io.package import Package, read_file, xml_unescape
 from pipeline_xl.io.reader import RawWorkbook, read_workbook
 from pipeline_xl.io.render import drawing_xml, render_sheet
 from pipeline_xl.io.safety import atomic_write, check_not_open, check_zip
@@ -121,12 +121,7 @@ def refresh_file(
             "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
         )
     check_not_open(target)
-    try:
-        data = target.read_bytes()
-    except FileNotFoundError as err:
-        raise InputError(f"{target.name} does not exist", value=str(target)) from err
-    except OSError as err:
-        raise InputError(f"{target.name} cannot be read: {err.strerror}") from err
+    data = read_file(target)
     check_zip(data, name=target.name)
     raw = read_workbook(data, name=target.name)
     model = raw.validate(as_of=as_of)

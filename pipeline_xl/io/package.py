@@ -55,6 +55,7 @@ __all__ = [
     "SheetRef",
     "check_sheet_name",
     "quote_sheet",
+    "read_file",
     "xml_escape",
     "xml_unescape",
 ]
@@ -352,6 +353,20 @@ def _relative(source: str, part: str) -> str:
 # --------------------------------------------------------------------------- package
 
 
+def read_file(path: Path) -> bytes:
+    """The bytes of the workbook at ``path``, with a user's message when it cannot be read.
+
+    Raises:
+        InputError: the file is missing or unreadable.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise InputError(f"{path.name} does not exist", value=str(path)) from err
+    except OSError as err:
+        raise InputError(f"{path.name} cannot be read: {err.strerror}") from err
+
+
 class Package:
     """A workbook package held in memory; see the module docstring for what is kept.
 
@@ -406,13 +421,7 @@ class Package:
             InputError: missing, not a workbook, refused as a zip bomb, or damaged.
         """
         target = Path(path)
-        try:
-            data = target.read_bytes()
-        except FileNotFoundError as err:
-            raise InputError(f"{target.name} does not exist", value=str(target)) from err
-        except OSError as err:
-            raise InputError(f"{target.name} cannot be read: {err.strerror}") from err
-        return cls.from_bytes(data, name=target.name)
+        return cls.from_bytes(read_file(target), name=target.name)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str = "the workbook") -> Package:

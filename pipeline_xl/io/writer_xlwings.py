@@ -19,6 +19,7 @@ import pandas as pd
 import xlwings as xw
 
 from pipeline_xl.model import SNAPSHOT_COLUMNS
+from pipeline_xl.numformats import currency_format
 from pipeline_xl.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
 
 __all__ = [
@@ -78,15 +79,9 @@ def text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
-def _amount_format(currency: str) -> str:
-    symbols = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF"}
-    symbol = symbols.get(currency.upper(), currency)
-    return f'#,##0 "{symbol}"'
-
-
 def _format_of(kind: ColumnKind, currency: str) -> str | None:
     if kind == "amount":
-        return _amount_format(currency)
+        return currency_format(currency)
     return NUMBER_FORMATS.get(kind)
 
 

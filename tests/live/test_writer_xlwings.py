@@ -105,7 +105,7 @@ def test_write_report_actions():
     assert table["values"][1][4] == '\'=HYPERLINK("http://example.com","x")'
     assert table["values"][2][5] in {None, ""}  # NaT stays empty
     formats = {(a["start_column"], a["args"][0]) for a in done if a["func"] == "setNumberFormat"}
-    assert (1, '#,##0 "€"') in formats
+    assert (1, '#,##0 "€";-#,##0 "€"') in formats  # the headless writer's format too
     assert (5, "yyyy-mm-dd") in formats
     fills = [a for a in done if a["func"] == "setRangeColor" and a["start_column"] == 3]
     assert [str(f["args"][0]).upper() for f in fills] == ["#C6EFCE", "#FFC7CE"]

@@ -52,13 +52,21 @@ def case_import(n: int = 100_000) -> dict[str, float]:
     """Seconds to import ``n`` deals (read, map, convert, diff, write) vs pandas read_csv."""
     import pandas as pd
 
-    from pipeline_xl.cli_data import import_export
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.importing import import_export
+    from pipeline_xl.usecases.new import new_workbook
 
     folder = Path(tempfile.mkdtemp(prefix="bench_import_"))
     try:
         export = write_export(folder / "opportunities.csv", n)
-        empty = new_workbook(folder / "empty.xlsm", "Bench", None, True, "EUR", 1, AS_OF)
+        empty = new_workbook(
+            folder / "empty.xlsm",
+            company="Bench",
+            sample=None,
+            empty=True,
+            currency="EUR",
+            fiscal_start=1,
+            as_of=AS_OF,
+        )
         book = folder / "pipeline.xlsm"
         shutil.copyfile(empty, book)
         start = time.perf_counter()

@@ -42,11 +42,11 @@ def case_pipeline(n: int) -> dict[str, float]:
     """
     import pandas as pd
 
-    from pipeline_xl.forecast import forecast_table
-    from pipeline_xl.planning import backward_plan
-    from pipeline_xl.sample import generate
-    from pipeline_xl.schema import validate
-    from pipeline_xl.variance import variance_table
+    from pipeline_xl.core.forecast import forecast_table
+    from pipeline_xl.core.planning import backward_plan
+    from pipeline_xl.core.sample import generate
+    from pipeline_xl.core.schema import validate
+    from pipeline_xl.core.variance import variance_table
 
     tables = generate(n, as_of=AS_OF, seed=11).tables
     # The rows as Excel hands them over: a header row and lists of cell values.
@@ -85,8 +85,8 @@ def case_montecarlo(deals: int, trials: int) -> dict[str, float]:
     """Monte Carlo of open deals x trials against drawing the same uniforms with numpy."""
     import numpy as np
 
-    from pipeline_xl.forecast import simulate
-    from pipeline_xl.model import (
+    from pipeline_xl.core.forecast import simulate
+    from pipeline_xl.core.model import (
         Model,
         Settings,
         activities_frame,
@@ -137,7 +137,7 @@ def case_scalar() -> dict[str, float]:
     import math
     import timeit
 
-    from pipeline_xl.planning import required_calls
+    from pipeline_xl.core.planning import required_calls
 
     rates = [0.25, 0.4, 0.625, 0.8]
 
@@ -175,15 +175,23 @@ def case_refresh(n: int) -> dict[str, float]:
 
     from python_calamine import CalamineWorkbook
 
-    from pipeline_xl.io.headless import refresh_file
     from pipeline_xl.io.package import Package
     from pipeline_xl.io.reader import read_workbook
     from pipeline_xl.io.tables import replace_table_rows
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.new import new_workbook
+    from pipeline_xl.usecases.refresh import refresh_file
 
     folder = Path(tempfile.mkdtemp(prefix="bench_refresh_"))
     try:
-        book = new_workbook(folder / "big.xlsm", "Bench", n, False, "EUR", 1, AS_OF)
+        book = new_workbook(
+            folder / "big.xlsm",
+            company="Bench",
+            sample=n,
+            empty=False,
+            currency="EUR",
+            fiscal_start=1,
+            as_of=AS_OF,
+        )
         rows = [list(r) for r in read_workbook(book).table("Prospects")]
         header, amount = rows[0], rows[0].index("Amount")
         for row in rows[1::200]:

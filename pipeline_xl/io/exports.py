@@ -13,7 +13,7 @@ whose header row names a known column. The file type comes from its first bytes,
 Excel file saved with a ``.csv`` name still reads.
 
 The header row is the row, among the first 10 non-blank ones, naming the most columns
-that a preset or a header synonym knows (`pipeline_xl.crm.known_header`); title rows
+that a preset or a header synonym knows (`pipeline_xl.core.crm.known_header`); title rows
 above it are skipped. Blank rows are skipped; row numbers are the file's (CSV record
 number, Excel row), the header being row 1 in a plain CSV.
 
@@ -37,9 +37,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.cells import clean_text
-from pipeline_xl.crm import Preset, known_header, price_list
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.cells import clean_text
+from pipeline_xl.core.crm import Preset, known_header, price_list
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.safety import check_zip
 
 __all__ = ["DELIMITERS", "ExportFile", "read_export", "read_price_list"]
@@ -386,6 +386,7 @@ def read_export(path: str | Path, *, sheet: str | None = None) -> ExportFile:
     Raises:
         InputError: the file is missing, empty, binary, has one column only or no data
             rows, or is not a readable workbook.
+
     """
     target = Path(path)
     try:
@@ -413,6 +414,7 @@ def read_price_list(
 
     Raises:
         InputError: the file is there but unreadable or lacks its columns.
+
     """
     if preset.prices is None:
         return None

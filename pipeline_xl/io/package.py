@@ -37,7 +37,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.safety import check_zip
 
 _LEVEL = 1  # deflate level of rewritten parts: fast; Excel itself favours speed too
@@ -272,6 +272,7 @@ def check_sheet_name(name: str, taken: Sequence[str] = ()) -> None:
             ``[ ] : * ? /`` or a backslash, an
             apostrophe at either end, the reserved name History, or already taken
             (ignoring case).
+
     """
     problem = None
     if not name or len(name) > 31:
@@ -358,6 +359,7 @@ def read_file(path: Path) -> bytes:
 
     Raises:
         InputError: the file is missing or unreadable.
+
     """
     try:
         return path.read_bytes()
@@ -419,6 +421,7 @@ class Package:
 
         Raises:
             InputError: missing, not a workbook, refused as a zip bomb, or damaged.
+
         """
         target = Path(path)
         return cls.from_bytes(read_file(target), name=target.name)
@@ -429,6 +432,7 @@ class Package:
 
         Raises:
             InputError: not a workbook, refused as a zip bomb, or damaged.
+
         """
         check_zip(data, name=name)
         return cls(data, name=name)
@@ -489,6 +493,7 @@ class Package:
 
         Raises:
             KeyError: no such part.
+
         """
         found = self.find(name)
         if found is None:
@@ -562,6 +567,7 @@ class Package:
 
         Raises:
             InputError: the part is not well-formed XML or uses DTDs/entities.
+
         """
         return _parse_xml(self.part(name), name, self.name)
 
@@ -691,6 +697,7 @@ class Package:
 
         Raises:
             ValueError: ``rid`` is already in use.
+
         """
         taken = {r.rid for r in self.rels(part)}
         listing = self._rels_list(part, create=True)
@@ -814,6 +821,7 @@ class Package:
 
         Raises:
             KeyError: no such sheet.
+
         """
         for ref in self.sheets():
             if ref.name.casefold() == name.casefold():
@@ -835,6 +843,7 @@ class Package:
 
         Raises:
             InputError: the name breaks Excel's rules or is taken.
+
         """
         current = self.sheets()
         check_sheet_name(name, [s.name for s in current])
@@ -892,6 +901,7 @@ class Package:
 
         Raises:
             InputError: the new name breaks Excel's rules or is taken.
+
         """
         ref = self.sheet(old)
         check_sheet_name(new, [s.name for s in self.sheets() if s.index != ref.index])
@@ -939,6 +949,7 @@ class Package:
 
         Raises:
             InputError: it is the only visible sheet.
+
         """
         ref = self.sheet(name)
         if not [s for s in self.sheets() if s.state == "visible" and s.index != ref.index]:

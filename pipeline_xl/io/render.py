@@ -31,9 +31,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import get_args
 
-from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
-from pipeline_xl.io.tables import excel_serial as tables_serial
-from pipeline_xl.report_model import (
+from pipeline_xl.core.report_model import (
     ChartSpec,
     PlacedBlock,
     PlacedChart,
@@ -41,6 +39,8 @@ from pipeline_xl.report_model import (
     place,
     sheet_cells,
 )
+from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
+from pipeline_xl.io.tables import excel_serial as tables_serial
 
 __all__ = [
     "MAX_COLUMN_WIDTH",
@@ -365,6 +365,7 @@ def render_sheet(
     Returns:
         The worksheet XML and one `RenderedChart` per chart of a block with data rows
         (a chart over no rows would reference an empty range, so it is left out).
+
     """
     placed = place(sheet)
     writer = _CellWriter(styles, currency)
@@ -620,6 +621,7 @@ def chart_xml(sheet_name: str, block: PlacedBlock, chart: PlacedChart, *, curren
 
     Raises:
         ValueError: the chart names a column the block does not have, or has no series.
+
     """
     spec = chart.spec
     if not spec.series and not spec.line_series:

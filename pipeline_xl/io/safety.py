@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
 
 __all__ = [
     "MAX_MEMBERS",
@@ -77,6 +77,7 @@ def check_zip(
 
     Raises:
         InputError: the file is not a zip package or is refused (the message says why).
+
     """
     label = name or (Path(source).name if not isinstance(source, bytes) else "the workbook")
     try:
@@ -123,6 +124,7 @@ def check_not_open(path: str | os.PathLike[str]) -> None:
     Raises:
         InputError: the lock file ``~$NAME`` (Excel) or ``.~lock.NAME#`` (LibreOffice)
             exists.
+
     """
     target = Path(path)
     for lock, app in ((f"~${target.name}", "Excel"), (f".~lock.{target.name}#", "LibreOffice")):
@@ -168,10 +170,17 @@ def _remove_stale_temps(target: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, backup: bool = True) -> Path | None:
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: bytes | Callable[[Path], None],
+    *,
+    backup: bool = True,
+) -> Path | None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
 
-    The bytes go to a temporary file in the same folder (flushed and fsynced); with
+    ``data`` is the new file's bytes, or a function that writes the new file at the path
+    it is given (a library that writes to a file name). The new file goes to a temporary
+    file in the same folder (flushed and fsynced); with
     ``backup`` the current file is first copied to ``NAME.bak`` (an older one is
     replaced); then `os.replace` swaps the new file in. On any failure the original is
     untouched and the temporary files are removed. Returns the backup path, if any.
@@ -182,10 +191,15 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, backup: bool = Tr
     bak_tmp = _temp_name(target, "baktmp")
     saved: Path | None = None
     try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if callable(data):
+            data(tmp)
+            with tmp.open("rb+") as handle:
+                os.fsync(handle.fileno())
+        else:
+            with tmp.open("xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
         if target.exists():
             shutil.copymode(target, tmp)
             if backup:

@@ -12,7 +12,7 @@ reused instead of appended, so a second refresh of the same workbook adds nothin
 `StyleBook.to_bytes` gives back the very same bytes. Number formats are matched on their
 format code, and Excel's built-in codes (``#,##0``, ``#,##0.00`` ...) use built-in ids.
 
-The look follows the ready workbook (``workbook_templates.spec.STYLE``): the workbook's
+The look follows the ready workbook (``pipeline_xl.core.display.STYLE``): the workbook's
 default font, dark-blue titles, white-on-blue headers, grey notes, and Excel's "Good" and
 "Bad" colours for favourable and unfavourable flags.
 """
@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeAlias, get_args
 
-from pipeline_xl.errors import InputError
-from workbook_templates.spec import STYLE, currency_format
+from pipeline_xl.core.display import STYLE, currency_format
+from pipeline_xl.core.errors import InputError
 
 __all__ = [
     "BUILTIN_FORMATS",
@@ -312,6 +312,7 @@ class StyleBook:
 
     Raises:
         InputError: the part is not readable XML, or is not a styles part.
+
     """
 
     def __init__(self, styles_xml: bytes) -> None:
@@ -365,6 +366,7 @@ class StyleBook:
             quoted: add Excel's quote prefix, so that editing a text such as ``=x`` in
                 Excel keeps it text (design notes, section 5).
             numeric: for ``header``: right-aligned, over a column of numbers.
+
         """
         cache_key = (role, currency if role == "amount" else "", quoted, numeric)
         found = self._cache.get(cache_key)
@@ -655,6 +657,7 @@ def number_format(kind: str, currency: str = "") -> str:
     Args:
         kind: a `report_model.ColumnKind` (or a style role).
         currency: currency code, for ``amount``.
+
     """
     if kind == "amount":
         return currency_format(currency)

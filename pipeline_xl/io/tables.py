@@ -372,6 +372,7 @@ def find_table(package: Package, name: str) -> TableRef:
 
     Raises:
         KeyError: no table of that name.
+
     """
     for sheet in package.sheets():
         for rel in package.rels(sheet.part):
@@ -586,6 +587,7 @@ def replace_table_rows(
         KeyError: no table of that name.
         ValueError: ``header`` or a row does not fit the table; ``keep_prefix`` is
             negative, exceeds the rows or the table's data rows, or comes with new columns.
+
     """
     table = find_table(package, table_name)
     _check_header(table, header)

@@ -12,20 +12,18 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 import xlwings as xw
 
-from pipeline_xl.model import SNAPSHOT_COLUMNS
-from pipeline_xl.numformats import currency_format
-from pipeline_xl.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
+from pipeline_xl.core import contract
+from pipeline_xl.core.display import currency_format
+from pipeline_xl.core.raw import RawWorkbook
+from pipeline_xl.core.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
 
 __all__ = [
     "NUMBER_FORMATS",
-    "TABLES",
-    "BookTables",
     "history_name",
     "read_book",
     "text_cell",
@@ -33,16 +31,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("pipeline_xl.io")
-
-TABLES: dict[str, tuple[str, str]] = {
-    "Prospects": ("Prospects", "tblProspects"),
-    "Stages": ("Stages", "tblStages"),
-    "Targets": ("Targets", "tblTargets"),
-    "Activities": ("Activities", "tblActivities"),
-    "Snapshots": ("Snapshots", "tblSnapshots"),
-    "Settings": ("Settings", "tblSettings"),
-}
-"""Table role -> (sheet name, Excel table name)."""
 
 NUMBER_FORMATS: dict[str, str] = {
     "int": "#,##0",
@@ -54,24 +42,6 @@ _FORMULA_START = ("=", "+", "-", "@")
 _HEADER_FILL = (31, 78, 121)
 _WHITE = (255, 255, 255)
 _FLAG_FILL = {"F": (198, 239, 206), "U": (255, 199, 206)}
-_SNAPSHOT_HEADERS = {
-    "snapshot_date": "Snapshot date",
-    "id": "ID",
-    "owner": "Owner",
-    "stage": "Stage",
-    "status": "Status",
-    "amount": "Amount",
-    "expected_close": "Expected close",
-    "probability": "Probability",
-}
-
-
-@dataclass(frozen=True)
-class BookTables:
-    """The raw tables of a book (header row first) and the Excel row of each header."""
-
-    tables: dict[str, list[list[object]]]
-    header_rows: dict[str, int]
 
 
 def text_cell(value: str) -> str:
@@ -97,12 +67,17 @@ def _cell(value: object, kind: str) -> object:
     return value
 
 
-def read_book(book: xw.Book) -> BookTables:
-    """The workbook's tables as lists of rows, by table name, else by sheet used range."""
+def read_book(book: xw.Book) -> RawWorkbook:
+    """The workbook's tables as lists of rows, by table name, else by sheet used range.
+
+    Excel error values come as their text (``#N/A``) so validation reports them.
+    """
     tables: dict[str, list[list[object]]] = {}
     header_rows: dict[str, int] = {}
+    sources: dict[str, str] = {}
     names = {s.name for s in book.sheets}
-    for role, (sheet_name, table_name) in TABLES.items():
+    for spec in contract.DATA_TABLES:
+        sheet_name, table_name = spec.sheet, spec.name
         if sheet_name not in names:
             continue
         sheet = book.sheets[sheet_name]
@@ -115,9 +90,10 @@ def read_book(book: xw.Book) -> BookTables:
         values = rng.options(ndim=2, err_to_str=True).value
         if not values:
             continue
-        tables[role] = [list(row) for row in values]
-        header_rows[role] = int(rng.row)
-    return BookTables(tables, header_rows)
+        tables[sheet_name] = [list(row) for row in values]
+        header_rows[sheet_name] = int(rng.row)
+        sources[sheet_name] = table_name if found is not None else f"sheet {sheet_name}"
+    return RawWorkbook(book.name, tables, header_rows, sources, tuple(s.name for s in book.sheets))
 
 
 def history_name(name: str, as_of: date, taken: set[str]) -> str:
@@ -226,17 +202,17 @@ def _write_sheet(sheet: xw.Sheet, report_sheet: ReportSheet, currency: str) -> N
 
 
 def _snapshot_frame(log_frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({_SNAPSHOT_HEADERS[k]: log_frame[k] for k in SNAPSHOT_COLUMNS if k in
-                          _SNAPSHOT_HEADERS and k in log_frame})  # fmt: skip
-    for name in ("Snapshot date", "Expected close"):
-        if name in frame:
-            frame[name] = pd.to_datetime(frame[name]).dt.date
+    fields = [f for f in contract.SNAPSHOTS.fields if f.name in log_frame]
+    frame = pd.DataFrame({f.header: log_frame[f.name] for f in fields})
+    for f in fields:
+        if f.kind == "date":
+            frame[f.header] = pd.to_datetime(frame[f.header]).dt.date
     ordered = [h for h in header if h in frame] + [h for h in frame if h not in header]
     return frame[ordered]
 
 
 def _write_snapshots(book: xw.Book, snapshots: pd.DataFrame) -> None:
-    sheet_name, table_name = TABLES["Snapshots"]
+    sheet_name, table_name = contract.SNAPSHOTS.sheet, contract.SNAPSHOTS.name
     if sheet_name not in {s.name for s in book.sheets} or snapshots.empty:
         return
     sheet = book.sheets[sheet_name]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.cells import (
+from pipeline_xl.core.cells import (
     EXCEL_ERRORS,
     CellProblem,
     clean_text,

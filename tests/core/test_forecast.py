@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.forecast import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.forecast import (
     MAX_PERIODS,
     deal_probabilities,
     forecast_table,
@@ -24,7 +24,7 @@ from pipeline_xl.forecast import (
     slip_probability,
     stage_probabilities,
 )
-from pipeline_xl.model import (
+from pipeline_xl.core.model import (
     Model,
     Settings,
     Stage,

@@ -6,15 +6,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline_xl.history import funnel_rates, lead_times, reached_stages
-from pipeline_xl.model import (
+from pipeline_xl.core.history import funnel_rates, lead_times, reached_stages
+from pipeline_xl.core.model import (
     default_stages,
     prospects_frame,
     snapshots_frame,
     target_for,
     targets_frame,
 )
-from pipeline_xl.periods import parse_period
+from pipeline_xl.core.periods import parse_period
 
 AS_OF = date(2026, 6, 30)
 STAGES = default_stages()  # Lead, Qualified, Proposal, Negotiation (+ Won, Lost)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline_xl.metrics import compute_metrics
-from pipeline_xl.schema import validate
+from pipeline_xl.core.metrics import compute_metrics
+from pipeline_xl.core.schema import validate
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "maven-crm"
 PIPELINE = DATA / "sales_pipeline.csv"

@@ -10,8 +10,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.metrics import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.metrics import (
     Metrics,
     avg_won_deal,
     compute_metrics,
@@ -23,7 +23,7 @@ from pipeline_xl.metrics import (
     velocity,
     win_rates,
 )
-from pipeline_xl.model import (
+from pipeline_xl.core.model import (
     Model,
     Settings,
     activities_frame,
@@ -32,7 +32,7 @@ from pipeline_xl.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.periods import parse_period
+from pipeline_xl.core.periods import parse_period
 
 AS_OF = date(2026, 6, 30)
 STAGES = default_stages()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.periods import Period, parse_period, period_of, periods_between
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.periods import Period, parse_period, period_of, periods_between
 
 
 class TestLabels:

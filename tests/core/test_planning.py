@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.model import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import (
     Model,
     Settings,
     default_stages,
@@ -23,7 +23,7 @@ from pipeline_xl.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.planning import (
+from pipeline_xl.core.planning import (
     backward_plan,
     dated_plan,
     funnel_table,

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.model import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import (
     Model,
     Settings,
     Stage,
@@ -24,12 +24,18 @@ from pipeline_xl.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.report_model import Block, Report, ReportSheet, place
-from pipeline_xl.reports import SHEET_NAMES, TEAM_LABEL, TOP_MOVES, _team_per_bucket, build_report
-from pipeline_xl.sample import generate
-from pipeline_xl.schema import validate
-from pipeline_xl.snapshots import snapshot_dates
-from pipeline_xl.variance import variance_table
+from pipeline_xl.core.report_model import Block, Report, ReportSheet, place
+from pipeline_xl.core.reports import (
+    SHEET_NAMES,
+    TEAM_LABEL,
+    TOP_MOVES,
+    _team_per_bucket,
+    build_report,
+)
+from pipeline_xl.core.sample import generate
+from pipeline_xl.core.schema import validate
+from pipeline_xl.core.snapshots import snapshot_dates
+from pipeline_xl.core.variance import variance_table
 
 AS_OF = date(2026, 3, 15)
 SAMPLE_AS_OF = date(2026, 11, 30)

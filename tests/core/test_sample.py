@@ -13,10 +13,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.model import default_stages
-from pipeline_xl.sample import SampleData, generate
-from pipeline_xl.schema import validate
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import default_stages
+from pipeline_xl.core.sample import SampleData, generate
+from pipeline_xl.core.schema import validate
 
 AS_OF = date(2026, 3, 15)
 SHEETS = ("Prospects", "Stages", "Targets", "Activities", "Snapshots", "Settings")

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.model import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import (
     CATEGORIES,
     Model,
     Settings,
@@ -24,7 +24,7 @@ from pipeline_xl.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.schema import ISSUE_COLUMNS, match_headers, validate
+from pipeline_xl.core.schema import ISSUE_COLUMNS, match_headers, validate
 
 AS_OF = date(2026, 3, 31)
 D = datetime
@@ -487,7 +487,7 @@ class TestTargets:
         assert model.targets.dtypes.to_dict() == targets_frame([]).dtypes.to_dict()
 
     def test_missing_required_column(self):
-        with pytest.raises(InputError, match="missing column Target"):
+        with pytest.raises(InputError, match="missing column Revenue target"):
             validate(
                 [["ID", "Stage", "Amount"], ["A", "Lead", 1]], targets=[["Period"]], as_of=AS_OF
             )

@@ -10,9 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.model import SNAPSHOT_COLUMNS, default_stages, prospects_frame, snapshots_frame
-from pipeline_xl.snapshots import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import (
+    SNAPSHOT_COLUMNS,
+    default_stages,
+    prospects_frame,
+    snapshots_frame,
+)
+from pipeline_xl.core.snapshots import (
     CHANGES,
     movement,
     movement_summary,

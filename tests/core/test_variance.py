@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_xl.model import (
+from pipeline_xl.core.model import (
     Model,
     Settings,
     activities_frame,
@@ -17,7 +17,7 @@ from pipeline_xl.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.variance import (
+from pipeline_xl.core.variance import (
     activity_variance,
     baseline_forecasts,
     forecast_accuracy,
@@ -158,7 +158,7 @@ class TestActivityVariance:
 
 
 def test_rounding_noise_is_not_unfavourable():
-    from pipeline_xl.variance import _flag
+    from pipeline_xl.core.variance import _flag
 
     flags = _flag(pd.Series([-1e-10, 0.0, 1e-10, -0.01, 5.0, float("nan")]))
     assert flags.tolist() == ["F", "F", "F", "U", "F", ""]

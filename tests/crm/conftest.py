@@ -139,18 +139,18 @@ def write_export(path: Path, preset: str, deals=DEALS) -> Path:
 @pytest.fixture
 def empty_book(tmp_path) -> Path:
     """A new empty workbook (one blank prospect row, the default stages)."""
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.new import new_workbook
 
-    return new_workbook(tmp_path / "pipeline.xlsm", "Test Co", None, True, "EUR", 1, AS_OF)
+    return new_workbook(tmp_path / "pipeline.xlsm", company="Test Co", sample=None, as_of=AS_OF)
 
 
 @pytest.fixture(scope="session")
 def empty_book_bytes(tmp_path_factory) -> bytes:
     """The bytes of a new empty workbook, built once (copy them to get a fresh workbook)."""
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.new import new_workbook
 
     folder = tmp_path_factory.mktemp("empty")
-    path = new_workbook(folder / "pipeline.xlsm", "Test Co", None, True, "EUR", 1, AS_OF)
+    path = new_workbook(folder / "pipeline.xlsm", company="Test Co", sample=None, as_of=AS_OF)
     return path.read_bytes()
 
 

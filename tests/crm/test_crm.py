@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl import crm
-from pipeline_xl.errors import InputError
+from pipeline_xl.core import crm
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import default_stages
 from pipeline_xl.io.exports import read_export
-from pipeline_xl.model import default_stages
 from tests.crm.conftest import DEALS, FORMATS, write_export
 
 HEADER = list(crm.FIELD_HEADERS.values())
@@ -98,7 +98,7 @@ class TestPresets:
                 assert columns[0] in doc, columns[0]
 
     def test_field_headers_match_the_workbook_spec(self):
-        from workbook_templates.spec import table_by_name
+        from pipeline_xl.workbook.spec import table_by_name
 
         assert tuple(crm.FIELD_HEADERS.values()) == table_by_name("tblProspects").headers
 

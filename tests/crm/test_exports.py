@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.exports import read_export
 
 ROWS = [

@@ -13,9 +13,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline_xl.cli_data import main
+from pipeline_xl.cli import main
+from pipeline_xl.core.contract import norm_key
 from pipeline_xl.io.reader import read_workbook
-from pipeline_xl.model import norm_key
 from tests.crm.conftest import DATA
 
 PIPELINE = DATA / "sales_pipeline.csv"
@@ -41,10 +41,16 @@ def prices() -> dict[str, float]:
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
     """An empty workbook with the Maven export imported; (path, import output)."""
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.new import new_workbook
 
     folder = tmp_path_factory.mktemp("maven")
-    book = new_workbook(folder / "maven.xlsm", "Maven", None, True, "USD", 1, date(2017, 12, 31))
+    book = new_workbook(
+        folder / "maven.xlsm",
+        company="Maven",
+        sample=None,
+        currency="USD",
+        as_of=date(2017, 12, 31),
+    )
     code = main(["import", str(PIPELINE), "--into", str(book), "--preset", "maven"])
     assert code == 0
     return book

@@ -7,12 +7,13 @@ from datetime import date
 
 import pytest
 
-from pipeline_xl.cells import parse_date
-from pipeline_xl.cli_data import main, rollup
-from pipeline_xl.errors import InputError
+from pipeline_xl.cli import main
+from pipeline_xl.core.cells import parse_date
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.tables import replace_table_rows
+from pipeline_xl.usecases.rollup import rollup
 from tests.crm.conftest import write_rows
 
 REPORTS = {"Variance", "Activity plan", "Forecast range", "Pipeline flow", "Data issues"}

@@ -18,13 +18,14 @@ import pytest
 from defusedxml import ElementTree as ET  # noqa: N817 - the usual short name
 from python_calamine import CalamineWorkbook
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.io import headless
-from pipeline_xl.io.headless import RefreshResult, refresh_file, write_snapshots
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.io import report_writer
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
+from pipeline_xl.io.report_writer import write_snapshots
 from pipeline_xl.io.safety import backup_path
 from pipeline_xl.io.tables import replace_table_rows
+from pipeline_xl.usecases.refresh import RefreshResult, refresh_file
 from tests.io.workbooks import (
     AS_OF,
     MC_ROOT,
@@ -67,7 +68,7 @@ DIRECTORY = {
 @pytest.fixture(scope="session")
 def lo_ready() -> None:
     """Skip (locally) or fail (in CI) when LibreOffice cannot be driven."""
-    from workbook_templates import libreoffice
+    from pipeline_xl.io import libreoffice
 
     reason = libreoffice.missing_reason()
     if reason is None:
@@ -246,7 +247,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, *, full: bool = False) -> list[int]:
         calls.append(keep_prefix)
         return real(*args, keep_prefix=0 if full else keep_prefix, **kwargs)
 
-    monkeypatch.setattr(headless, "replace_table_rows", spy)
+    monkeypatch.setattr(report_writer, "replace_table_rows", spy)
     return calls
 
 
@@ -434,7 +435,7 @@ class TestReaders:
 
     @pytest.mark.libreoffice
     def test_libreoffice_opens_it(self, refreshed, lo_ready):
-        from workbook_templates import libreoffice
+        from pipeline_xl.io import libreoffice
 
         cells = libreoffice.cell_values(
             refreshed[0], ["Variance!A1:B8", f"{USER_SHEET}!A1:B4"], recalc=True
@@ -445,14 +446,18 @@ class TestReaders:
 
 _KILL_SCRIPT = """
 import pathlib, sys, time
-from pipeline_xl.io import headless, safety
+from pipeline_xl.io import safety
+from pipeline_xl.usecases.refresh import refresh_file
 from tests.io.workbooks import stub_report
 marker = pathlib.Path(sys.argv[2])
 def pause(tmp):
-    marker.write_text(str(tmp))
+    # Written whole, then renamed: the parent never reads a half-written marker.
+    part = marker.with_name(marker.name + ".part")
+    part.write_text(str(tmp))
+    part.replace(marker)
     time.sleep(120)
 safety._before_replace = pause
-headless.refresh_file(sys.argv[1], build_report=stub_report)
+refresh_file(sys.argv[1], build_report=stub_report)
 """
 
 
@@ -477,8 +482,10 @@ def test_killed_between_temp_file_and_replace_leaves_the_original(original, fold
             child.kill()
     assert child.returncode == -signal.SIGKILL
     assert target.read_bytes() == before
-    leftover = Path(marker.read_text())
-    assert leftover.exists()  # the new file was complete, only the swap was missing
+    text = marker.read_text()
+    assert text.endswith(".tmp"), text  # the temporary file's path, never an empty marker
+    leftover = Path(text)
+    assert leftover.is_file()  # the new file was complete, only the swap was missing
     refresh_file(target, build_report=stub_report)
     assert not leftover.exists()  # the next write clears what the killed one left
     assert "Variance" in openpyxl.load_workbook(target).sheetnames

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.package import Package, check_sheet_name, quote_sheet
 from tests.io.workbooks import read_parts, write_parts
 

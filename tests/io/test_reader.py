@@ -8,10 +8,20 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.io.reader import TABLE_NAMES, read_workbook
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.io.reader import read_workbook
+from pipeline_xl.workbook.spec import table_by_name
 from tests.io.workbooks import AS_OF, new_sample
-from workbook_templates.spec import table_by_name
+
+# Restated on purpose: the reader must find each table under these names.
+TABLE_NAMES = {
+    "Prospects": "tblProspects",
+    "Stages": "tblStages",
+    "Targets": "tblTargets",
+    "Activities": "tblActivities",
+    "Snapshots": "tblSnapshots",
+    "Settings": "tblSettings",
+}
 
 
 @pytest.fixture(scope="module")

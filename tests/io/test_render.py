@@ -16,7 +16,17 @@ from defusedxml import ElementTree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.report_model import (
+    CHART_COLS,
+    CHART_ROWS,
+    Block,
+    ChartSpec,
+    Column,
+    PlacedChart,
+    ReportSheet,
+    place,
+)
 from pipeline_xl.io.render import (
     MAX_COLUMN_WIDTH,
     cell_ref,
@@ -30,16 +40,6 @@ from pipeline_xl.io.render import (
     xml_text,
 )
 from pipeline_xl.io.styles import MINIMAL_STYLES_XML, StyleBook, number_format
-from pipeline_xl.report_model import (
-    CHART_COLS,
-    CHART_ROWS,
-    Block,
-    ChartSpec,
-    Column,
-    PlacedChart,
-    ReportSheet,
-    place,
-)
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS = {
@@ -243,10 +243,13 @@ EXCEL_LIKE = (
 def template_styles(tmp_path_factory) -> bytes:
     """styles.xml of the ready workbook (xlsxwriter, numbers, fills, borders)."""
     pytest.importorskip("xlwings")  # the builder takes its VBA project from xlwings
-    from workbook_templates.builder import new_workbook
+    from pipeline_xl.usecases.new import new_workbook
 
     path = new_workbook(
-        tmp_path_factory.mktemp("tpl") / "t.xlsm", "Acme", 50, False, "EUR", 1, date(2026, 11, 30)
+        tmp_path_factory.mktemp("tpl") / "t.xlsm",
+        company="Acme",
+        sample=50,
+        as_of=date(2026, 11, 30),
     )
     with zipfile.ZipFile(path) as zf:
         return zf.read("xl/styles.xml")
@@ -990,7 +993,7 @@ class TestWholeWorkbook:
 
     @pytest.mark.libreoffice
     def test_libreoffice_reads_and_renders(self, workbook, tmp_path):
-        from workbook_templates import libreoffice
+        from pipeline_xl.io import libreoffice
 
         reason = libreoffice.missing_reason()
         if reason is not None:

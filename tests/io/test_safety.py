@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_xl.errors import InputError
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.io import safety
 from pipeline_xl.io.safety import (
     atomic_write,

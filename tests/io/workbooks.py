@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_xl.model import Model
-from pipeline_xl.report_model import Block, ChartSpec, Column, Report, ReportSheet
-from pipeline_xl.sample import generate
-from pipeline_xl.snapshots import record_snapshot
-from workbook_templates.builder import build_workbook, new_workbook
+from pipeline_xl.core.model import Model
+from pipeline_xl.core.report_model import Block, ChartSpec, Column, Report, ReportSheet
+from pipeline_xl.core.sample import generate
+from pipeline_xl.core.snapshots import record_snapshot
+from pipeline_xl.usecases.new import new_workbook
+from pipeline_xl.workbook.builder import build_workbook
 
 AS_OF = date(2026, 3, 15)
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -42,7 +43,9 @@ MC_ROOT = (
 
 def new_sample(path: Path, n: int = 200) -> Path:
     """The ready workbook with ``n`` sample prospects (as `pipeline-xl new` makes it)."""
-    return new_workbook(path, "Acme", n, False, "EUR", 1, AS_OF)
+    return new_workbook(
+        path, company="Acme", sample=n, empty=False, currency="EUR", fiscal_start=1, as_of=AS_OF
+    )
 
 
 def sample_tables(n: int = 200) -> dict[str, pd.DataFrame]:
@@ -205,7 +208,7 @@ def snapshot_dates_ids(path: Path) -> list[tuple[object, object]]:
 def stub_report(model: Model) -> Report:
     """A small report of the five sheets (charts included) and the new snapshot log.
 
-    It stands in for `pipeline_xl.reports.build_report` so these tests check the
+    It stands in for `pipeline_xl.core.reports.build_report` so these tests check the
     writing, whatever the report's content becomes.
     """
     as_of = model.settings.as_of

@@ -1,7 +1,7 @@
 """Fixtures for the xlwings Lite workbook: the built file, its parts and its code run here.
 
 The embedded ``main.py`` is run under CPython in a fresh namespace. Its loader installs
-its own ``pipeline_xl`` / ``udfs`` modules in ``sys.modules``; `isolated_modules` takes
+its own ``pipeline_xl`` modules in ``sys.modules``; `isolated_modules` takes
 this checkout's modules out first and puts them back afterwards, so the rest of the test
 session never sees the embedded copies (and the embedded code never sees this checkout).
 """
@@ -22,13 +22,14 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree
 
-from pipeline_xl.lite import WEBEXTENSION_PART, new_lite
-from workbook_templates import libreoffice
+from pipeline_xl.io import libreoffice
+from pipeline_xl.usecases.new import new_workbook
+from pipeline_xl.workbook.lite import WEBEXTENSION_PART
 
 AS_OF = date(2026, 11, 30)
 COMPANY = "Acme & Co <Test>"
 SAMPLE = 300
-_OURS = ("pipeline_xl", "udfs")
+_OURS = ("pipeline_xl",)
 
 
 def parts(path: Path) -> dict[str, bytes]:
@@ -53,7 +54,7 @@ def _ours(name: str) -> bool:
 
 @contextlib.contextmanager
 def isolated_modules(installed: dict[str, types.ModuleType] | None = None) -> Iterator[None]:
-    """Run with this checkout's pipeline_xl/udfs modules out of sys.modules.
+    """Run with this checkout's pipeline_xl modules out of sys.modules.
 
     ``installed`` (modules captured earlier) are put in place for the duration; whatever
     the block installs is removed at the end and the checkout's modules come back.
@@ -91,7 +92,16 @@ def run_main(text: str) -> Bundle:
 def lite_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Lite workbook of a 300-prospect sample company."""
     path = tmp_path_factory.mktemp("lite") / "acme_lite.xlsx"
-    return new_lite(path, COMPANY, SAMPLE, False, "EUR", 1, AS_OF)
+    return new_workbook(
+        path,
+        company=COMPANY,
+        sample=SAMPLE,
+        empty=False,
+        currency="EUR",
+        fiscal_start=1,
+        as_of=AS_OF,
+        lite=True,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-import udfs
-from pipeline_xl.lite_bundle import (
+import pipeline_xl.udfs
+from pipeline_xl.core.sample import generate
+from pipeline_xl.workbook.lite_bundle import (
     BUNDLE_ROOTS,
     MAX_MAIN_PY_BYTES,
     BundleError,
     build_main_py,
     bundle_modules,
 )
-from pipeline_xl.sample import generate
 from tests.lite.conftest import AS_OF, isolated_modules, run_main
 from tests.udfs.conftest import excel_rows
 
@@ -84,24 +84,24 @@ class TestContents:
         names = [m.name for m in bundle_modules()]
         assert len(names) == len(set(names))
         for needed in (
-            "udfs.functions",
-            "udfs.convert",
-            "pipeline_xl.refresh_live",
-            "pipeline_xl.reports",
-            "pipeline_xl.schema",
+            "pipeline_xl.udfs.functions",
+            "pipeline_xl.udfs.convert",
+            "pipeline_xl.usecases.refresh_live",
+            "pipeline_xl.core.reports",
+            "pipeline_xl.core.schema",
             "pipeline_xl.io.writer_xlwings",
         ):
             assert needed in names
         for left_out in (
             "pipeline_xl.cli",
-            "pipeline_xl.sample",
-            "pipeline_xl.lite",
-            "pipeline_xl.lite_bundle",
+            "pipeline_xl.core.sample",
+            "pipeline_xl.workbook.lite",
+            "pipeline_xl.workbook.lite_bundle",
         ):
             assert left_out not in names
         io_modules = [n for n in names if n.startswith("pipeline_xl.io.")]
         assert io_modules == ["pipeline_xl.io.writer_xlwings"]
-        assert not any(n.startswith("workbook_templates") for n in names)
+        assert not any(n.startswith("pipeline_xl.workbook") for n in names)
 
     def test_every_module_comes_after_the_modules_it_imports(self):
         modules = bundle_modules()
@@ -121,8 +121,8 @@ class TestContents:
             assert spec_file.replace("\\", "/").endswith(module.path)
 
     def test_modules_lite_cannot_import_are_refused(self):
-        with pytest.raises(BundleError, match="workbook_templates"):
-            bundle_modules(("pipeline_xl.lite",))
+        with pytest.raises(BundleError, match=r"pipeline_xl\.workbook"):
+            bundle_modules(("pipeline_xl.workbook.lite",))
 
     def test_a_missing_module_is_refused(self):
         with pytest.raises(BundleError, match=r"pipeline_xl\.nonexistent"):
@@ -134,26 +134,36 @@ class TestContents:
         compile(text, "main.py", "exec")
 
 
+_PACKAGES = {
+    "pipeline_xl",
+    "pipeline_xl.core",
+    "pipeline_xl.core.validation",
+    "pipeline_xl.io",
+    "pipeline_xl.udfs",
+    "pipeline_xl.usecases",
+}
+
+
 class TestLoader:
     def test_installs_real_modules_from_the_embedded_sources(self, bundle):
         embedded = {m.name for m in bundle_modules()}
         with isolated_modules(bundle.modules):
             for name, module in bundle.modules.items():
                 assert sys.modules[name] is module
-                if name in ("pipeline_xl", "pipeline_xl.io", "udfs"):
+                if name in _PACKAGES:
                     assert module.__path__ == []  # a package, without its __init__ run
                 else:
                     assert module.__file__.startswith("<pipeline-xl>/")
-        assert set(bundle.modules) == embedded | {"pipeline_xl", "pipeline_xl.io", "udfs"}
+        assert set(bundle.modules) == embedded | _PACKAGES
 
     def test_pipe_functions_are_globals_of_main(self, bundle):
         found = sorted(k for k in bundle.namespace if k.startswith("PIPE_"))
-        assert found == sorted(udfs.__all__)
+        assert found == sorted(pipeline_xl.udfs.__all__)
         for name in found:
             func = bundle.namespace[name]
-            assert func is not getattr(udfs, name)
+            assert func is not getattr(pipeline_xl.udfs, name)
             assert inspect.unwrap(func).__globals__["__file__"] == (
-                "<pipeline-xl>/udfs/functions.py"
+                "<pipeline-xl>/pipeline_xl/udfs/functions.py"
             )
 
     def test_running_main_again_reuses_the_installed_modules(self, bundled, main_py):
@@ -162,25 +172,28 @@ class TestLoader:
         assert namespace["PIPE_WON"] is bundled.namespace["PIPE_WON"]
 
     def test_a_different_bundle_replaces_the_installed_modules(self, bundle):
-        other = build_main_py(roots=("udfs.functions",))
+        other = build_main_py(roots=("pipeline_xl.udfs.functions",))
         namespace: dict[str, object] = {"__name__": "main"}
         with isolated_modules(bundle.modules):
             exec(compile(other, "main.py", "exec"), namespace)  # noqa: S102 - code under test
-            assert sys.modules["udfs.functions"] is not bundle.modules["udfs.functions"]
-            assert "pipeline_xl.reports" not in sys.modules
+            assert (
+                sys.modules["pipeline_xl.udfs.functions"]
+                is not bundle.modules["pipeline_xl.udfs.functions"]
+            )
+            assert "pipeline_xl.core.reports" not in sys.modules
 
     def test_tracebacks_show_the_embedded_source_lines(self, bundled):
         func = bundled.namespace["PIPE_FORECAST"]
         with pytest.raises(Exception, match="not a header row") as info:
             func([[1.0, 2.0]], "2026-Q4")
         text = "".join(traceback.format_exception(info.value))
-        assert "<pipeline-xl>/udfs/convert.py" in text
+        assert "<pipeline-xl>/pipeline_xl/udfs/convert.py" in text
 
 
-@pytest.mark.parametrize("name", sorted(udfs.__all__))
+@pytest.mark.parametrize("name", sorted(pipeline_xl.udfs.__all__))
 def test_embedded_function_equals_the_package_function(name, excel_tables, bundle):
     args = _args(name, excel_tables)
-    expected = getattr(udfs, name)(*args)
+    expected = getattr(pipeline_xl.udfs, name)(*args)
     assert _not_empty(expected), "pick arguments that give a telling result"
     with isolated_modules(bundle.modules):
         got = bundle.namespace[name](*args)
@@ -191,7 +204,7 @@ def test_embedded_errors_read_like_the_package_errors(excel_tables, bundle):
     p = excel_tables["Prospects"]
     # Both raise their own InputError class (a ValueError): compare names and messages.
     with pytest.raises(ValueError, match="period") as expected:
-        udfs.PIPE_FORECAST(p, "not a period")
+        pipeline_xl.udfs.PIPE_FORECAST(p, "not a period")
     with isolated_modules(bundle.modules), pytest.raises(ValueError, match="period") as got:
         bundle.namespace["PIPE_FORECAST"](p, "not a period")
     assert type(got.value).__name__ == type(expected.value).__name__ == "InputError"
@@ -221,7 +234,7 @@ class TestUnderLiteDecorators:
         server, module, _ = lite
         meta = server.custom_functions_meta(module)
         ids = sorted(f["id"] for f in meta["functions"])
-        assert ids == sorted(udfs.__all__)
+        assert ids == sorted(pipeline_xl.udfs.__all__)
         forecast = next(f for f in meta["functions"] if f["id"] == "PIPE_FORECAST")
         assert forecast["name"] == "PIPE_FORECAST"
         assert forecast["parameters"][0]["dimensionality"] == "matrix"
@@ -265,4 +278,4 @@ class TestUnderLiteDecorators:
             for row in rows
         ]  # fmt: skip
         got = self._call(lite, "PIPE_WON", [serial, [["2026-Q3"]]])
-        assert got == [[udfs.PIPE_WON(rows, "2026-Q3")]]
+        assert got == [[pipeline_xl.udfs.PIPE_WON(rows, "2026-Q3")]]

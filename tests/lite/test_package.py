@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 from defusedxml import ElementTree
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.lite import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.io import libreoffice
+from pipeline_xl.usecases.new import new_workbook
+from pipeline_xl.workbook.builder import build_workbook
+from pipeline_xl.workbook.lite import (
     CONTENT_TYPES,
     LITE_STORE_ID,
     TASKPANES_PART,
@@ -22,14 +25,11 @@ from pipeline_xl.lite import (
     WEBEXTENSION_REL,
     add_lite_parts,
     build_lite_workbook,
-    new_lite,
     refresh_button,
 )
-from pipeline_xl.lite_bundle import build_main_py, requirements_txt
+from pipeline_xl.workbook.lite_bundle import build_main_py, requirements_txt
 from tests.lite.conftest import AS_OF, COMPANY, lite_properties, parts
 from tests.workbook.handmade import hand_tables
-from workbook_templates import libreoffice
-from workbook_templates.builder import build_workbook
 
 CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -194,12 +194,22 @@ class TestBuild:
 
     def test_sample_and_empty_together_are_refused(self, tmp_path):
         with pytest.raises(InputError, match="either a sample or an empty"):
-            new_lite(tmp_path / "x.xlsx", "X", 10, True, "EUR", 1, AS_OF)
+            new_workbook(
+                tmp_path / "x.xlsx", company="X", sample=10, empty=True, as_of=AS_OF, lite=True
+            )
 
     def test_replaces_an_existing_file_and_leaves_no_temporary_files(self, tmp_path):
         target = tmp_path / "client.xlsx"
         target.write_bytes(b"old")
-        new_lite(target, "X", None, True, "usd", 4, AS_OF)
+        new_workbook(
+            target,
+            company="X",
+            sample=None,
+            currency="usd",
+            fiscal_start=4,
+            as_of=AS_OF,
+            lite=True,
+        )
         assert [p.name for p in tmp_path.iterdir()] == ["client.xlsx"]
         assert zipfile.is_zipfile(target)
         settings = openpyxl.load_workbook(target)["Settings"]
@@ -260,8 +270,6 @@ def test_dashboard_calls_use_the_add_in_prefix(lite_book: Path, tmp_path: Path):
     import re
     from datetime import date
 
-    from workbook_templates.builder import new_workbook
-
     def formulas(path: Path) -> list[str]:
         with zipfile.ZipFile(path) as package:
             sheet = package.read("xl/worksheets/sheet1.xml").decode("utf-8")
@@ -271,6 +279,8 @@ def test_dashboard_calls_use_the_add_in_prefix(lite_book: Path, tmp_path: Path):
     assert lite
     assert all(re.search(r"(?<![A-Za-z_])PIPE_", f) is None for f in lite)
     assert all("_xldudf_PIPE_" in f for f in lite)
-    classic = new_workbook(tmp_path / "c.xlsm", "Acme", None, True, "EUR", 1, date(2026, 11, 30))
+    classic = new_workbook(
+        tmp_path / "c.xlsm", company="Acme", sample=None, as_of=date(2026, 11, 30)
+    )
     assert any("PIPE_" in f for f in formulas(classic))
     assert not any("_xldudf_" in f for f in formulas(classic))

@@ -20,12 +20,12 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from pipeline_xl.io.headless import refresh_file
+from pipeline_xl.core.report_model import sheet_cells
+from pipeline_xl.core.reports import SHEET_NAMES, build_report
+from pipeline_xl.core.sample import generate
 from pipeline_xl.io.reader import read_workbook
-from pipeline_xl.lite import TASKPANES_PART, WEBEXTENSION_PART, build_lite_workbook
-from pipeline_xl.report_model import sheet_cells
-from pipeline_xl.reports import SHEET_NAMES, build_report
-from pipeline_xl.sample import generate
+from pipeline_xl.usecases.refresh import refresh_file
+from pipeline_xl.workbook.lite import TASKPANES_PART, WEBEXTENSION_PART, build_lite_workbook
 from tests.lite.conftest import AS_OF, Bundle, isolated_modules, lite_properties, parts
 
 xw = pytest.importorskip("xlwings")

@@ -13,8 +13,8 @@ import pytest
 
 xw = pytest.importorskip("xlwings")
 
+from pipeline_xl.core.report_model import Block, ChartSpec, Column, Report, ReportSheet  # noqa: E402
 from pipeline_xl.io.writer_xlwings import history_name, read_book, text_cell, write_report  # noqa: E402
-from pipeline_xl.report_model import Block, ChartSpec, Column, Report, ReportSheet  # noqa: E402
 
 
 def table_json(name: str, rows: int, cols: int) -> dict[str, object]:

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline_xl.sample import generate
+from pipeline_xl.core.sample import generate
 
 AS_OF = date(2026, 11, 30)
 

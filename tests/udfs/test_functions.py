@@ -6,12 +6,12 @@ from datetime import datetime
 
 import pytest
 
-from pipeline_xl.errors import InputError
-from pipeline_xl.forecast import period_forecast
-from pipeline_xl.metrics import compute_metrics
-from pipeline_xl.planning import backward_plan, required_counts
-from pipeline_xl.schema import validate
-from udfs import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.forecast import period_forecast
+from pipeline_xl.core.metrics import compute_metrics
+from pipeline_xl.core.planning import backward_plan, required_counts
+from pipeline_xl.core.schema import validate
+from pipeline_xl.udfs import (
     PIPE_AVG_DEAL,
     PIPE_COVERAGE,
     PIPE_CYCLE_DAYS,
@@ -194,7 +194,7 @@ class TestBadTables:
         def boom(*_args, **_kwargs):
             raise ZeroDivisionError("internal detail")
 
-        monkeypatch.setattr("udfs.functions.period_forecast", boom)
+        monkeypatch.setattr("pipeline_xl.udfs.functions.period_forecast", boom)
         with pytest.raises(RuntimeError, match="unexpected error") as err:
             PIPE_WON(sample_tables["Prospects"], "2026-11")
         assert "internal detail" not in str(err.value)
@@ -234,7 +234,7 @@ class TestCache:
 
 
 def test_every_function_is_exported():
-    import udfs
+    from pipeline_xl import udfs
 
     names = [n for n in dir(udfs) if n.startswith("PIPE_")]
     assert sorted(names) == sorted(udfs.__all__)

@@ -47,12 +47,18 @@ def registered(monkeypatch):
     monkeypatch.setattr(xlwings, "func", xlwings_udfs.xlfunc)
     monkeypatch.setattr(xlwings, "arg", xlwings_udfs.xlarg)
     monkeypatch.setattr(xlwings, "ret", xlwings_udfs.xlret)
-    saved = {k: v for k, v in sys.modules.items() if k == "udfs" or k.startswith("udfs.")}
+    saved = {
+        k: v
+        for k, v in sys.modules.items()
+        if k == "pipeline_xl.udfs" or k.startswith("pipeline_xl.udfs.")
+    }
     for name in saved:
         del sys.modules[name]
-    module = importlib.import_module("udfs")
+    module = importlib.import_module("pipeline_xl.udfs")
     yield module, xlwings_udfs
-    for name in [k for k in sys.modules if k == "udfs" or k.startswith("udfs.")]:
+    for name in [
+        k for k in sys.modules if k == "pipeline_xl.udfs" or k.startswith("pipeline_xl.udfs.")
+    ]:
         del sys.modules[name]
     sys.modules.update(saved)
     sys.modules.pop("xlwings.udfs", None)

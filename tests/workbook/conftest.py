@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_xl.io import libreoffice
+from pipeline_xl.workbook.builder import build_workbook
 from tests.workbook.handmade import AS_OF, hand_tables
-from workbook_templates import libreoffice
-from workbook_templates.builder import build_workbook
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
+from pipeline_xl.workbook import spec
+from pipeline_xl.workbook.builder import build_workbook
 from tests.workbook import xlsx_parts as xp
 from tests.workbook.handmade import AS_OF, hand_tables
-from workbook_templates import spec
-from workbook_templates.builder import build_workbook
 
 GOLDEN = Path(__file__).with_name("golden") / "structure.json"
 

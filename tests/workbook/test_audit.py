@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_xl.workbook.builder import build_workbook
 from tests.workbook.handmade import AS_OF, hand_tables
-from workbook_templates.builder import build_workbook
 
 try:
     import openxml_audit as audit

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from pipeline_xl.errors import InputError
-from workbook_templates.cache import engine_values, excel_rows
-from workbook_templates.spec import dashboard_layout
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.workbook.cache import engine_values, excel_rows
+from pipeline_xl.workbook.spec import dashboard_layout
 
 LAYOUT = dashboard_layout(["Call", "Meeting", "Offer", "Negotiation"], "Order")
 PROSPECTS = pd.DataFrame(

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline_xl.planning import required_counts
+from pipeline_xl.core.planning import required_counts
+from pipeline_xl.io import libreoffice
+from pipeline_xl.usecases.new import new_workbook
+from pipeline_xl.workbook.builder import _prepare
+from pipeline_xl.workbook.native import native_values
 from tests.workbook.handmade import AS_OF, hand_tables
-from workbook_templates import libreoffice
-from workbook_templates.builder import _prepare, new_workbook
-from workbook_templates.native import native_values
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("lo")]
 
@@ -33,7 +34,15 @@ def hand_cells(hand_book: Path, recalculated: Path):
 @pytest.fixture(scope="module")
 def sample_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample_co.xlsm"
-    return new_workbook(path, "Sample Co", 400, False, "EUR", 4, AS_OF)
+    return new_workbook(
+        path,
+        company="Sample Co",
+        sample=400,
+        empty=False,
+        currency="EUR",
+        fiscal_start=4,
+        as_of=AS_OF,
+    )
 
 
 def _mirror(tables, fiscal_start=1):
@@ -77,7 +86,7 @@ class TestRecalculation:
     def test_sample_workbook_with_fiscal_year(self, sample_book):
         cells = libreoffice.cell_values(sample_book, [DASHBOARD])["Dashboard"]
         assert cells["I6"]["text"] == "FY2026-Q4"
-        from pipeline_xl.sample import generate
+        from pipeline_xl.core.sample import generate
 
         tables = generate(400, as_of=AS_OF, company="Sample Co", fiscal_start_month=4).tables
         for ref, expected in _mirror(tables, fiscal_start=4).items():

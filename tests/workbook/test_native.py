@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
-from tests.workbook.handmade import AS_OF, hand_tables
-from workbook_templates.builder import _prepare
-from workbook_templates.native import (
+from pipeline_xl.workbook.builder import _prepare
+from pipeline_xl.workbook.native import (
     DIV0,
     VALUE,
     excel_round_up_count,
@@ -17,7 +16,8 @@ from workbook_templates.native import (
     period_start,
     serial,
 )
-from workbook_templates.spec import period_start_expr
+from pipeline_xl.workbook.spec import period_start_expr
+from tests.workbook.handmade import AS_OF, hand_tables
 
 
 def _values(owner: str = "", fiscal_start: int = 1):

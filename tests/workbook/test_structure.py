@@ -10,18 +10,18 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline_xl.errors import InputError
-from tests.workbook import xlsx_parts as xp
-from tests.workbook.handmade import AS_OF, HYPERLINK, hand_tables
-from workbook_templates import spec
-from workbook_templates.builder import (
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.usecases.new import new_workbook
+from pipeline_xl.workbook import spec
+from pipeline_xl.workbook.builder import (
     _MODULE_MARKER,
     build_workbook,
     module_name,
-    new_workbook,
     write_module,
 )
-from workbook_templates.vba import quickstart_vba
+from pipeline_xl.workbook.vba import quickstart_vba
+from tests.workbook import xlsx_parts as xp
+from tests.workbook.handmade import AS_OF, HYPERLINK, hand_tables
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +267,7 @@ class TestLiteAndErrors:
         assert xp.buttons(book, book.sheet("Dashboard")) == []
 
     @pytest.mark.parametrize(
-        "name", ["my-book.xlsm", "2026.xlsm", "json.xlsm", "udfs.xlsm", "class.xlsm"]
+        "name", ["my-book.xlsm", "2026.xlsm", "json.xlsm", "pipeline_xl.udfs.xlsm", "class.xlsm"]
     )
     def test_module_name_must_be_importable(self, name):
         with pytest.raises(InputError, match="expected letters, digits and _"):
@@ -288,7 +288,7 @@ class TestLiteAndErrors:
         def boom(*args, **kwargs):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("workbook_templates.builder._write_dashboard", boom)
+        monkeypatch.setattr("pipeline_xl.workbook.builder._write_dashboard", boom)
         with pytest.raises(RuntimeError, match="disk full"):
             build_workbook(path, company="Y", tables={}, as_of=AS_OF)
         assert path.read_bytes() == before
@@ -310,11 +310,19 @@ class TestLiteAndErrors:
 
 class TestNewWorkbook:
     def test_empty_workbook_and_module(self, tmp_path):
-        path = new_workbook(tmp_path / "blank.xlsm", "Acme", None, True, "USD", 1, AS_OF)
+        path = new_workbook(
+            tmp_path / "blank.xlsm",
+            company="Acme",
+            sample=None,
+            empty=True,
+            currency="USD",
+            fiscal_start=1,
+            as_of=AS_OF,
+        )
         module = tmp_path / "blank.py"
         text = module.read_text(encoding="utf-8")
         assert text.startswith(_MODULE_MARKER)
-        assert "from udfs import *" in text
+        assert "from pipeline_xl.udfs import *" in text
         assert "refresh_caller()" in text
         compile(text, str(module), "exec")
         wb = CalamineWorkbook.from_path(str(path))
@@ -333,13 +341,29 @@ class TestNewWorkbook:
         assert settings["As-of date"] == date(2026, 3, 15)
 
     def test_sample_workbook(self, tmp_path):
-        path = new_workbook(tmp_path / "demo.xlsm", "Acme", 200, False, "EUR", 1, AS_OF)
+        path = new_workbook(
+            tmp_path / "demo.xlsm",
+            company="Acme",
+            sample=200,
+            empty=False,
+            currency="EUR",
+            fiscal_start=1,
+            as_of=AS_OF,
+        )
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Prospects").to_python()
         assert len(rows) == 201
 
     def test_sample_and_empty_conflict(self, tmp_path):
         with pytest.raises(InputError, match="either a sample or an empty"):
-            new_workbook(tmp_path / "x.xlsm", "Acme", 10, True, "EUR", 1, AS_OF)
+            new_workbook(
+                tmp_path / "x.xlsm",
+                company="Acme",
+                sample=10,
+                empty=True,
+                currency="EUR",
+                fiscal_start=1,
+                as_of=AS_OF,
+            )
 
     def test_user_module_is_never_overwritten(self, tmp_path):
         mine = tmp_path / "book.py"

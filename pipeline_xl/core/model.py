@@ -1,0 +1,387 @@
+"""The clean pipeline model that validation produces and every calculation reads.
+
+Tables are pandas DataFrames with fixed column names and dtypes (listed in the
+``*_COLUMNS`` constants below); small fixed things are frozen dataclasses. Dates are
+``datetime64[ns]`` at midnight (``NaT`` when unknown); text is ``str`` with ``""`` for
+blank; amounts are ``float64``. Every table keeps ``row``: the row number as Excel shows
+it, so a number can always be traced back to its cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, TypeVar, cast
+
+import numpy as np
+import pandas as pd
+
+from pipeline_xl.core.contract import norm_key
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.periods import Granularity, Period, parse_period, period_of
+
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "CATEGORIES",
+    "PROSPECT_COLUMNS",
+    "SNAPSHOT_COLUMNS",
+    "TARGET_COLUMNS",
+    "Model",
+    "Settings",
+    "Stage",
+    "Stages",
+    "Status",
+    "activities_frame",
+    "default_stages",
+    "prospects_frame",
+    "snapshots_frame",
+    "target_for",
+    "targets_frame",
+    "targets_of",
+]
+
+T = TypeVar("T")
+Status = Literal["open", "won", "lost"]
+CATEGORIES = ("commit", "best_case", "pipeline", "omitted")
+
+# Column name -> dtype kind: "str", "float", "date", "int".
+PROSPECT_COLUMNS: dict[str, str] = {
+    "row": "int",
+    "id": "str",
+    "name": "str",
+    "company": "str",
+    "owner": "str",
+    "source": "str",
+    "stage": "str",  # canonical stage name from the Stages table
+    "stage_idx": "int",  # 0-based index among open stages; won = n_open; lost = -1
+    "reached_idx": "int",  # furthest open stage reached (won = n_open); -1 unknown
+    "amount": "float",
+    "expected_close": "date",
+    "probability": "float",  # per-deal override in 0-1, NaN when none
+    "category": "str",  # one of CATEGORIES, "" when not set
+    "status": "str",  # open / won / lost
+    "created": "date",
+    "closed": "date",
+    "last_activity": "date",
+}
+TARGET_COLUMNS: dict[str, str] = {
+    "row": "int",
+    "period": "str",  # canonical period label
+    "start": "date",
+    "end": "date",  # exclusive
+    "owner": "str",  # "" = the whole team
+    "revenue": "float",
+    "deals": "float",  # NaN when not set
+}
+ACTIVITY_COLUMNS: dict[str, str] = {
+    "row": "int",
+    "date": "date",
+    "owner": "str",
+    "type": "str",  # canonical activity name (from the Stages table when known)
+    "prospect_id": "str",
+    "count": "float",
+}
+SNAPSHOT_COLUMNS: dict[str, str] = {
+    "row": "int",
+    "snapshot_date": "date",
+    "id": "str",
+    "owner": "str",
+    "stage": "str",
+    "stage_idx": "int",
+    "status": "str",
+    "amount": "float",
+    "expected_close": "date",
+    "probability": "float",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of the sales process.
+
+    ``activity`` is what brings a deal into this stage (Call, Meeting, Offer, ...);
+    ``conversion`` is the share of deals that reach this stage and go on to the next one
+    (the last open stage converts to Won); ``days_to_close`` is the typical time from
+    entering this stage to closing.
+    """
+
+    name: str
+    activity: str
+    probability: float
+    conversion: float
+    days_to_close: float
+    status: Status = "open"
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The ordered stages: open stages first-to-last, then the closing ones."""
+
+    all: tuple[Stage, ...]
+    _index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        opened = [s for s in self.all if s.status == "open"]
+        if not opened:
+            raise InputError(
+                "the Stages table has no open stage",
+                sheet="Stages",
+                expected="at least one stage before Won and Lost",
+            )
+        if not any(s.status == "won" for s in self.all):
+            raise InputError(
+                "the Stages table has no Won stage",
+                sheet="Stages",
+                expected="a stage named Won (or with status won)",
+            )
+        object.__setattr__(self, "_index", {norm_key(s.name): i for i, s in enumerate(self.all)})
+
+    @property
+    def open(self) -> tuple[Stage, ...]:
+        """Open stages in process order."""
+        return tuple(s for s in self.all if s.status == "open")
+
+    @property
+    def n_open(self) -> int:
+        """Number of open stages."""
+        return len(self.open)
+
+    @property
+    def won(self) -> Stage:
+        """The stage a won deal sits in."""
+        return next(s for s in self.all if s.status == "won")
+
+    @property
+    def lost(self) -> Stage | None:
+        """The stage a lost deal sits in, if the table has one."""
+        return next((s for s in self.all if s.status == "lost"), None)
+
+    def find(self, name: object) -> Stage | None:
+        """The stage whose name matches ``name`` ignoring case, accents and spaces."""
+        i = self._index.get(norm_key(name))
+        return None if i is None else self.all[i]
+
+    def open_index(self, name: object) -> int | None:
+        """0-based index among open stages; ``n_open`` for won, -1 for lost, None if unknown."""
+        stage = self.find(name)
+        if stage is None:
+            return None
+        if stage.status == "won":
+            return self.n_open
+        if stage.status == "lost":
+            return -1
+        return self.open.index(stage)
+
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """The activity that brings a deal into each open stage, first to last."""
+        return tuple(s.activity for s in self.open)
+
+    @property
+    def conversions(self) -> tuple[float, ...]:
+        """Conversion rate of each open stage to the next (the last one to Won)."""
+        return tuple(s.conversion for s in self.open)
+
+
+def default_stages() -> Stages:
+    """A five-step process: Call -> Meeting -> Offer -> Negotiation -> Won.
+
+    Conversions multiply to the stage probabilities: P(win | stage k) is the product of
+    the conversions from k to Won (design notes, section 6).
+    """
+    return Stages(
+        (
+            Stage("Lead", "Call", 0.05, 0.25, 90.0),
+            Stage("Qualified", "Meeting", 0.2, 0.4, 60.0),
+            Stage("Proposal", "Offer", 0.5, 0.625, 30.0),
+            Stage("Negotiation", "Negotiation", 0.8, 0.8, 14.0),
+            Stage("Won", "Order", 1.0, float("nan"), 0.0, "won"),
+            Stage("Lost", "", 0.0, float("nan"), 0.0, "lost"),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Run settings, read from the Settings sheet; ``as_of`` is never the clock."""
+
+    as_of: date
+    fiscal_start_month: int = 1
+    granularity: Literal["month", "quarter"] = "month"
+    currency: str = "EUR"
+    mc_trials: int = 10_000
+    mc_seed: int = 20_240_601
+    stale_days: int = 30
+    slip_probability: float = 0.2
+    min_history: int = 30
+    owner: str = ""
+
+    def period_of(self, day: date, kind: Granularity | None = None) -> Period:
+        """The reporting period that contains ``day``."""
+        return period_of(day, kind or self.granularity, self.fiscal_start_month)
+
+    def parse_period(self, value: object) -> Period:
+        """Parse a period label or date with this workbook's fiscal calendar."""
+        return parse_period(value, self.fiscal_start_month, self.granularity)
+
+    @property
+    def current_period(self) -> Period:
+        """The reporting period that contains ``as_of``."""
+        return self.period_of(self.as_of)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Validated tables plus the issues found while cleaning them.
+
+    Treat the tables as read-only: derived values (learned rates, lead times, the
+    forecast book) are computed once per model and kept in ``cache``.
+    """
+
+    prospects: pd.DataFrame
+    stages: Stages
+    targets: pd.DataFrame
+    activities: pd.DataFrame
+    snapshots: pd.DataFrame
+    settings: Settings
+    issues: pd.DataFrame
+    cache: dict[Hashable, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def period_targets(self, period: Period) -> tuple[float, dict[str, float]]:
+        """`targets_of` this model's targets for ``period`` (computed once per period)."""
+        return self.memo(("targets", period), lambda: targets_of(self.targets, period))
+
+    def target(self, period: Period, owner: str = "") -> float:
+        """`target_for` of ``owner`` ("" = team) in ``period``; NaN when none is set."""
+        team, per_owner = self.period_targets(period)
+        return per_owner.get(owner, math.nan) if owner else team
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per model and key; later calls return the kept value."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return cast("T", self.cache[key])
+
+
+def _frame(
+    records: Iterable[Mapping[str, object]],
+    columns: Mapping[str, str],
+    defaults: Mapping[str, object],
+) -> pd.DataFrame:
+    rows = list(records)
+    data: dict[str, object] = {}
+    for name, kind in columns.items():
+        values = [r.get(name, defaults.get(name)) for r in rows]
+        if kind == "str":
+            data[name] = pd.Series(["" if v is None else str(v) for v in values], dtype=object)
+        elif kind == "float":
+            data[name] = pd.to_numeric(pd.Series(values, dtype=object)).astype("float64")
+        elif kind == "int":
+            data[name] = pd.Series(values, dtype="int64")
+        else:
+            data[name] = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]")
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def prospects_frame(
+    records: Sequence[Mapping[str, object]], stages: Stages | None = None
+) -> pd.DataFrame:
+    """Build a clean prospects table from dicts (tests, sample data).
+
+    Missing keys take neutral defaults; ``stage_idx``, ``reached_idx`` and ``status``
+    are derived from ``stage`` when not given.
+    """
+    stages = stages or default_stages()
+    filled: list[dict[str, object]] = []
+    for i, rec in enumerate(records):
+        r = dict(rec)
+        r.setdefault("row", i + 2)
+        r.setdefault("id", f"D{i + 1}")
+        idx = stages.open_index(r.get("stage", stages.open[0].name))
+        if idx is None:
+            raise ValueError(f"unknown stage {r.get('stage')!r}")
+        r.setdefault("stage_idx", idx)
+        status = "won" if idx == stages.n_open else "lost" if idx == -1 else "open"
+        r.setdefault("status", status)
+        r.setdefault("reached_idx", idx)
+        filled.append(r)
+    defaults = {"row": 0, "stage_idx": 0, "reached_idx": -1, "category": ""}
+    return _frame(filled, PROSPECT_COLUMNS, defaults)
+
+
+def targets_frame(records: Sequence[Mapping[str, object]], fiscal_start: int = 1) -> pd.DataFrame:
+    """Build a clean targets table from dicts with ``period``, ``revenue`` and ``owner``."""
+    filled: list[dict[str, object]] = []
+    for i, rec in enumerate(records):
+        r = dict(rec)
+        period = parse_period(r["period"], fiscal_start)
+        r.update(period=period.label, start=period.start, end=period.end)
+        r.setdefault("row", i + 2)
+        filled.append(r)
+    return _frame(filled, TARGET_COLUMNS, {"row": 0})
+
+
+def activities_frame(records: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Build a clean activities table from dicts (``count`` defaults to 1)."""
+    filled = [{"row": i + 2, "count": 1.0, **r} for i, r in enumerate(records)]
+    return _frame(filled, ACTIVITY_COLUMNS, {"row": 0})
+
+
+def snapshots_frame(
+    records: Sequence[Mapping[str, object]], stages: Stages | None = None
+) -> pd.DataFrame:
+    """Build a clean snapshots change log from dicts; status and index follow ``stage``."""
+    stages = stages or default_stages()
+    filled: list[dict[str, object]] = []
+    for i, rec in enumerate(records):
+        r = dict(rec)
+        r.setdefault("row", i + 2)
+        idx = stages.open_index(r["stage"])
+        if idx is None:
+            raise ValueError(f"unknown stage {r['stage']!r}")
+        r.setdefault("stage_idx", idx)
+        r.setdefault("status", "won" if idx == stages.n_open else "lost" if idx == -1 else "open")
+        filled.append(r)
+    return _frame(filled, SNAPSHOT_COLUMNS, {"row": 0})
+
+
+def targets_of(targets: pd.DataFrame, period: Period) -> tuple[float, dict[str, float]]:
+    """Team target and each owner's target for ``period`` (see `target_for`)."""
+    if targets.empty:
+        return float("nan"), {}
+    start = np.datetime64(period.start, "ns")
+    end = np.datetime64(period.end, "ns")
+    t_start = targets["start"].to_numpy(dtype="datetime64[ns]")
+    t_end = targets["end"].to_numpy(dtype="datetime64[ns]")
+    overlap = (np.minimum(t_end, end) - np.maximum(t_start, start)) / np.timedelta64(1, "D")
+    length = (t_end - t_start) / np.timedelta64(1, "D")
+    share = np.where(length > 0, np.clip(overlap, 0, None) / np.where(length > 0, length, 1), 0.0)
+    touching = share > 0
+    if not touching.any():
+        return float("nan"), {}
+    owners = targets["owner"].to_numpy(dtype=object)[touching]
+    amounts = targets["revenue"].to_numpy(dtype="float64")[touching] * share[touching]
+    sums = pd.Series(amounts).groupby(owners, sort=False).sum()
+    per_owner = {str(o): float(v) for o, v in sums.items()}
+    team = per_owner.pop("", None)
+    if team is None:
+        team = float(amounts.sum())
+    return team, per_owner
+
+
+def target_for(targets: pd.DataFrame, period: Period, owner: str = "") -> float:
+    """Revenue target of ``owner`` ("" = the team) for ``period``; NaN when none is set.
+
+    Target rows are pro-rated by the days they share with ``period``, so monthly targets
+    add up to a quarter and a quarterly target splits over its months by days. The team's
+    target comes from rows with a blank owner when any overlaps the period, else it is the
+    sum of the owners' targets.
+    """
+    team, per_owner = targets_of(targets, period)
+    if owner:
+        return per_owner.get(owner, float("nan"))
+    return team

@@ -1,0 +1,1 @@
+"""Validation's parts; `pipeline_xl.core.schema` is the public face and the specification."""

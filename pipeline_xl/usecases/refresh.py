@@ -1,0 +1,144 @@
+"""Refresh a workbook file without Excel: read, validate, report, write the package back.
+
+`refresh_file` is what ``pipeline-xl refresh Book.xlsm`` runs:
+
+1. refuse a workbook open in Excel (`safety.check_not_open`) or one that looks like a zip
+   bomb (`safety.check_zip`), before anything is decompressed;
+2. read the tables with python-calamine (`reader.read_workbook`) and validate them: bad
+   cells become rows of the Data issues sheet, never a crash;
+3. build the report (`pipeline_xl.core.reports.build_report`);
+4. edit the package (`report_writer.write_report`, `report_writer.write_snapshots`):
+   every other part of the file is written back byte for byte;
+5. write the file atomically, keeping the previous version as ``NAME.bak``.
+
+An `InputError` is the only way a refresh fails on what the user gave it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pipeline_xl.core.contract import SNAPSHOTS
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import Model
+from pipeline_xl.core.report_model import Report
+from pipeline_xl.core.reports import build_report as default_build_report
+from pipeline_xl.io.package import Package, read_file
+from pipeline_xl.io.reader import read_workbook
+from pipeline_xl.io.report_writer import write_report, write_snapshots
+from pipeline_xl.io.safety import atomic_write, check_not_open, check_zip
+
+__all__ = ["BuildReport", "RefreshResult", "refresh_file"]
+
+BuildReport = Callable[[Model], Report]
+_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What a refresh did.
+
+    ``sheets``: the report sheets written, in order; ``kept``: earlier reports kept under
+    dated names (``keep_history``); ``issues`` / ``errors``: validation issues found and
+    how many of them left a row out; ``snapshot_rows`` / ``snapshot_rows_added``: size
+    of the Snapshots log and how it changed; ``backup``: where the previous file is.
+    """
+
+    path: Path
+    as_of: date
+    sheets: tuple[str, ...]
+    kept: tuple[str, ...]
+    issues: int
+    errors: int
+    snapshot_rows: int
+    snapshot_rows_added: int
+    backup: Path | None
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        text = (
+            f"refreshed {self.path} as of {self.as_of}: {', '.join(self.sheets)}; "
+            f"{self.issues} data issues ({self.errors} rows left out); "
+            f"{self.snapshot_rows_added} snapshot rows added"
+        )
+        if self.kept:
+            text += f"; kept {', '.join(self.kept)}"
+        if self.backup:
+            text += f"; backup {self.backup}"
+        return text
+
+
+def _data_rows(rows: list[list[object]] | None) -> int:
+    if not rows:
+        return 0
+    return sum(1 for row in rows[1:] if any(v is not None and v != "" for v in row))
+
+
+def refresh_file(
+    path: str | os.PathLike[str],
+    *,
+    as_of: date | None = None,
+    keep_history: bool = False,
+    build_report: BuildReport | None = None,
+    backup: bool = True,
+) -> RefreshResult:
+    """Refresh the report sheets and the Snapshots log of the workbook at ``path``.
+
+    Args:
+        path: an ``.xlsx`` or ``.xlsm`` workbook (the ready workbook or any with the same
+            tables or sheets).
+        as_of: the as-of date; default: the Settings sheet's.
+        keep_history: keep each earlier report sheet under a dated name
+            (``Variance 2026-11-30``) instead of replacing it.
+        build_report: builds the report from the validated model (default:
+            `pipeline_xl.core.reports.build_report`).
+        backup: keep the previous file as ``NAME.bak``.
+
+    Raises:
+        InputError: the file is missing, open in Excel, not a workbook, refused by the
+            zip checks, damaged, has no Prospects table, a structural data problem, or a
+            sheet with a report's name that a refresh did not write.
+
+    """
+    target = Path(path)
+    if target.suffix.casefold() not in _SUFFIXES:
+        raise InputError(
+            "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
+        )
+    check_not_open(target)
+    data = read_file(target)
+    check_zip(data, name=target.name)
+    raw = read_workbook(data, name=target.name)
+    model = raw.validate(as_of=as_of)
+    report = (build_report or default_build_report)(model)
+    package = Package(data, name=target.name)
+    written, kept = write_report(package, report, keep_history=keep_history)
+    notes: list[str] = []
+    before = _data_rows(raw.table(SNAPSHOTS))
+    try:
+        after = write_snapshots(package, report.snapshots, raw=raw, model=model)
+    except KeyError:
+        after = before
+        notes.append(
+            f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not saved "
+            "(add the Snapshots table of the ready workbook to keep a history)"
+        )
+    saved = atomic_write(target, package.to_bytes(), backup=backup)
+    severity = model.issues["severity"]
+    return RefreshResult(
+        path=target,
+        as_of=report.as_of,
+        sheets=tuple(written),
+        kept=tuple(kept),
+        issues=len(model.issues),
+        errors=int((severity == "error").sum()),
+        snapshot_rows=after,
+        snapshot_rows_added=after - before,
+        backup=saved,
+        notes=tuple(notes),
+    )

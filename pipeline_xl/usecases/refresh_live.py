@@ -1,0 +1,36 @@
+"""Refresh a workbook open in Excel through xlwings (the Refresh button, xlwings Lite).
+
+The numbers are the same Report value the headless refresh writes; only the reader and
+the writer differ (`pipeline_xl.io.writer_xlwings`). This module imports nothing that
+xlwings Lite cannot load (no file-format library), so Lite's ``main.py`` embeds it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import xlwings as xw
+
+from pipeline_xl.core.reports import build_report
+from pipeline_xl.io.writer_xlwings import read_book, write_report
+
+__all__ = ["refresh_book"]
+
+
+def refresh_book(
+    book: xw.Book, *, today: date, as_of: date | None = None, keep_history: bool = False
+) -> list[str]:
+    """Validate the book's tables, build the report and write it into the book.
+
+    The as-of date is ``as_of``, else the Settings table's, else ``today`` (the entry
+    point reads the clock). Returns the names of the sheets written.
+
+    Raises:
+        InputError: no Prospects table, or a structural problem in the tables.
+
+    """
+    raw = read_book(book)
+    if as_of is None and raw.setting("as_of") in (None, ""):
+        as_of = today
+    model = raw.validate(as_of=as_of)
+    return write_report(book, build_report(model), keep_history=keep_history)

@@ -1,0 +1,267 @@
+"""Consolidate reps' workbooks into one team workbook (``pipeline-xl rollup``).
+
+Prospects, Targets, Activities and Snapshots are stacked; rows without an owner take the
+workbook's Settings "Owner" entry, else its file name. A deal ID found in an earlier
+workbook is reported and the later row left out. Stages and settings come from the first
+workbook. The team workbook is a classic ``.xlsm`` or an xlwings Lite ``.xlsx`` (by its
+suffix) and is refreshed at the end unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline_xl.core import contract
+from pipeline_xl.core.cells import clean_text, parse_date, parse_number
+from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, Table, norm_key
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.raw import RawWorkbook
+from pipeline_xl.core.schema import match_headers
+from pipeline_xl.io.reader import read_workbook
+from pipeline_xl.io.safety import check_not_open
+from pipeline_xl.usecases.new import write_workbook
+from pipeline_xl.usecases.progress import SILENT, Progress
+from pipeline_xl.usecases.refresh import RefreshResult, refresh_file
+
+__all__ = ["RollupResult", "rollup"]
+
+_WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+_STACKED: tuple[Table, ...] = (
+    contract.PROSPECTS,
+    contract.TARGETS,
+    contract.ACTIVITIES,
+    contract.SNAPSHOTS,
+)
+
+
+@dataclass
+class RollupResult:
+    """The team workbook written by `rollup` and what was merged into it."""
+
+    path: Path
+    as_of: date
+    deals: dict[str, int] = field(default_factory=dict)  # workbook name -> deals taken
+    owners: dict[str, str] = field(default_factory=dict)  # workbook name -> default owner
+    duplicates: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refresh: RefreshResult | None = None
+
+    def lines(self) -> list[str]:
+        """The report printed by ``pipeline-xl rollup``."""
+        out = [
+            f"{name}: {n:,} deal{'' if n == 1 else 's'} (owner for rows without one: "
+            f"{self.owners[name]})"
+            for name, n in self.deals.items()
+        ]
+        out += [f"duplicate: {d}" for d in self.duplicates]
+        out += self.notes
+        out.append(
+            f"Team workbook: {self.path} ({sum(self.deals.values()):,} deals, "
+            f"as of {self.as_of.isoformat()})"
+        )
+        if self.refresh is not None:
+            r = self.refresh
+            out.append(
+                f"Refreshed: {', '.join(r.sheets)}; {r.issues:,} data issues ({r.errors:,} errors)"
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class _Book:
+    path: Path
+    raw: RawWorkbook
+
+
+def _frame(rows: list[list[object]] | None) -> pd.DataFrame | None:
+    """A raw table (header row first) as a DataFrame with unique headers."""
+    if not rows:
+        return None
+    header = [clean_text(h) or f"Column {i + 1}" for i, h in enumerate(rows[0])]
+    seen: dict[str, int] = {}
+    unique = []
+    for h in header:
+        seen[h] = seen.get(h, 0) + 1
+        unique.append(h if seen[h] == 1 else f"{h} ({seen[h]})")
+    width = len(unique)
+    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
+    body = [r for r in body if any(clean_text(v) for v in r)]
+    return pd.DataFrame(body, columns=unique, dtype=object)
+
+
+def _column(table: pd.DataFrame, spec: Table, name: str) -> str | None:
+    """The column of ``table`` that holds field ``name`` (matched like validation does)."""
+    pos = match_headers(list(table.columns), spec).get(name)
+    return None if pos is None else str(table.columns[pos])
+
+
+def _fill_owner(table: pd.DataFrame | None, spec: Table, owner: str) -> pd.DataFrame | None:
+    """Rows without an owner take ``owner`` (an Owner column is added when missing)."""
+    if table is None:
+        return None
+    column = _column(table, spec, "owner")
+    out = table.copy()
+    if column is None:
+        out[spec.header("owner")] = owner
+        return out
+    values = [owner if not clean_text(v) else v for v in out[column].tolist()]
+    out[column] = pd.Series(values, index=out.index, dtype=object)
+    return out
+
+
+def _default_owner(book: _Book) -> tuple[str, str]:
+    """The owner for rows without one: the Settings "Owner" entry, else the file name."""
+    text = clean_text(book.raw.setting("owner"))
+    if text:
+        return text, SETTINGS_TABLE.sheet
+    return book.path.stem, "file name"
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    kept = [f for f in frames if f is not None and len(f.columns)]
+    if not kept:
+        return None
+    return pd.concat(kept, ignore_index=True, sort=False).astype(object)
+
+
+def _new_deals(
+    prospects: pd.DataFrame, name: str, seen: dict[str, str], result: RollupResult
+) -> pd.DataFrame:
+    """The rows whose ID no earlier workbook had; repeated IDs are reported."""
+    id_col = _column(prospects, PROSPECTS, "id")
+    if id_col is None:
+        return prospects
+    keep = np.ones(len(prospects), dtype=bool)
+    for i, value in enumerate(prospects[id_col].tolist()):
+        key = clean_text(value)
+        if key and key in seen:
+            keep[i] = False
+            first = seen[key]
+            result.duplicates.append(
+                f"ID {key} is in {first} and {name}; the row of {first} is kept"
+            )
+        elif key:
+            seen[key] = name
+    return prospects.loc[keep]
+
+
+def _merge(books: Sequence[_Book], result: RollupResult) -> dict[str, pd.DataFrame]:
+    """The team's tables: stacked, owners filled, repeated deal IDs left out (reported)."""
+    stacked: dict[str, list[pd.DataFrame]] = {t.sheet: [] for t in _STACKED}
+    seen: dict[str, str] = {}
+    for book in books:
+        name = book.path.name
+        owner, why = _default_owner(book)
+        result.owners[name] = f"{owner} (from the {why})"
+        result.deals[name] = 0
+        for spec in _STACKED:
+            table = _fill_owner(_frame(book.raw.table(spec)), spec, owner)
+            if table is None:
+                continue
+            if spec is PROSPECTS:
+                table = _new_deals(table, name, seen, result)
+                result.deals[name] = len(table)
+            stacked[spec.sheet].append(table)
+    tables = {s: m for s, frames in stacked.items() if (m := _concat(frames)) is not None}
+    stages = _frame(books[0].raw.table(STAGES))
+    if stages is not None:
+        tables[STAGES.sheet] = stages
+        names = [norm_key(s) for s in stages.iloc[:, 0].tolist()]
+        for book in books[1:]:
+            other = _frame(book.raw.table(STAGES))
+            if other is not None and [norm_key(s) for s in other.iloc[:, 0].tolist()] != names:
+                result.notes.append(
+                    f"{book.path.name} has other stages than "
+                    f"{books[0].path.name}; the first workbook's are used"
+                )
+    settings = {
+        k: v
+        for k, v in books[0].raw.settings.items()
+        if getattr(contract.setting_named(k), "key", None) != "owner"
+    }
+    tables[SETTINGS_TABLE.sheet] = pd.DataFrame(
+        {
+            SETTINGS_TABLE.header("setting"): list(settings),
+            SETTINGS_TABLE.header("value"): pd.Series(list(settings.values()), dtype=object),
+        }
+    )
+    return tables
+
+
+def _latest_as_of(books: Sequence[_Book]) -> date:
+    days = [parse_date(b.raw.setting("as_of")) for b in books]
+    found = [d for d in days if d is not None]
+    if not found:
+        raise InputError(
+            "no workbook has an as-of date in its Settings", expected="--as-of YYYY-MM-DD"
+        )
+    return max(found)
+
+
+def _fiscal_start(value: object) -> int:
+    number = parse_number(value)
+    return int(number) if number is not None and number.is_integer() and 1 <= number <= 12 else 1
+
+
+def rollup(
+    out: str | Path,
+    workbooks: Sequence[str | Path],
+    *,
+    as_of: date | None = None,
+    company: str = "Sales team",
+    refresh: bool = True,
+    progress: Progress = SILENT,
+) -> RollupResult:
+    """Merge reps' workbooks into one team workbook and refresh it.
+
+    Raises:
+        InputError: no workbook, a missing or unreadable workbook, ``out`` open in Excel,
+            one of the inputs, or with another suffix.
+
+    """
+    target = Path(out)
+    if not workbooks:
+        raise InputError("no workbook to roll up", expected="one or more workbooks")
+    suffix = target.suffix.lower()
+    if suffix not in _WORKBOOK_SUFFIXES:
+        raise InputError(
+            "the team workbook must be .xlsm (classic) or .xlsx (xlwings Lite)", value=target.name
+        )
+    paths = [Path(p) for p in workbooks]
+    if target.resolve() in {p.resolve() for p in paths}:
+        raise InputError(
+            "the team workbook is also an input", value=target.name, expected="a new file name"
+        )
+    check_not_open(target)
+    result = RollupResult(target, as_of or date.min)
+    progress.start("rollup", len(paths) + 3)
+    books = []
+    for path in paths:
+        progress.step(f"reading {path.name}")
+        if not path.is_file():
+            raise InputError(f"{path.name} does not exist", value=str(path))
+        books.append(_Book(path, read_workbook(path)))
+    tables = _merge(books, result)
+    progress.step("building the team workbook")
+    result.as_of = as_of or _latest_as_of(books)
+    first = books[0].raw
+    write_workbook(
+        target,
+        tables,
+        company=company,
+        currency=clean_text(first.setting("currency")) or "EUR",
+        fiscal_start=_fiscal_start(first.setting("fiscal_start_month")),
+        as_of=result.as_of,
+        lite=suffix == ".xlsx",
+    )
+    if refresh:
+        progress.step("refreshing the reports")
+        result.refresh = refresh_file(target, as_of=result.as_of, backup=False)
+    progress.step("done")
+    return result

@@ -1,0 +1,379 @@
+"""The Dashboard's plain Excel formulas evaluated in Python, for the values stored with them.
+
+A workbook written by xlsxwriter holds, for each formula, the value a reader shows before
+any recalculation (previews, Protected View, python-calamine, LibreOffice for ordinary
+formulas). `native_values` gives those values for the native cells of
+`spec.dashboard_layout`, following the formulas' own rules cell by cell: text compares
+ignore case, ``SUMIFS``/``AVERAGEIFS`` skip cells that are not numbers, an element that
+errors inside ``IFERROR`` counts as 0, and ``ROUNDUP(ROUND(x, 9), 0)`` gives the counts.
+Excel (and LibreOffice after a recalculation) computes the same numbers; a test checks it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import pandas as pd
+
+from pipeline_xl.workbook.spec import DashboardLayout
+
+__all__ = ["ExcelError", "excel_round_up_count", "excel_value", "native_values", "serial"]
+
+_EPOCH = date(1899, 12, 30)
+Cell = float | str | bool | None
+
+
+class ExcelError(str):
+    """An Excel error value such as ``#VALUE!`` (a str, so it can be stored as a cached value)."""
+
+    __slots__ = ()
+
+
+VALUE = ExcelError("#VALUE!")
+DIV0 = ExcelError("#DIV/0!")
+NA = ExcelError("#N/A")
+Result = float | str
+
+
+def serial(day: date) -> float:
+    """Excel serial number of a date (1900 date system); a time of day is dropped."""
+    if isinstance(day, datetime):
+        day = day.date()
+    return float((day - _EPOCH).days)
+
+
+def _from_serial(number: float) -> date:
+    return _EPOCH + timedelta(days=math.floor(number))
+
+
+def excel_value(value: object) -> Cell:
+    """The cell value Excel holds for what the builder writes (dates become serials)."""
+    out: Cell
+    if value is None or value is pd.NaT or isinstance(value, bool):
+        out = value if isinstance(value, bool) else None
+    elif isinstance(value, pd.Timestamp | datetime | date):
+        out = serial(value)
+    elif isinstance(value, str):
+        out = value or None
+    else:
+        try:
+            number = float(value)  # type: ignore[arg-type]  # numpy scalars and ints
+        except (TypeError, ValueError):
+            return str(value) or None
+        out = None if math.isnan(number) else number
+    return out
+
+
+def _column(frame: pd.DataFrame | None, header: str) -> list[Cell]:
+    if frame is None or header not in frame.columns:
+        return []
+    return [excel_value(v) for v in frame[header].tolist()]
+
+
+def _text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return f"{value:.15g}"
+    return value
+
+
+def _eq(value: Cell, text: str) -> bool:
+    """Excel's ``cell = "text"``: case-insensitive, a blank equals ""."""
+    if value is None:
+        return text == ""
+    return isinstance(value, str) and value.casefold() == text.casefold()
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
+def _date(year: float, month: float, day: float = 1) -> float:
+    y, m = int(year), int(month)
+    y += (m - 1) // 12
+    m = (m - 1) % 12 + 1
+    return serial(date(y, m, 1)) + int(day) - 1
+
+
+def period_start(value: Cell, fiscal_start: Cell) -> Result:
+    """``spec.period_start_expr`` evaluated on one value."""
+    if isinstance(value, float):
+        d = _from_serial(value)
+        return _date(d.year, d.month)
+    if not isinstance(value, str):
+        return VALUE
+    upper = value.upper()
+    quarter = _number(value[-1:])
+    if "Q" not in upper:
+        year, month = _number(value[:4]), _number(value[5:7])
+    elif upper.startswith("FY"):
+        fiscal_year = _number(value[2:6])
+        if fiscal_year is None or quarter is None or not isinstance(fiscal_start, float):
+            return VALUE
+        year, month = fiscal_year - (fiscal_start > 1), fiscal_start + 3 * (quarter - 1)
+    else:
+        year = _number(value[:4])
+        month = 3 * quarter - 2 if quarter is not None else None
+    if year is None or month is None:
+        return VALUE
+    return _date(year, month)
+
+
+def period_end(start: Result, label: Cell) -> Result:
+    """First day after the period (one month, or three for a quarter label)."""
+    if not isinstance(start, float):
+        return start
+    d = _from_serial(start)
+    months = 3 if "Q" in _text(label).upper() else 1
+    return _date(d.year, d.month + months)
+
+
+def excel_round_up_count(numerator: Result, denominator: Result) -> Result:
+    """``ROUNDUP(ROUND(numerator / denominator, 9), 0)``."""
+    if isinstance(numerator, str):
+        return numerator
+    if isinstance(denominator, str):
+        return denominator
+    if denominator == 0:
+        return DIV0
+    ratio = numerator / denominator
+    if not math.isfinite(ratio):
+        return VALUE
+    try:
+        rounded = Decimal(repr(ratio)).quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return VALUE
+    whole = math.ceil(rounded) if rounded >= 0 else math.floor(rounded)
+    return float(whole)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    prospects: pd.DataFrame | None
+    stages: pd.DataFrame | None
+    targets: pd.DataFrame | None
+    settings: pd.DataFrame | None
+
+
+def _setting(settings: pd.DataFrame | None, name: str) -> Cell:
+    names = _column(settings, "Setting")
+    values = _column(settings, "Value")
+    for key, value in zip(names, values, strict=False):
+        if _eq(key, name):
+            return 0.0 if value is None else value
+    return NA
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: Result
+    end: Result
+    as_of: Cell
+    owner: str
+
+
+def _target(t: _Tables, w: _Window, fiscal_start: Cell) -> Result:
+    if isinstance(w.start, str) or isinstance(w.end, str):
+        return w.start if isinstance(w.start, str) else w.end
+    periods = _column(t.targets, "Period")
+    owners = _column(t.targets, "Owner")
+    revenue = _column(t.targets, "Revenue target")
+    in_window: list[bool] = []
+    amounts: list[float | None] = []
+    for p, r in zip(periods, revenue, strict=False):
+        start = period_start(p, fiscal_start)
+        in_window.append(isinstance(start, float) and w.start <= start < w.end)
+        amounts.append(None if isinstance(r, str | bool) else (r or 0.0))
+
+    def total(mask: Callable[[int], bool]) -> float:
+        out = 0.0
+        for i, ok in enumerate(in_window):
+            amount = amounts[i]
+            if ok and mask(i) and amount is not None:
+                out += amount
+        return out
+
+    if w.owner:
+        return total(lambda i: _eq(owners[i], w.owner))
+    team = [i for i, ok in enumerate(in_window) if ok and _eq(owners[i], "")]
+    if team:
+        return total(lambda i: _eq(owners[i], ""))
+    return total(lambda i: True)
+
+
+def _won(t: _Tables, w: _Window) -> Result:
+    if isinstance(w.start, str) or isinstance(w.end, str):
+        return w.start if isinstance(w.start, str) else w.end
+    if not isinstance(w.as_of, float):
+        return NA
+    out = 0.0
+    amounts = _column(t.prospects, "Amount")
+    status = _column(t.prospects, "Status")
+    closed = _column(t.prospects, "Closed")
+    owners = _column(t.prospects, "Owner")
+    for i, amount in enumerate(amounts):
+        c = closed[i]
+        if (
+            isinstance(amount, float)
+            and _eq(status[i], "won")
+            and isinstance(c, float)
+            and w.start <= c < w.end
+            and c <= w.as_of
+            and (not w.owner or _eq(owners[i], w.owner))
+        ):
+            out += amount
+    return out
+
+
+def _stage_probabilities(t: _Tables) -> dict[str, float]:
+    """``SUMIFS(tblStages[Probability], tblStages[Stage], stage)`` for every stage name."""
+    out: dict[str, float] = {}
+    for name, prob in zip(
+        _column(t.stages, "Stage"), _column(t.stages, "Probability"), strict=False
+    ):
+        if isinstance(prob, float):
+            key = _text(name).casefold()
+            out[key] = out.get(key, 0.0) + prob
+    return out
+
+
+def _weighted(t: _Tables, w: _Window) -> Result:
+    if isinstance(w.start, str) or isinstance(w.end, str):
+        return w.start if isinstance(w.start, str) else w.end
+    if not isinstance(w.as_of, float):
+        return NA
+    amounts = _column(t.prospects, "Amount")
+    cols = {
+        h: _column(t.prospects, h)
+        for h in ("Status", "Category", "Expected close", "Owner", "Probability", "Stage")
+    }
+    stage_probability = _stage_probabilities(t)
+    out = 0.0
+    for i, amount in enumerate(amounts):
+        ec = cols["Expected close"][i]
+        if not (
+            _eq(cols["Status"][i], "open")
+            and not _eq(cols["Category"][i], "omitted")
+            and isinstance(ec, float)
+            and (not w.owner or _eq(cols["Owner"][i], w.owner))
+        ):
+            continue
+        landing = max(ec, w.as_of)
+        if not w.start <= landing < w.end or isinstance(amount, str | bool):
+            continue
+        prob = cols["Probability"][i]
+        stage = cols["Stage"][i]
+        p = prob if isinstance(prob, float) else stage_probability.get(_text(stage).casefold(), 0.0)
+        if stage is None and not isinstance(prob, float):
+            p = 0.0
+        out += (amount or 0.0) * p
+    return out
+
+
+def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
+    if not isinstance(as_of, float):
+        return NA
+    amounts = _column(t.prospects, "Amount")
+    status = _column(t.prospects, "Status")
+    closed = _column(t.prospects, "Closed")
+    owners = _column(t.prospects, "Owner")
+
+    def mean(keep: Callable[[int], bool]) -> Result:
+        picked = [a for i, a in enumerate(amounts) if isinstance(a, float) and keep(i)]
+        return sum(picked) / len(picked) if picked else DIV0
+
+    def won(i: int) -> bool:
+        c = closed[i]
+        return _eq(status[i], "won") and isinstance(c, float) and c <= as_of
+
+    team = mean(won)
+    result = team
+    if owner:
+        mine = mean(lambda i: won(i) and _eq(owners[i], owner))
+        result = mine if isinstance(mine, float) else team
+    if isinstance(result, str):
+        result = mean(lambda i: _eq(status[i], "open"))
+    return result
+
+
+def _minus(a: Result, *others: Result) -> Result:
+    for x in (a, *others):
+        if isinstance(x, str):
+            return x
+    assert isinstance(a, float)  # noqa: S101 - narrowed by the loop above
+    return a - sum(float(x) for x in others)
+
+
+def native_values(
+    layout: DashboardLayout,
+    tables: Mapping[str, pd.DataFrame],
+    periods: Mapping[str, Cell],
+    owner: str = "",
+) -> dict[str, Result]:
+    """Value of every native Dashboard cell, keyed by cell id.
+
+    ``tables`` are the tables as written (spec headers; the Settings table gives the
+    as-of date and fiscal start, as the workbook's names do); ``periods`` maps "month" and
+    "quarter" to the period cells' values; ``owner`` is the owner cell ("" = team).
+    """
+    t = _Tables(
+        tables.get("Prospects"), tables.get("Stages"), tables.get("Targets"), tables.get("Settings")
+    )
+    as_of = _setting(t.settings, "As-of date")
+    fiscal = _setting(t.settings, "Fiscal year start month")
+    out: dict[str, Result] = {}
+    stages_activity = _column(t.stages, "Activity")
+    stages_name = _column(t.stages, "Stage")
+    stages_conv = _column(t.stages, "Conversion")
+    n_open = len(layout.plan_rows) - 1
+    for kind, col in (("month", "h"), ("quarter", "i")):
+        label = periods.get(kind)
+        start = period_start(label, fiscal)
+        w = _Window(start, period_end(start, label), as_of, owner)
+        target = _target(t, w, fiscal)
+        won = _won(t, w)
+        weighted = _weighted(t, w)
+        avg = _average_won(t, as_of, owner)
+        gap = _minus(target, won, weighted)
+        if isinstance(gap, float):
+            gap = max(0.0, gap)
+        as_of_out: Result = as_of if isinstance(as_of, float | str) else 0.0
+        out |= {
+            f"native.period.{col}": label if isinstance(label, float | str) else 0.0,
+            f"native.start.{col}": start,
+            f"native.end.{col}": w.end,
+            f"native.as_of.{col}": as_of_out,
+            f"native.target.{col}": target,
+            f"native.won.{col}": won,
+            f"native.weighted.{col}": weighted,
+            f"native.avg_deal.{col}": avg,
+            f"native.gap.{col}": gap,
+            f"target.{kind}": target,
+        }
+        count: Result = excel_round_up_count(gap, avg)
+        out[f"native.required.{n_open}.{col}"] = count
+        for k in range(n_open - 1, -1, -1):
+            rate = stages_conv[k] if k < len(stages_conv) else None
+            rate_value: Result = 0.0 if rate is None or isinstance(rate, bool) else rate
+            count = excel_round_up_count(count, rate_value)
+            out[f"native.required.{k}.{col}"] = count
+    for k in range(n_open + 1):
+        activity = _text(stages_activity[k]) if k < len(stages_activity) else ""
+        if k == n_open:
+            out[f"native.label.{k}"] = f"Deals won ({activity})"
+            continue
+        name = _text(stages_name[k]) if k < len(stages_name) else ""
+        out[f"native.label.{k}"] = f"{activity} ({name})"
+        rate = stages_conv[k] if k < len(stages_conv) else None
+        out[f"native.rate.{k}"] = rate if isinstance(rate, float | str) else 0.0
+    return out

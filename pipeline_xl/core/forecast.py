@@ -41,7 +41,7 @@ import pandas as pd
 
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.history import RateSource, rates_for
-from pipeline_xl.core.model import Model, Settings
+from pipeline_xl.core.model import Derived, Model, Settings
 from pipeline_xl.core.periods import Period, periods_between
 
 __all__ = [
@@ -204,7 +204,7 @@ def probability_sources(model: Model) -> dict[str, RateSource]:
 
 
 def _book(model: Model) -> _Book:
-    return model.memo("forecast_book", lambda: _make_book(model))
+    return _BOOK.of(model)
 
 
 def _make_book(model: Model) -> _Book:
@@ -691,7 +691,7 @@ def simulate(
     slip_value: float
     slip_source: SlipSource
     if slip is None:
-        slip_value, slip_source = model.memo("slip", lambda: slip_probability(model))
+        slip_value, slip_source = LEARNED_SLIP.of(model)
     else:
         slip_value, slip_source = slip, "argument"
     slip_value = _check_slip(slip_value)
@@ -768,3 +768,8 @@ def hit_probability(
     """
     result = simulate(model, rng, trials=trials, periods=[period], owner=owner, slip=slip)
     return float(result.table["hit_probability"].iloc[0])
+
+
+_BOOK: Derived[_Book] = Derived(_make_book)
+LEARNED_SLIP: Derived[tuple[float, SlipSource]] = Derived(slip_probability)
+"""`slip_probability` of a model, once per model."""

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.model import Model, Stages
+from pipeline_xl.core.model import Derived, Model, Stages
 
 __all__ = [
     "FunnelRates",
@@ -202,28 +202,32 @@ def funnel_rates(
     return rates
 
 
+def _all_funnel_rates(model: Model) -> dict[str, FunnelRates]:
+    prospects, stages = model.prospects, model.stages
+    reached = reached_stages(prospects, model.snapshots).to_numpy(dtype="int64")
+    per_owner, team = _owner_counts(prospects, reached, stages, model.settings.as_of)
+    min_history = model.settings.min_history
+    team_rates = _choose(
+        team, team, stages, min_history, _fallback_avg(prospects, team, None), is_team=True
+    )
+    if team_rates.source == "team history":
+        team_rates = dataclasses.replace(team_rates, source="history")
+    out = {"": team_rates}
+    names = set(prospects["owner"].tolist()) | set(model.targets["owner"].tolist())
+    for owner in sorted(str(n) for n in names if n):
+        mine = per_owner.get(owner)
+        avg = _fallback_avg(prospects, team, mine)
+        out[owner] = _choose(mine, team, stages, min_history, avg, is_team=False)
+    return out
+
+
+FUNNEL_RATES: Derived[dict[str, FunnelRates]] = Derived(_all_funnel_rates)
+"""`funnel_rates` of the team (key ``""``) and of every owner, once per model."""
+
+
 def model_funnel_rates(model: Model) -> dict[str, FunnelRates]:
     """`funnel_rates` of the team (key ``""``) and of every owner, computed once per model."""
-
-    def compute() -> dict[str, FunnelRates]:
-        prospects, stages = model.prospects, model.stages
-        reached = reached_stages(prospects, model.snapshots).to_numpy(dtype="int64")
-        per_owner, team = _owner_counts(prospects, reached, stages, model.settings.as_of)
-        min_history = model.settings.min_history
-        team_rates = _choose(
-            team, team, stages, min_history, _fallback_avg(prospects, team, None), is_team=True
-        )
-        if team_rates.source == "team history":
-            team_rates = dataclasses.replace(team_rates, source="history")
-        out = {"": team_rates}
-        names = set(prospects["owner"].tolist()) | set(model.targets["owner"].tolist())
-        for owner in sorted(str(n) for n in names if n):
-            mine = per_owner.get(owner)
-            avg = _fallback_avg(prospects, team, mine)
-            out[owner] = _choose(mine, team, stages, min_history, avg, is_team=False)
-        return out
-
-    return model.memo("funnel_rates", compute)
+    return FUNNEL_RATES.of(model)
 
 
 def rates_for(model: Model, owner: str = "") -> FunnelRates:
@@ -237,18 +241,21 @@ def rates_for(model: Model, owner: str = "") -> FunnelRates:
     )  # fmt: skip
 
 
+LEAD_TIMES: Derived[tuple[tuple[float, ...], RateSource]] = Derived(
+    lambda model: lead_times(
+        model.prospects,
+        model.stages,
+        as_of=model.settings.as_of,
+        snapshots=model.snapshots,
+        min_history=model.settings.min_history,
+    )
+)
+"""`lead_times` (median) of a model, once per model."""
+
+
 def model_lead_times(model: Model) -> tuple[tuple[float, ...], RateSource]:
     """`lead_times` (median) of the model, computed once per model."""
-    return model.memo(
-        "lead_times",
-        lambda: lead_times(
-            model.prospects,
-            model.stages,
-            as_of=model.settings.as_of,
-            snapshots=model.snapshots,
-            min_history=model.settings.min_history,
-        ),
-    )
+    return LEAD_TIMES.of(model)
 
 
 def lead_times(

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, TypeVar, cast
+from typing import Generic, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ __all__ = [
     "PROSPECT_COLUMNS",
     "SNAPSHOT_COLUMNS",
     "TARGET_COLUMNS",
+    "Derived",
+    "DerivedBy",
     "Model",
     "Settings",
     "Stage",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 Status = Literal["open", "won", "lost"]
 CATEGORIES = ("commit", "best_case", "pipeline", "omitted")
 
@@ -237,7 +240,7 @@ class Model:
     """Validated tables plus the issues found while cleaning them.
 
     Treat the tables as read-only: derived values (learned rates, lead times, the
-    forecast book) are computed once per model and kept in ``cache``.
+    forecast book) are computed once per model through `Derived`.
     """
 
     prospects: pd.DataFrame
@@ -247,24 +250,65 @@ class Model:
     snapshots: pd.DataFrame
     settings: Settings
     issues: pd.DataFrame
-    cache: dict[Hashable, object] = field(
+    _derived: dict[Hashable, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     def period_targets(self, period: Period) -> tuple[float, dict[str, float]]:
         """`targets_of` this model's targets for ``period`` (computed once per period)."""
-        return self.memo(("targets", period), lambda: targets_of(self.targets, period))
+        return PERIOD_TARGETS.of(self, period)
 
     def target(self, period: Period, owner: str = "") -> float:
         """`target_for` of ``owner`` ("" = team) in ``period``; NaN when none is set."""
         team, per_owner = self.period_targets(period)
         return per_owner.get(owner, math.nan) if owner else team
 
-    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()`` once per model and key; later calls return the kept value."""
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return cast("T", self.cache[key])
+
+class Derived(Generic[T]):
+    """A value computed from a model alone, once per model (learned rates, a forecast book).
+
+    The module that computes the value declares it: ``FUNNEL = Derived(_funnel_rates)``;
+    any module reads it with ``FUNNEL.of(model)``. The value belongs to its module: there
+    is no shared key to misspell, and its type follows from ``compute``.
+    """
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[Model], T]) -> None:
+        self._compute = compute
+
+    def of(self, model: Model) -> T:
+        """The value for ``model``, computed on first use."""
+        store = model._derived
+        if self not in store:
+            store[self] = self._compute(model)
+        return cast("T", store[self])
+
+    def known(self, model: Model, value: T) -> None:
+        """Give ``model`` a value already computed another way (it must be the same)."""
+        model._derived[self] = value
+
+
+class DerivedBy(Generic[K, T]):
+    """Like `Derived`, for a value that also depends on one key (a period, an owner)."""
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[Model, K], T]) -> None:
+        self._compute = compute
+
+    def of(self, model: Model, key: K) -> T:
+        """The value for ``model`` and ``key``, computed on first use."""
+        store = model._derived
+        slot = (self, key)
+        if slot not in store:
+            store[slot] = self._compute(model, key)
+        return cast("T", store[slot])
+
+
+PERIOD_TARGETS: DerivedBy[Period, tuple[float, dict[str, float]]] = DerivedBy(
+    lambda model, period: targets_of(model.targets, period)
+)
 
 
 def _frame(

@@ -31,6 +31,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import forecast_table, simulate
 from pipeline_xl.core.history import model_lead_times, rates_for
@@ -39,7 +40,13 @@ from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
 from pipeline_xl.core.planning import Freq, dated_plan, inflow
 from pipeline_xl.core.report_model import Block, ChartSpec, Column, ColumnKind, Report, ReportSheet
-from pipeline_xl.core.snapshots import movement, movement_summary, recorded_log, snapshot_dates
+from pipeline_xl.core.snapshots import (
+    RECORDED_LOG,
+    movement,
+    movement_summary,
+    recorded_log,
+    snapshot_dates,
+)
 from pipeline_xl.core.variance import activity_variance, forecast_accuracy, variance_table
 
 __all__ = [
@@ -47,13 +54,11 @@ __all__ = [
     "FORECAST_PERIODS",
     "INFLOW_AHEAD",
     "INFLOW_BACK",
-    "SHEET_NAMES",
     "TEAM_LABEL",
     "TOP_MOVES",
     "build_report",
 ]
 
-SHEET_NAMES = ("Variance", "Activity plan", "Forecast range", "Pipeline flow", "Data issues")
 TEAM_LABEL = "Team"  # how the whole team (owner "") is shown in Owner columns
 FORECAST_PERIODS = 6  # the current period and the next five
 INFLOW_BACK = 6  # inflow: the last six periods, the current one included ...
@@ -284,7 +289,7 @@ def _variance_sheet(ctx: _Context) -> ReportSheet:
         *_guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(model, table)]),
     ]
     return ReportSheet(
-        name=SHEET_NAMES[0],
+        name=contract.VARIANCE,
         title="Variance against target and forecast",
         subtitle=ctx.subtitle(f"probabilities from {_source_text(ctx.team_source)}"),
         blocks=tuple(blocks),
@@ -407,7 +412,7 @@ def _activity_sheet(ctx: _Context, freq: Freq) -> ReportSheet:
     conversions = rates_for(model, "").source
     lead_source = model_lead_times(model)[1]
     return ReportSheet(
-        name=SHEET_NAMES[1],
+        name=contract.ACTIVITY_PLAN,
         title="Activity plan: required against done",
         subtitle=ctx.subtitle(
             f"conversions from {_source_text(conversions)}",
@@ -454,7 +459,7 @@ def _forecast_sheet(ctx: _Context, rng: np.random.Generator) -> ReportSheet:
         ]
     except InputError as err:
         return ReportSheet(
-            name=SHEET_NAMES[2],
+            name=contract.FORECAST_RANGE,
             title=title,
             subtitle=ctx.subtitle(probabilities),
             blocks=(_note("Team range by period", _RANGE_COLUMNS, f"Not available: {err}"),),
@@ -479,7 +484,7 @@ def _forecast_sheet(ctx: _Context, rng: np.random.Generator) -> ReportSheet:
         owners = pd.concat([r.table.assign(owner=r.owner) for r in per_owner], ignore_index=True)
         blocks.append(_block(f"By owner - {ctx.current.label}", owners, _OWNER_RANGE_COLUMNS))
     return ReportSheet(
-        name=SHEET_NAMES[2],
+        name=contract.FORECAST_RANGE,
         title=title,
         subtitle=ctx.subtitle(
             probabilities, f"slip {team.slip:.1%} from {slip_from}", f"{team.trials:,} trials"
@@ -662,7 +667,7 @@ def _flow_sheet(ctx: _Context, log: pd.DataFrame) -> ReportSheet:
     ]
     conversions = rates_for(model, "").source
     return ReportSheet(
-        name=SHEET_NAMES[3],
+        name=contract.PIPELINE_FLOW,
         title="Pipeline flow, movement and health",
         subtitle=ctx.subtitle(
             f"conversions from {_source_text(conversions)}",
@@ -706,8 +711,8 @@ def _issues_sheet(ctx: _Context) -> ReportSheet:
             notes=("Row is the row number as Excel shows it; Value is the cell as found.",),
         )
     return ReportSheet(
-        name=SHEET_NAMES[4],
-        title="Data issues",
+        name=contract.DATA_ISSUES,
+        title=contract.DATA_ISSUES,
         subtitle=ctx.subtitle(f"{checked:,} rows checked", counts),
         blocks=(block,),
     )
@@ -731,7 +736,7 @@ def _history_before(model: Model, as_of: date) -> Model:
 def build_report(
     model: Model, *, rng: np.random.Generator | None = None, freq: Freq = "week"
 ) -> Report:
-    """The five report sheets of `SHEET_NAMES` and the new Snapshots change log.
+    """The five report sheets of `contract.REPORT_SHEETS` and the new Snapshots change log.
 
     ``rng`` drives the Monte Carlo (default: a generator seeded with the Settings' Monte
     Carlo seed, so a refresh repeats its numbers); trials come from the Settings. ``freq``
@@ -754,7 +759,7 @@ def build_report(
     history = _history_before(model, as_of)
     if history is not model and not (model.snapshots["snapshot_date"] > pd.Timestamp(as_of)).any():
         # Recording as_of over the earlier snapshots gives the same log: reuse it.
-        history.memo("recorded_log", lambda: log)
+        RECORDED_LOG.known(history, log)
     model = history
     forecast = forecast_table(model)
     team = forecast.loc[forecast["owner"] == ""]

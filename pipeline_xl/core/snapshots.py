@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import SNAPSHOT_COLUMNS, Model, Stages
+from pipeline_xl.core.model import SNAPSHOT_COLUMNS, Derived, Model, Stages
 from pipeline_xl.core.periods import Granularity, period_of
 
 __all__ = [
@@ -329,11 +329,14 @@ def movement_summary(moves: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+RECORDED_LOG: Derived[pd.DataFrame] = Derived(
+    lambda model: record_snapshot(
+        model.snapshots, model.prospects, model.settings.as_of, model.stages
+    )
+)
+"""The model's change log with its prospects recorded on ``as_of``, once per model."""
+
+
 def recorded_log(model: Model) -> pd.DataFrame:
     """The model's change log with the prospects recorded on ``as_of`` (once per model)."""
-    return model.memo(
-        "recorded_log",
-        lambda: record_snapshot(
-            model.snapshots, model.prospects, model.settings.as_of, model.stages
-        ),
-    )
+    return RECORDED_LOG.of(model)

@@ -5,3 +5,5 @@ words), `cells` (one cell or column), `model`, `schema` with `validation` (raw t
 clean model out), then `history`, `snapshots`, `forecast`, `metrics`, `crm`, `sample`,
 `planning`, `variance` and `reports` (the Report value every writer places).
 """
+
+__all__: list[str] = []

@@ -24,6 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 
+from pipeline_xl.core import contract
 from pipeline_xl.core.cells import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
@@ -37,6 +38,7 @@ __all__ = [
     "as_period",
     "as_rates",
     "as_rows",
+    "frame_rows",
     "guard",
     "model_of",
     "stages_of",
@@ -47,7 +49,6 @@ log = logging.getLogger("pipeline_xl.udfs")
 CACHE_SIZE = 16
 P = ParamSpec("P")
 R = TypeVar("R")
-_TABLE_NAMES = {"prospects": "Prospects", "stages": "Stages", "targets": "Targets"}
 
 
 def _cell_error(message: str, fallback: Callable[[str], Exception]) -> Exception:
@@ -178,12 +179,12 @@ def _freeze(rows: list[list[object]]) -> tuple[tuple[object, ...], ...]:
 
 def _with_header(value: object, argument: str) -> list[list[object]]:
     rows = as_rows(value, argument)
-    table = _TABLE_NAMES[argument]
+    table = contract.table(argument)
     found = match_headers([("" if c is None else str(c)) for c in rows[0]], table)
     if len(found) < 2:
         raise InputError(
             f"{argument}: the first row is not a header row; pass the whole table with its "
-            f"headers, for example tbl{table}[#All]"
+            f"headers, for example {table.all_ref}"
         )
     return rows
 
@@ -191,7 +192,7 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
 def _latest_date(rows: Sequence[Sequence[object]]) -> date:
     """The as-of date of a table: its latest created / closed / last-activity date."""
     header = [("" if c is None else str(c)) for c in rows[0]]
-    found = match_headers(header, "Prospects")
+    found = match_headers(header, contract.PROSPECTS)
     latest: date | None = None
     for field in ("created", "closed", "last_activity"):
         column = found.get(field)

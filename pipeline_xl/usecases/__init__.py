@@ -5,3 +5,5 @@ and returns a result value; the command line, the workbook's button and the xlwi
 script only parse their input, call a use case and show its result. Nothing here reads
 the clock: an entry point passes ``today`` where a default date is needed.
 """
+
+__all__: list[str] = []

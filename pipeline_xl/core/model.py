@@ -263,6 +263,33 @@ class Model:
         team, per_owner = self.period_targets(period)
         return per_owner.get(owner, math.nan) if owner else team
 
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """Every owner named in the tables, as validation spelt them, sorted."""
+        return OWNERS.of(self)
+
+    def owner_named(self, text: object, *, argument: str = "owner") -> str:
+        """The owner ``text`` names ("" for blank: the whole team).
+
+        Names match like every other name: ignoring case, accents, spaces, ``_`` and ``-``
+        (``"anna brandt"`` is ``"Anna Brandt"``).
+
+        Raises:
+            InputError: no owner of this workbook has that name; the message names a few.
+        """
+        if text is None or not str(text).strip():
+            return ""
+        wanted = norm_key(text)
+        for owner in self.owners:
+            if norm_key(owner) == wanted:
+                return owner
+        known = self.owners
+        shown = ", ".join(known[:5]) + (f" and {len(known) - 5} more" if len(known) > 5 else "")
+        raise InputError(
+            f"{argument}: {str(text).strip()!r} is not an owner in this workbook",
+            expected=f"one of {shown}, or blank for the whole team" if known else "blank",
+        )
+
 
 class Derived(Generic[T]):
     """A value computed from a model alone, once per model (learned rates, a forecast book).
@@ -306,6 +333,15 @@ class DerivedBy(Generic[K, T]):
         return cast("T", store[slot])
 
 
+def _owners(model: Model) -> tuple[str, ...]:
+    names: set[str] = set()
+    for frame in (model.prospects, model.targets, model.activities, model.snapshots):
+        if "owner" in frame:
+            names.update(str(o) for o in frame["owner"].unique() if o)
+    return tuple(sorted(names, key=str.casefold))
+
+
+OWNERS: Derived[tuple[str, ...]] = Derived(_owners)
 PERIOD_TARGETS: DerivedBy[Period, tuple[float, dict[str, float]]] = DerivedBy(
     lambda model, period: targets_of(model.targets, period)
 )

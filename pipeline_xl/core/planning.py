@@ -40,6 +40,7 @@ __all__ = [
     "Freq",
     "InflowReport",
     "PlanLevel",
+    "PlanTooLargeError",
     "backward_plan",
     "dated_plan",
     "funnel_table",
@@ -224,8 +225,8 @@ def required_counts(
         One whole count per open stage's activity, then the number of deals.
 
     Raises:
-        InputError: an argument is not a finite number or is out of range; the message
-            starts with the argument's name.
+        InputError: an argument is not a finite number or is out of range (the message
+            starts with the argument's name), or a count would pass `MAX_COUNT`.
 
     """
     t = _finite("target", target)
@@ -238,7 +239,25 @@ def required_counts(
     e = _finite("expected_pipeline", expected_pipeline)
     floats, originals = _checked_rates(rates)
     deals = _deals(t, a, w, e, (target, avg_deal, won_to_date, expected_pipeline))
-    return _levels(deals, floats, originals)
+    if deals > MAX_COUNT:
+        raise _too_many(deals)
+    counts = _levels(deals, floats, originals)
+    if counts[0] > MAX_COUNT:
+        raise _too_many(counts[0])
+    return counts
+
+
+class PlanTooLargeError(InputError):
+    """A backward plan whose counts pass `MAX_COUNT`: the inputs cannot be right."""
+
+
+def _too_many(count: int) -> PlanTooLargeError:
+    digits = len(str(count))
+    return PlanTooLargeError(
+        f"the plan would need a {digits}-digit number of activities, more than {MAX_COUNT:,}: "
+        "check the target, the average deal and the rates",
+        expected="amounts and rates that give a plan a team can carry out",
+    )
 
 
 def required_calls(
@@ -405,17 +424,18 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
         )
     forecast = period_forecast(model, p, owner)
     won, weighted = float(forecast.won), float(forecast.weighted)
-    counts = required_counts(
-        target, rates.avg_deal, _exact_rates(rates, model.stages), won, weighted
-    )
-    if counts[0] > MAX_COUNT:
+    try:
+        counts = required_counts(
+            target, rates.avg_deal, _exact_rates(rates, model.stages), won, weighted
+        )
+    except PlanTooLargeError:
         raise InputError(
             f"the plan for {_owner_text(owner)} in {p.label} would need more than "
             f"{MAX_COUNT:,} {_plural(_first_activity(model.stages), 2)}: check the amounts "
             "and the conversions",
             sheet="Prospects", column="Amount", value=rates.avg_deal,
             expected="an average deal and conversions that give a plan a team can carry out",
-        )  # fmt: skip
+        ) from None  # fmt: skip
     stages = model.stages
     levels = [
         PlanLevel(stage.name, stage.activity, conversion, count)

@@ -1,25 +1,19 @@
-"""Conversions between what Excel passes to a worksheet function and the engine's values.
+"""Tables passed to a worksheet function: validated into the engine's model, cached.
 
-Excel (through xlwings) hands over a single cell as a scalar, a one-row or one-column
-range as a flat list and a block as nested lists, with ``None`` for empty cells, floats
-for numbers and ``datetime`` for date cells. Everything a PIPE_* function needs from such
-values is done here, once, so each function body stays a few lines.
-
-Tables are validated strictly: any row that validation would leave out becomes an error
-in the cell, because a budget model must not silently lose a deal. A validated model is
-kept in a small least-recently-used cache keyed on the table contents, so a sheet with
-hundreds of PIPE_* cells over the same table validates it once.
+A table is passed whole with its header row (``tblProspects[#All]``) and arrives as
+nested lists. Tables are validated strictly: any row that validation would leave out
+becomes an error in the cell, because a budget model must not silently lose a deal. A
+validated model is kept in a small least-recently-used cache keyed on the table
+contents, so a sheet with hundreds of PIPE_* cells over the same table validates it once.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
@@ -28,137 +22,16 @@ from pipeline_xl.core import contract
 from pipeline_xl.core.cells import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
-from pipeline_xl.core.periods import Period, parse_period
 from pipeline_xl.core.schema import match_headers, validate, validate_stages
+from pipeline_xl.udfs.args import flatten, is_blank
 
-__all__ = [
-    "CACHE_SIZE",
-    "as_number",
-    "as_owner",
-    "as_period",
-    "as_rates",
-    "as_rows",
-    "frame_rows",
-    "guard",
-    "model_of",
-    "stages_of",
-]
+__all__ = ["CACHE_SIZE", "as_rows", "frame_rows", "model_of", "stages_of"]
 
 log = logging.getLogger("pipeline_xl.udfs")
 
 CACHE_SIZE = 16
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _cell_error(message: str, fallback: Callable[[str], Exception]) -> Exception:
-    """The exception to raise so Excel shows ``message`` as is (no traceback).
-
-    On Windows the COM exception's description is what the cell shows; elsewhere (tests,
-    plain Python) the ``fallback`` exception carries the same message.
-    """
-    try:
-        from win32com.server.exception import COMException  # noqa: PLC0415 - Windows only
-    except ImportError:
-        return fallback(message)
-    error: Exception = COMException(description=message)
-    return error
-
-
-def guard(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn errors into short cell messages: the user's own text, or a generic one.
-
-    An `InputError` keeps its message; anything else is logged with its traceback and
-    replaced by a generic text, so a cell never shows a traceback.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except InputError as err:
-            raise _cell_error(f"{func.__name__}: {err}", InputError) from None
-        except Exception as err:
-            log.exception("%s failed", func.__name__)
-            message = f"{func.__name__}: unexpected error (details in the pipeline-xl log)"
-            raise _cell_error(message, RuntimeError) from err
-
-    return wrapper
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def as_number(value: object, argument: str, *, default: float | None = None) -> float:
-    """A cell as a finite number; an empty optional cell gives ``default``."""
-    if _blank(value) and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{argument}: {value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise InputError(f"{argument}: {value!r} is not a finite number")
-    return number
-
-
-def _flatten(value: object) -> list[object]:
-    if isinstance(value, list | tuple):
-        out: list[object] = []
-        for item in value:
-            out.extend(_flatten(item))
-        return out
-    return [value]
-
-
-def as_rates(value: object, argument: str = "rates") -> list[float]:
-    """A row, a column, a block or a single cell of conversion rates, empty cells skipped."""
-    cells = [v for v in _flatten(value) if not _blank(v)]
-    if not cells:
-        raise InputError(f"{argument}: no conversion rates given")
-    rates = []
-    for cell in cells:
-        if isinstance(cell, bool) or not isinstance(cell, int | float):
-            raise InputError(f"{argument}: {cell!r} is not a rate between 0 and 1")
-        rates.append(float(cell))
-    return rates
-
-
-def as_owner(value: object) -> str:
-    """An owner cell: empty means the whole team."""
-    if _blank(value):
-        return ""
-    return " ".join(str(value).split())
-
-
-def as_period(value: object, argument: str = "period") -> Period:
-    """A period cell: a label, a date, a serial number, or two cells [first day, last day].
-
-    Labels are ``2026-03``, ``2026-Q1``, ``FY2027`` (January fiscal years).
-    """
-    if isinstance(value, list | tuple):
-        cells = [v for v in _flatten(value) if not _blank(v)]
-        if len(cells) == 1:
-            return as_period(cells[0], argument)
-        if len(cells) != 2:
-            raise InputError(f"{argument}: give one period or two dates (first and last day)")
-        first, last = (_as_date(c, argument) for c in cells)
-        if last < first:
-            raise InputError(f"{argument}: the last day {last} is before the first day {first}")
-        return Period(first, last + timedelta(days=1), "month")
-    if _blank(value):
-        raise InputError(f"{argument}: no period given (for example 2026-Q1 or 2026-03)")
-    try:
-        return parse_period(value)
-    except InputError as err:
-        raise InputError(f"{argument}: {err}") from None
-
-
-def _as_date(value: object, argument: str) -> date:
-    day = parse_date(value)
-    if day is None:
-        raise InputError(f"{argument}: {value!r} is not a date")
-    return day
 
 
 def as_rows(value: object, argument: str) -> list[list[object]]:
@@ -274,7 +147,7 @@ def model_of(prospects: object, stages: object = None, targets: object = None) -
 
 
 def _blank_range(value: object) -> bool:
-    return all(_blank(v) for v in _flatten(value))
+    return all(is_blank(v) for v in flatten(value))
 
 
 def stages_of(value: object) -> Stages:

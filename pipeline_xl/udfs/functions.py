@@ -1,7 +1,10 @@
 """The PIPE_* worksheet functions: parse the cells, call the engine, shape the answer.
 
 xlwings reads a function's type hints as converters, so arguments are annotated ``Any``
-(its plain-value converter) and results ``int``, ``float`` or ``Any`` (spilled lists).
+(its plain-value converter) and results ``int``, ``float`` or ``Any`` (spilled lists, and
+numbers that may be an Excel error value, see `pipeline_xl.udfs.values`). Every argument
+asks for Excel error values as text (``err_to_str``), so an error cell is refused with its
+name instead of being read as a blank.
 
 Docstrings are what Excel's Function Wizard shows (first 255 characters), so they are
 written for the person typing the formula. Every function is pure: the same cells give
@@ -33,16 +36,19 @@ from pipeline_xl.core.metrics import (
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period, period_of
 from pipeline_xl.core.planning import backward_plan, dated_plan, funnel_table, required_counts
-from pipeline_xl.udfs.convert import (
+from pipeline_xl.udfs.args import (
+    MAX_COUNT,
+    as_amount,
+    as_bool,
+    as_count,
     as_number,
-    as_owner,
     as_period,
     as_rates,
-    frame_rows,
-    guard,
-    model_of,
-    stages_of,
+    as_text,
+    optional_period,
 )
+from pipeline_xl.udfs.convert import frame_rows, model_of, stages_of
+from pipeline_xl.udfs.values import NA, guard, number_or_error
 
 __all__ = [
     "PIPE_AVG_DEAL",
@@ -76,14 +82,6 @@ _DOC_PERIOD = "Period: 2026-03, 2026-Q1, FY2027, a date in the month, or two cel
 _DOC_OWNER = "Optional sales rep; empty = the whole team"
 
 
-def _optional_period(value: object) -> Period | None:
-    return (
-        None
-        if value is None or (isinstance(value, str) and not value.strip())
-        else (as_period(value))
-    )
-
-
 def _simulated(model: Model, period: Period, owner: str, trials: int, seed: int) -> pd.Series:
     if period != period_of(period.start, period.kind, 1):
         raise InputError("period: Monte Carlo needs a month, a quarter or a year")
@@ -97,29 +95,26 @@ def _simulated(model: Model, period: Period, owner: str, trials: int, seed: int)
     return result.table.iloc[0]
 
 
-def _known(value: float, why: str) -> float:
-    """A measured value, or the reason there is none (an empty measure is not zero)."""
-    if math.isnan(value):
-        raise InputError(why)
-    return value
-
-
 def _trials(value: object) -> int:
-    trials = int(as_number(value, "trials", default=DEFAULT_TRIALS))
-    if not 100 <= trials <= 1_000_000:
-        raise InputError(f"trials: {trials} is outside 100 to 1,000,000")
-    return trials
+    return as_count(value, "trials", default=DEFAULT_TRIALS, low=100, high=1_000_000)
 
 
 # --------------------------------------------------------------------- backward planning
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("target", doc="Revenue target for the period")
-@xw.arg("avg_deal", doc="Average won deal size")
-@xw.arg("rates", ndim=1, doc="Conversion rates from the first activity to won, in order")
-@xw.arg("won_to_date", doc="Optional revenue already won in the period")
-@xw.arg("expected_pipeline", doc="Optional weighted open pipeline expected to close")
+@xw.arg("target", doc="Revenue target for the period", err_to_str=True)
+@xw.arg("avg_deal", doc="Average won deal size", err_to_str=True)
+@xw.arg(
+    "rates",
+    ndim=1,
+    doc="Conversion rates from the first activity to won, in order",
+    err_to_str=True,
+)
+@xw.arg("won_to_date", doc="Optional revenue already won in the period", err_to_str=True)
+@xw.arg(
+    "expected_pipeline", doc="Optional weighted open pipeline expected to close", err_to_str=True
+)
 @guard
 def PIPE_REQUIRED_CALLS(  # noqa: N802 - Excel function names are upper case
     target: Any,
@@ -131,40 +126,45 @@ def PIPE_REQUIRED_CALLS(  # noqa: N802 - Excel function names are upper case
     """First-stage activities (e.g. calls) needed to reach the target.
 
     deals = ceil(gap / average deal), then each earlier count = ceil(next / its rate).
+    Rates run from 0 to 1 (type 25% or 0.25).
     """
     counts = required_counts(
-        as_number(target, "target"), as_number(avg_deal, "avg_deal"), as_rates(rates),
-        as_number(won_to_date, "won_to_date", default=0.0),
-        as_number(expected_pipeline, "expected_pipeline", default=0.0),
+        as_amount(target, "target"), as_amount(avg_deal, "avg_deal", positive=True),
+        as_rates(rates), as_amount(won_to_date, "won_to_date", default=0.0),
+        as_amount(expected_pipeline, "expected_pipeline", default=0.0),
     )  # fmt: skip
     return counts[0]
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("target", doc="Revenue target for the period")
-@xw.arg("avg_deal", doc="Average won deal size")
-@xw.arg("won_to_date", doc="Optional revenue already won in the period")
-@xw.arg("expected_pipeline", doc="Optional weighted open pipeline expected to close")
+@xw.arg("target", doc="Revenue target for the period", err_to_str=True)
+@xw.arg("avg_deal", doc="Average won deal size", err_to_str=True)
+@xw.arg("won_to_date", doc="Optional revenue already won in the period", err_to_str=True)
+@xw.arg(
+    "expected_pipeline", doc="Optional weighted open pipeline expected to close", err_to_str=True
+)
 @guard
 def PIPE_REQUIRED_DEALS(  # noqa: N802 - Excel function names are upper case
     target: Any, avg_deal: Any, won_to_date: Any = None, expected_pipeline: Any = None
 ) -> int:
     """Deals still to win: ceil((target - won - expected pipeline) / average deal), at least 0."""
     counts = required_counts(
-        as_number(target, "target"), as_number(avg_deal, "avg_deal"), [1.0],
-        as_number(won_to_date, "won_to_date", default=0.0),
-        as_number(expected_pipeline, "expected_pipeline", default=0.0),
+        as_amount(target, "target"), as_amount(avg_deal, "avg_deal", positive=True), [1.0],
+        as_amount(won_to_date, "won_to_date", default=0.0),
+        as_amount(expected_pipeline, "expected_pipeline", default=0.0),
     )  # fmt: skip
     return counts[-1]
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("activity", doc="Activity or stage name (Call, Meeting, Offer...) or Deals")
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("stages", ndim=2, doc=_DOC_STAGES)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg(
+    "activity", doc="Activity or stage name (Call, Meeting, Offer...) or Deals", err_to_str=True
+)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("stages", ndim=2, doc=_DOC_STAGES, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_REQUIRED(  # noqa: N802 - Excel function names are upper case
     activity: Any,
@@ -178,8 +178,9 @@ def PIPE_REQUIRED(  # noqa: N802 - Excel function names are upper case
 
     Conversion rates and average deal come from closed deals (else the Stages table).
     """
-    plan = backward_plan(model_of(prospects, stages, targets), as_period(period), as_owner(owner))
-    wanted = as_owner(activity).casefold()
+    model = model_of(prospects, stages, targets)
+    plan = backward_plan(model, as_period(period), model.owner_named(owner))
+    wanted = as_text(activity).casefold()
     for level in plan.levels:
         if wanted in {level.activity.casefold(), level.stage.casefold()}:
             return level.count
@@ -190,31 +191,33 @@ def PIPE_REQUIRED(  # noqa: N802 - Excel function names are upper case
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("target", doc="Revenue target for the period")
-@xw.arg("avg_deal", doc="Average won deal size")
-@xw.arg("stages", ndim=2, doc=_DOC_STAGES)
+@xw.arg("target", doc="Revenue target for the period", err_to_str=True)
+@xw.arg("avg_deal", doc="Average won deal size", err_to_str=True)
+@xw.arg("stages", ndim=2, doc=_DOC_STAGES, err_to_str=True)
 @guard
 def PIPE_FUNNEL(target: Any, avg_deal: Any, stages: Any) -> Any:  # noqa: N802 - Excel name
     """Spills the backward funnel: activity, conversion rate and required count per stage."""
     table = funnel_table(
-        as_number(target, "target"), as_number(avg_deal, "avg_deal"), stages_of(stages)
-    )
+        as_amount(target, "target"), as_amount(avg_deal, "avg_deal", positive=True),
+        stages_of(stages),
+    )  # fmt: skip
     return frame_rows(table, ["Activity", "Conversion", "Required"])
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("stages", ndim=2, doc=_DOC_STAGES)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("stages", ndim=2, doc=_DOC_STAGES, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_PLAN(  # noqa: N802 - Excel function names are upper case
     prospects: Any, stages: Any, targets: Any, period: Any, owner: Any = None
 ) -> Any:
     """Spills the dated plan: week, activity, required count; too-late work listed first."""
-    who = as_owner(owner)
-    plan = dated_plan(model_of(prospects, stages, targets), as_period(period), who)
+    model = model_of(prospects, stages, targets)
+    who = model.owner_named(owner)
+    plan = dated_plan(model, as_period(period), who)
     out: list[list[Any]] = [["Week", "Activity", "Required", "Note"]]
     late = plan.too_late.loc[plan.too_late["owner"] == who]
     out.extend(
@@ -233,10 +236,14 @@ def PIPE_PLAN(  # noqa: N802 - Excel function names are upper case
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
-@xw.arg("method", doc="weighted (default), commit, best_case, pipeline or montecarlo (P50)")
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
+@xw.arg(
+    "method",
+    doc="weighted (default), commit, best_case, pipeline or montecarlo (P50)",
+    err_to_str=True,
+)
 @guard
 def PIPE_FORECAST(  # noqa: N802 - Excel function names are upper case
     prospects: Any, period: Any, owner: Any = None, method: Any = None
@@ -247,10 +254,10 @@ def PIPE_FORECAST(  # noqa: N802 - Excel function names are upper case
     median of 10,000 seeded trials.
     """
     model = model_of(prospects)
-    chosen = as_owner(method).lower().replace(" ", "_") or "weighted"
+    chosen = as_text(method).lower().replace(" ", "_") or "weighted"
     if chosen not in _METHODS:
         raise InputError(f"method: {method!r} is not one of {', '.join(_METHODS)}")
-    p, who = as_period(period), as_owner(owner)
+    p, who = as_period(period), model.owner_named(owner)
     if chosen == "montecarlo":
         return float(_simulated(model, p, who, DEFAULT_TRIALS, DEFAULT_SEED)["p50"])
     forecast = period_forecast(model, p, who)
@@ -262,11 +269,11 @@ def PIPE_FORECAST(  # noqa: N802 - Excel function names are upper case
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
-@xw.arg("trials", doc="Optional number of simulated trials (default 10,000)")
-@xw.arg("seed", doc="Optional random seed (default 1): same seed, same numbers")
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
+@xw.arg("trials", doc="Optional number of simulated trials (default 10,000)", err_to_str=True)
+@xw.arg("seed", doc="Optional random seed (default 1): same seed, same numbers", err_to_str=True)
 @guard
 def PIPE_FORECAST_RANGE(  # noqa: N802 - Excel function names are upper case
     prospects: Any,
@@ -276,176 +283,193 @@ def PIPE_FORECAST_RANGE(  # noqa: N802 - Excel function names are upper case
     seed: Any = None,
 ) -> Any:
     """Spills P10, P50 and P90 of the period's revenue from a seeded Monte Carlo simulation."""
+    model = model_of(prospects)
     row = _simulated(
-        model_of(prospects), as_period(period), as_owner(owner), _trials(trials),
-        int(as_number(seed, "seed", default=DEFAULT_SEED)),
+        model, as_period(period), model.owner_named(owner), _trials(trials),
+        as_count(seed, "seed", default=DEFAULT_SEED, low=0, high=MAX_COUNT),
     )  # fmt: skip
     return [[float(row["p10"]), float(row["p50"]), float(row["p90"])]]
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_HIT_PROBABILITY(  # noqa: N802 - Excel function names are upper case
     prospects: Any, targets: Any, period: Any, owner: Any = None
 ) -> float:
     """Probability (0-1) of reaching the period's target, from 10,000 seeded trials."""
     model = model_of(prospects, None, targets)
-    row = _simulated(model, as_period(period), as_owner(owner), DEFAULT_TRIALS, DEFAULT_SEED)
+    row = _simulated(
+        model, as_period(period), model.owner_named(owner), DEFAULT_TRIALS, DEFAULT_SEED
+    )
     if math.isnan(float(row["target"])):
         raise InputError("targets: no target for this period and owner")
     return float(row["hit_probability"])
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_WON(prospects: Any, period: Any, owner: Any = None) -> float:  # noqa: N802 - Excel name
     """Revenue won in the period (won deals whose close date falls in it)."""
-    return period_forecast(model_of(prospects), as_period(period), as_owner(owner)).won
+    model = model_of(prospects)
+    return period_forecast(model, as_period(period), model.owner_named(owner)).won
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_WEIGHTED(prospects: Any, period: Any, owner: Any = None) -> float:  # noqa: N802 - Excel name
     """Weighted open pipeline of the period: sum of amount x win probability."""
-    return period_forecast(model_of(prospects), as_period(period), as_owner(owner)).weighted
+    model = model_of(prospects)
+    return period_forecast(model, as_period(period), model.owner_named(owner)).weighted
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_GAP(  # noqa: N802 - Excel function names are upper case
     prospects: Any, targets: Any, period: Any, owner: Any = None
 ) -> float:
     """Target minus expected result (won + weighted pipeline); negative = ahead of target."""
-    forecast = period_forecast(
-        model_of(prospects, None, targets), as_period(period), as_owner(owner)
-    )
+    model = model_of(prospects, None, targets)
+    forecast = period_forecast(model, as_period(period), model.owner_named(owner))
     if math.isnan(forecast.target):
         raise InputError("targets: no target for this period and owner")
     return forecast.gap
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("period", doc=_DOC_PERIOD)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=_DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
 def PIPE_COVERAGE(  # noqa: N802 - Excel function names are upper case
     prospects: Any, targets: Any, period: Any, owner: Any = None
 ) -> Any:
-    """Open pipeline closing in the period / (target - won). About 1 / win rate is needed."""
-    forecast = period_forecast(
-        model_of(prospects, None, targets), as_period(period), as_owner(owner)
-    )
+    """Open pipeline closing in the period / (target - won); #N/A once the target is reached.
+
+    A coverage of about 1 / win rate is needed to reach the target.
+    """
+    model = model_of(prospects, None, targets)
+    forecast = period_forecast(model, as_period(period), model.owner_named(owner))
     if math.isnan(forecast.target):
         raise InputError("targets: no target for this period and owner")
     value = coverage(forecast.pipeline, forecast.target, forecast.won)
-    return value if math.isfinite(value) else "target reached"
+    return value if math.isfinite(value) else NA
 
 
 # ------------------------------------------------------------------------------ metrics
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc="Optional period of closing; empty = all history")
-@xw.arg("owner", doc=_DOC_OWNER)
-@xw.arg("by_value", doc="Optional TRUE for the win rate by value instead of by count")
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc="Optional period of closing; empty = all history", err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
+@xw.arg(
+    "by_value", doc="Optional TRUE for the win rate by value instead of by count", err_to_str=True
+)
 @guard
 def PIPE_WIN_RATE(  # noqa: N802 - Excel function names are upper case
     prospects: Any, period: Any = None, owner: Any = None, by_value: Any = None
-) -> float:
-    """Won / (won + lost) deals closed in the period (by value: won / closed amount)."""
+) -> Any:
+    """Won / (won + lost) deals closed in the period (by value: won / closed amount).
+
+    #DIV/0! when no deal closed.
+    """
     model = model_of(prospects)
     count, value = win_rates(
-        model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
-        period=_optional_period(period),
+        model.prospects, model.settings.as_of, owner=model.owner_named(owner) or None,
+        period=optional_period(period),
     )  # fmt: skip
-    return _known(value if bool(by_value) else count, "no closed deals")
+    return number_or_error(value if as_bool(by_value, "by_value") else count)
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc="Optional period of closing; empty = all history")
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc="Optional period of closing; empty = all history", err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
-def PIPE_AVG_DEAL(prospects: Any, period: Any = None, owner: Any = None) -> float:  # noqa: N802 - Excel name
-    """Average amount of the deals won (in the period, or over all history)."""
+def PIPE_AVG_DEAL(prospects: Any, period: Any = None, owner: Any = None) -> Any:  # noqa: N802 - Excel name
+    """Average amount of the deals won (in the period, or over all history); #DIV/0! if none."""
     model = model_of(prospects)
-    return _known(
+    return number_or_error(
         avg_won_deal(
-            model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
-            period=_optional_period(period),
-        ),
-        "no won deals",
+            model.prospects, model.settings.as_of, owner=model.owner_named(owner) or None,
+            period=optional_period(period),
+        )
     )  # fmt: skip
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("period", doc="Optional period of closing; empty = all history")
-@xw.arg("owner", doc=_DOC_OWNER)
-@xw.arg("percentile", doc="Optional 50 (median, default) or 80")
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc="Optional period of closing; empty = all history", err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
+@xw.arg("percentile", doc="Optional 50 (median, default) or 80", err_to_str=True)
 @guard
 def PIPE_CYCLE_DAYS(  # noqa: N802 - Excel function names are upper case
     prospects: Any, period: Any = None, owner: Any = None, percentile: Any = None
-) -> float:
-    """Median (or 80th percentile) days from created to closed for won deals."""
+) -> Any:
+    """Median (or 80th percentile) days from created to closed for won deals.
+
+    #DIV/0! when no won deal has both dates.
+    """
     model = model_of(prospects)
     which = as_number(percentile, "percentile", default=50.0)
     if which not in {50.0, 80.0}:
         raise InputError(f"percentile: {percentile!r} is not 50 or 80")
     median, p80 = cycle_days(
-        model.prospects, model.settings.as_of, owner=as_owner(owner) or None,
-        period=_optional_period(period),
+        model.prospects, model.settings.as_of, owner=model.owner_named(owner) or None,
+        period=optional_period(period),
     )  # fmt: skip
-    return _known(median if which == 50.0 else p80, "no won deals with dates")
+    return number_or_error(median if which == 50.0 else p80)
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("owner", doc=_DOC_OWNER)
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
 @guard
-def PIPE_VELOCITY(prospects: Any, owner: Any = None) -> float:  # noqa: N802 - Excel name
-    """Sales velocity per day: open deals x average deal x win rate / cycle days."""
+def PIPE_VELOCITY(prospects: Any, owner: Any = None) -> Any:  # noqa: N802 - Excel name
+    """Sales velocity per day: open deals x average deal x win rate / cycle days.
+
+    #DIV/0! without won deals to measure.
+    """
     model = model_of(prospects)
-    who = as_owner(owner) or None
+    who = model.owner_named(owner) or None
     as_of = model.settings.as_of
     _, count = open_pipeline(model.prospects, as_of, owner=who)
     rate, _ = win_rates(model.prospects, as_of, owner=who)
     median, _ = cycle_days(model.prospects, as_of, owner=who)
-    return _known(
-        velocity(count, avg_won_deal(model.prospects, as_of, owner=who), rate, median),
-        "no won deals",
+    return number_or_error(
+        velocity(count, avg_won_deal(model.prospects, as_of, owner=who), rate, median)
     )
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS)
-@xw.arg("owner", doc=_DOC_OWNER)
-@xw.arg("days", doc="Optional days without activity that make a deal stale (default 30)")
+@xw.arg("prospects", ndim=2, doc=_DOC_PROSPECTS, err_to_str=True)
+@xw.arg("owner", doc=_DOC_OWNER, err_to_str=True)
+@xw.arg(
+    "days",
+    doc="Optional days without activity that make a deal stale (default 30)",
+    err_to_str=True,
+)
 @guard
 def PIPE_STALE_COUNT(prospects: Any, owner: Any = None, days: Any = None) -> int:  # noqa: N802 - Excel name
     """Open deals with no activity for more than the given days (default 30)."""
     model = model_of(prospects)
-    limit = as_number(days, "days", default=30.0)
-    if limit < 1 or limit != int(limit):
-        raise InputError(f"days: {days!r} is not a whole number of days of at least 1")
+    limit = as_count(days, "days", default=model.settings.stale_days, low=1, high=3650)
     found = stale_deals(
-        model.prospects, model.settings.as_of, int(limit), owner=as_owner(owner) or None
+        model.prospects, model.settings.as_of, limit, owner=model.owner_named(owner) or None
     )
     return len(found)

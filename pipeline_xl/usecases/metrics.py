@@ -79,7 +79,7 @@ def metrics_of(
     path = Path(source)
     if is_pipeline_workbook(path):
         model = read_workbook(path).validate(as_of=as_of)
-        metrics = compute_metrics(model, owner)
+        metrics = compute_metrics(model, model.owner_named(owner, argument="--owner"))
         return MetricsResult(path, "workbook", metrics, model, currency=model.settings.currency)
     chosen = preset_named(preset)
     export = read_export(path)
@@ -107,4 +107,5 @@ def metrics_of(
         settings=Settings(as_of=day),
         header_rows={PROSPECTS.sheet: export.header_row},
     )
-    return MetricsResult(path, "export", compute_metrics(model, owner), model, tuple(notes))
+    who = model.owner_named(owner, argument="--owner")
+    return MetricsResult(path, "export", compute_metrics(model, who), model, tuple(notes))

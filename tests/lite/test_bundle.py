@@ -187,7 +187,7 @@ class TestLoader:
         with pytest.raises(Exception, match="not a header row") as info:
             func([[1.0, 2.0]], "2026-Q4")
         text = "".join(traceback.format_exception(info.value))
-        assert "<pipeline-xl>/pipeline_xl/udfs/convert.py" in text
+        assert "<pipeline-xl>/pipeline_xl/udfs/values.py" in text
 
 
 @pytest.mark.parametrize("name", sorted(pipeline_xl.udfs.__all__))

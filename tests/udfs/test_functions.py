@@ -31,6 +31,7 @@ from pipeline_xl.udfs import (
     PIPE_WON,
     convert,
 )
+from pipeline_xl.udfs.values import ExcelError
 
 RATES = [0.25, 0.4, 0.625, 0.8]
 
@@ -76,8 +77,8 @@ class TestRequiredCalls:
     @pytest.mark.parametrize(
         ("args", "message"),
         [
-            ((1000.0, 100.0, [1.4]), "rates: 1.4 is not a rate between 0 and 1"),
-            ((1000.0, 100.0, [0.5, "abc"]), "rates: 'abc' is not a rate between 0 and 1"),
+            ((1000.0, 100.0, [1.4]), "rates: position 1: 1.4 is above 1: a rate runs from 0 to 1"),
+            ((1000.0, 100.0, [0.5, "abc"]), "rates: position 2: 'abc' is not a number"),
             ((1000.0, 0.0, [0.5]), "avg_deal"),
             (("x", 100.0, [0.5]), "target: 'x' is not a number"),
             ((1000.0, 100.0, [None, None]), "rates: no conversion rates given"),
@@ -245,11 +246,9 @@ def test_every_function_is_exported():
         assert len(doc.strip().splitlines()[0]) <= 255
 
 
-def test_an_empty_measure_says_why(sample_tables):
+def test_an_empty_measure_is_an_excel_error_not_text(sample_tables):
     prospects = sample_tables["Prospects"]
-    with pytest.raises(InputError, match="PIPE_AVG_DEAL: no won deals"):
-        PIPE_AVG_DEAL(prospects, "2019-01")
-    with pytest.raises(InputError, match="PIPE_WIN_RATE: no closed deals"):
-        PIPE_WIN_RATE(prospects, "2019-01")
-    with pytest.raises(InputError, match="PIPE_CYCLE_DAYS: no won deals"):
-        PIPE_CYCLE_DAYS(prospects, "2019-01")
+    for function in (PIPE_AVG_DEAL, PIPE_WIN_RATE, PIPE_CYCLE_DAYS):
+        value = function(prospects, "2019-01")
+        assert isinstance(value, ExcelError)
+        assert value == "#DIV/0!"

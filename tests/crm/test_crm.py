@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline_xl.core import crm
+from pipeline_xl.core.contract import PROSPECTS
+from pipeline_xl.core.crm import presets
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import default_stages
 from pipeline_xl.io.exports import read_export
 from tests.crm.conftest import DEALS, FORMATS, write_export
 
-HEADER = list(crm.FIELD_HEADERS.values())
+HEADER = list(PROSPECTS.headers)
 STAGES = default_stages()
 
 
@@ -72,7 +74,7 @@ class TestPresets:
                     want = str(want).capitalize()
                 if field == "amount" and name == "maven" and deal["status"] == "open":
                     want = None  # Maven leaves open deals without a value
-                cell = got[crm.FIELD_HEADERS[field]]
+                cell = got[PROSPECTS.header(field)]
                 if isinstance(want, float):
                     assert cell == pytest.approx(want), (deal["id"], field)
                 else:
@@ -91,16 +93,25 @@ class TestPresets:
         assert table["D-003"]["Stage"] == "Won"  # stage Negotiation, status Won
 
     def test_every_preset_column_is_documented(self):
-        doc = " ".join((crm.__doc__ or "").split())
+        doc = " ".join((presets.__doc__ or "").split())
         for preset in crm.PRESETS.values():
             assert preset.name in doc
             for columns in preset.columns.values():
                 assert columns[0] in doc, columns[0]
 
-    def test_field_headers_match_the_workbook_spec(self):
-        from pipeline_xl.workbook.spec import table_by_name
+    def test_presets_feed_prospects_fields_only(self):
+        for preset in crm.PRESETS.values():
+            assert set(preset.columns) <= set(crm.FIELDS), preset.name
+            assert set(crm.REQUIRED) <= set(preset.columns), preset.name
 
-        assert tuple(crm.FIELD_HEADERS.values()) == table_by_name("tblProspects").headers
+    def test_fields_are_the_prospects_columns_in_order(self):
+        # Restated on purpose: the import's fields follow the workbook's table.
+        assert crm.FIELDS == (
+            "id", "name", "company", "owner", "source", "stage", "amount", "expected_close",
+            "probability", "category", "status", "created", "closed", "last_activity",
+            "reached",
+        )  # fmt: skip
+        assert crm.REQUIRED == ("id", "stage", "amount")
 
 
 class TestMapping:
@@ -212,6 +223,20 @@ class TestConversion:
         assert any("Demo (1)" in n.text for n in inc.notes if n.severity == "warning")
         mapped = incoming_of(rows, stage_map={"demo": "Qualified"})
         assert mapped.values["Stage"].tolist()[2] == "Qualified"
+
+    def test_status_words_in_any_language_move_deals_and_are_written_as_labels(self):
+        rows = [["ID", "Stage", "Amount", "Status"], ["A", "Proposal", "1", "Gagnée"],
+                ["B", "Qualified", "1", "perdu"], ["C", "Lead", "1", "En cours"],
+                ["D", "Lead", "1", "on hold"], ["E", "Signé", "1", ""]]  # fmt: skip
+        inc = incoming_of(rows)
+        assert inc.values["Stage"].tolist() == ["Won", "Lost", "Lead", "Lead", "Won"]
+        assert inc.values["Status"].tolist() == ["Won", "Lost", "Open", "on hold", None]
+        assert inc.values["Stage reached"].tolist() == [None, "Qualified", None, None, None]
+        assert inc.status.tolist() == ["won", "lost", "open", "open", "won"]
+        texts = [n.text for n in inc.notes]
+        assert any(t.startswith("Status: 1 deal with a status") and "on hold" in t
+                   for t in texts)  # fmt: skip
+        assert any("2 deals moved to Won or Lost" in t for t in texts)
 
     def test_ambiguous_close_date_dates_closed_deals(self):
         rows = [["ID", "Stage", "Amount", "Close Date"], ["A", "Won", "1", "2026-01-02"],
@@ -357,4 +382,15 @@ def test_prospects_frame_from_keeps_headers_and_ids():
 
 def test_export_stages_table_orders_preset_then_seen_stages():
     rows = crm.export_stages_table(crm.PRESETS["maven"], ["Won", "Demo", "Engaging", "Demo"])
-    assert [r[0] for r in rows] == ["Stage", "Prospecting", "Engaging", "Demo", "Won", "Lost"]
+    assert rows == [
+        ["Stage", "Activity", "Probability", "Status"],
+        ["Prospecting", "Prospecting", None, "open"],
+        ["Engaging", "Engaging", None, "open"],
+        ["Demo", "Demo", None, "open"],
+        ["Won", "Order", 1.0, "won"],
+        ["Lost", "", 0.0, "lost"],
+    ]
+    # "closed won" is a status word, not a new open stage.
+    assert [r[0] for r in crm.export_stages_table(None, ["Closed won", "Demo"])][1:] == [
+        "Demo", "Won", "Lost",
+    ]  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline_xl.cli import main
 from pipeline_xl.cli.show import TerminalProgress
-from pipeline_xl.core import crm
+from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.tables import replace_table_rows
@@ -19,7 +19,7 @@ from pipeline_xl.usecases.importing import import_export
 from pipeline_xl.usecases.metrics import metrics_of
 from tests.crm.conftest import DEALS, FORMATS, write_export, write_rows
 
-HEADERS = list(crm.FIELD_HEADERS.values())
+HEADERS = list(PROSPECTS.headers)
 
 
 def prospects(path) -> dict[str, dict[str, object]]:

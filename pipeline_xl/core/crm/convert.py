@@ -1,0 +1,515 @@
+"""Export cells to typed Prospects cells (`convert_export`): numbers, dates, stages, prices.
+
+All pure: no file access, no Excel library, no clock. For each mapped field
+(`mapping.ColumnMapping`), each row takes the first non-blank of its columns, then:
+
+* cells are typed by the field's kind in `contract.PROSPECTS` (`incoming.kind_of`):
+  numbers with the file's decimal separator, dates with its day/month order, rates as
+  shares (a 0-100 column, or a header with ``%``, is divided by 100; ``40%`` is 0.40). A
+  cell that cannot be read is kept as text and reported with its export rows;
+* stages: an export stage matches a workbook stage ignoring case, spaces and accents,
+  with or without a trailing ``(...)``; ``Closed Won`` and ``Closed Lost`` (and the other
+  status words of `contract.status_word`) match the Won and Lost stages; ``stage_map``
+  renames CRM stages to workbook stages. A stage that still does not match is written as
+  it is and reported (validation leaves those deals out until the Stages sheet knows the
+  stage);
+* a Status column saying won or lost moves the deal to the Won or Lost stage (a lost
+  deal's open stage becomes its Stage reached); statuses are written as
+  `contract.STATUS_LABELS` says; other status text is kept and reported;
+* a lone close-date column (`mapping.ColumnMapping.close_date_closes`) also dates won and
+  lost deals;
+* with a price list (`price_list`, the preset's ``prices``), open deals without an amount
+  and lost deals at 0 take their product's price, products matched by
+  `contract.norm_key`;
+* rows without an ID are skipped; an ID given twice with the same values
+  (`incoming.same_cell`) is imported once, with different values it is a conflict:
+  reported and not imported.
+
+An export read on its own (``metrics`` on an export file) gets a Stages table from its
+preset and the stages it uses (`export_stages_table`) and is validated as a raw Prospects
+table (`prospects_frame_from`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_date, parse_number
+from pipeline_xl.core.contract import (
+    PROSPECTS,
+    STAGES,
+    STATUS_LABELS,
+    StatusWord,
+    norm_key,
+    status_word,
+)
+from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
+from pipeline_xl.core.crm.mapping import ColumnMapping
+from pipeline_xl.core.crm.presets import Preset
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.model import Stages, default_stages
+
+__all__ = ["convert_export", "export_stages_table", "price_list", "prospects_frame_from"]
+
+_TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def _objects(frame: pd.DataFrame, pos: int) -> ObjectArray:
+    return np.asarray(frame.iloc[:, pos].to_numpy(dtype=object), dtype=object)
+
+
+def _blank_mask(values: ObjectArray) -> npt.NDArray[np.bool_]:
+    """True where a cell is blank (None, NaN, spaces), one test per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.fromiter((is_blank(u) for u in uniques), dtype=bool, count=len(uniques))
+    table = np.append(table, True)  # code -1: missing
+    return table[codes]
+
+
+def _coalesce(frame: pd.DataFrame, positions: tuple[int, ...]) -> ObjectArray:
+    """Per row, the first non-blank cell among ``positions``."""
+    out = _objects(frame, positions[0]).copy()
+    for pos in positions[1:]:
+        blank = _blank_mask(out)
+        if not blank.any():
+            break
+        out[blank] = _objects(frame, pos)[blank]
+    return out
+
+
+def _per_distinct(values: ObjectArray, fn: Callable[[object], object]) -> ObjectArray:
+    """``fn`` applied once per distinct cell, spread over the column."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [fn(u) for u in uniques]
+    table[len(uniques)] = fn(None)
+    return table[codes]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)  # noqa: DTZ001 - workbook dates are naive
+
+
+def _convert_column(
+    values: ObjectArray, kind: Kind, *, decimal_comma: bool, month_first: bool, percent: bool
+) -> tuple[ObjectArray, int]:
+    """Typed cells of one column and how many non-blank cells could not be read."""
+    if kind == "text":
+        texts, _ = clean_texts(values)
+        out = texts.astype(object)
+        out[out == ""] = None
+        return out, 0
+
+    def convert(cell: object) -> object:
+        if cell is None or is_blank(cell):
+            return None
+        if kind == "date":
+            day = parse_date(cell, month_first=month_first)
+            return clean_text(cell) if day is None else _midnight(day)
+        rate = kind == "rate"
+        number = parse_number(cell, rate=rate, decimal_comma=decimal_comma)
+        if number is None:
+            return clean_text(cell)
+        if rate and percent and not (isinstance(cell, str) and "%" in cell):
+            number /= 100.0
+        return number
+
+    out = _per_distinct(values, convert)
+    bad = int(sum(isinstance(v, str) for v in out))
+    return out, bad
+
+
+def _lost_name(stages: Stages) -> str:
+    """The stage a lost deal goes to: the Lost stage, else the word validation reads as lost."""
+    return stages.lost.name if stages.lost is not None else STATUS_LABELS["lost"]
+
+
+def _stage_lookup(
+    stages: Stages, stage_map: Mapping[str, str]
+) -> Callable[[str], tuple[str, StatusWord | None]]:
+    """Export stage text -> (workbook stage name, status); unknown: (text, None)."""
+    lost_name = _lost_name(stages)
+
+    def find(text: str) -> tuple[str, StatusWord | None]:
+        for candidate in (text, _TRAILING_PARENS.sub("", text)):
+            if not candidate:
+                continue
+            mapped = stage_map.get(norm_key(candidate))
+            stage = stages.find(mapped if mapped is not None else candidate)
+            if stage is not None:
+                return stage.name, stage.status
+            word = status_word(candidate)
+            if word == "won":
+                return stages.won.name, word
+            if word == "lost":
+                return lost_name, word
+        return text, None
+
+    return find
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _some_rows(rows: npt.NDArray[np.int64], limit: int = 5) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit].tolist())
+    return shown + (", ..." if len(rows) > limit else "")
+
+
+def price_list(frame: pd.DataFrame, product: str, price: str) -> dict[str, tuple[str, float]]:
+    """Product name folded by `contract.norm_key` -> (name as written, price), from a price table.
+
+    Raises:
+        InputError: the table lacks the product or the price column.
+
+    """
+    heads = {norm_key(c): c for c in frame.columns}
+    if norm_key(product) not in heads or norm_key(price) not in heads:
+        raise InputError(
+            "the price list has no product or price column",
+            expected=f"columns {product} and {price}",
+        )
+    names = frame[heads[norm_key(product)]].tolist()
+    prices = frame[heads[norm_key(price)]].tolist()
+    out: dict[str, tuple[str, float]] = {}
+    for name, value in zip(names, prices, strict=True):
+        number = parse_number(value)
+        if number is not None and clean_text(name):
+            out.setdefault(norm_key(name), (clean_text(name), number))
+    return out
+
+
+@dataclass
+class _Build:
+    """Working state of `convert_export`."""
+
+    values: dict[str, ObjectArray]
+    status: ObjectArray
+    notes: list[Note]
+
+
+def convert_export(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    stages: Stages,
+    *,
+    rows: Sequence[int] | npt.NDArray[np.int64] | None = None,
+    decimal_comma: bool = False,
+    month_first: bool = False,
+    stage_map: Mapping[str, str] | None = None,
+    prices: Mapping[str, tuple[str, float]] | None = None,
+    preset: Preset | None = None,
+    prices_name: str = "the price list",
+) -> Incoming:
+    """The export's deals as Prospects cells (module docstring), with notes on what was done.
+
+    ``frame``: the export's data rows, columns in header order; ``rows``: their row
+    numbers in the file (default: 2, 3, ...). ``decimal_comma`` and ``month_first``
+    are the file's conventions for ambiguous numbers (``1.234``) and dates
+    (``03/04/2026``). ``prices`` (from `price_list`) prices open deals without an amount
+    and lost deals at zero, by the product in ``preset.product_field``.
+
+    Rows without an ID are skipped; an ID given twice with the same values is imported
+    once, with different values it is a conflict: reported and not imported.
+    """
+    n = len(frame)
+    row_numbers = (
+        np.arange(2, n + 2, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    )
+    notes: list[Note] = []
+    values: dict[str, ObjectArray] = {}
+    for name, positions in mapping.columns.items():
+        raw = _coalesce(frame, positions)
+        kind = kind_of(name)
+        percent = "%" in mapping.headers[positions[0]]
+        options = {"decimal_comma": decimal_comma, "month_first": month_first}
+        converted, bad = _convert_column(raw, kind, percent=percent, **options)
+        if kind == "rate" and not percent:
+            # A 0-100 column (35 meaning 35 %): every cell without a % sign is divided.
+            numbers = [v for v in converted if isinstance(v, float)]
+            if numbers and max(numbers) > 1.0:
+                converted, bad = _convert_column(raw, kind, percent=True, **options)
+        if bad:
+            where = np.flatnonzero([isinstance(v, str) for v in converted])
+            notes.append(
+                Note(
+                    "warning",
+                    f"{PROSPECTS.header(name)}: {_plural(bad, 'cell')} "
+                    f"could not be read and were kept as text (export rows "
+                    f"{_some_rows(row_numbers[where])})",
+                )
+            )
+        values[name] = converted
+    build = _Build(values, np.full(n, "", dtype=object), notes)
+    _resolve_stages(build, stages, stage_map or {})
+    if mapping.close_date_closes:
+        _close_dates(build)
+    if prices is not None and preset is not None and preset.product_field in values:
+        _price(build, prices, preset.product_field or "", prices_name)
+    _blank_notes(build, mapping)
+    ids = values.pop("id")
+    keep = np.asarray([v is not None for v in ids], dtype=bool)
+    if not keep.all():
+        missing = row_numbers[~keep]
+        notes.append(
+            Note(
+                "warning",
+                f"{_plural(len(missing), 'row')} without an ID skipped "
+                f"(export rows {_some_rows(missing)})",
+            )
+        )
+    incoming = Incoming(
+        ids=ids[keep],
+        values={PROSPECTS.header(k): v[keep] for k, v in build.values.items()},
+        rows=row_numbers[keep],
+        status=build.status[keep],
+        notes=notes,
+        read=n,
+    )
+    return _dedupe(incoming)
+
+
+def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str]) -> None:
+    """Stage names to the workbook's; status from the stage or a Status column."""
+    values, notes = build.values, build.notes
+    stage = values["stage"]
+    find = _stage_lookup(stages, stage_map)
+    found = _per_distinct(stage, lambda t: find(t) if isinstance(t, str) else ("", None))
+    names = np.empty(len(found), dtype=object)
+    names[:] = [None if not f[0] else f[0] for f in found]
+    unknown = np.asarray([f[1] is None and bool(f[0]) for f in found], dtype=bool)
+    # A stage the workbook does not know is an open stage (Won and Lost words are known).
+    status = np.asarray([f[1] or ("open" if f[0] else "") for f in found], dtype=object)
+    if unknown.any():
+        counts = Counter(names[unknown].tolist())
+        listed = ", ".join(f"{s} ({c:,})" for s, c in counts.most_common(8))
+        notes.append(
+            Note(
+                "warning",
+                f"stages not in the workbook's {STAGES.sheet} table, written as "
+                f"they are: {listed}. Validation leaves these deals out until the "
+                f"{STAGES.sheet} sheet has them (or use --stage-map CRM=workbook)",
+            )
+        )
+    if "status" in values:
+        words = _per_distinct(values["status"], status_word)
+        given = values["status"]
+        odd = np.asarray([w is None and g is not None for w, g in zip(words, given, strict=True)])
+        if odd.any():
+            listed = ", ".join(sorted({str(g) for g in given[odd]})[:5])
+            notes.append(
+                Note(
+                    "warning",
+                    f"{PROSPECTS.header('status')}: {_plural(int(odd.sum()), 'deal')} with a "
+                    f"status that is not open, won or lost ({listed}); status taken "
+                    f"from the stage",
+                )
+            )
+        closing = np.asarray([w in {"won", "lost"} for w in words], dtype=bool)
+        moved = closing & (status != words)
+        if moved.any():
+            lost_name = _lost_name(stages)
+            lost_from = moved & (words == "lost") & (status == "open")
+            if lost_from.any() and "reached" not in values:
+                reached = np.full(len(stage), None, dtype=object)
+                reached[lost_from] = names[lost_from]
+                values["reached"] = reached
+            names[moved & (words == "won")] = stages.won.name
+            names[moved & (words == "lost")] = lost_name
+            status[moved] = words[moved]
+            notes.append(
+                Note(
+                    "info",
+                    f"{_plural(int(moved.sum()), 'deal')} moved to "
+                    f"{stages.won.name} or {lost_name} as their status says; "
+                    f"a lost deal's stage is kept as its {PROSPECTS.header('reached')}",
+                )
+            )
+        text = np.empty(len(words), dtype=object)
+        text[:] = [g if w is None else STATUS_LABELS[w] for w, g in zip(words, given, strict=True)]
+        values["status"] = text
+    values["stage"] = names
+    build.status = status
+
+
+def _close_dates(build: _Build) -> None:
+    """Won and lost deals take the close-date column as their close date too."""
+    values = build.values
+    closing = np.isin(build.status, ["won", "lost"])
+    closed = np.full(len(closing), None, dtype=object)
+    closed[closing] = values["expected_close"][closing]
+    values["closed"] = closed
+
+
+def _price(
+    build: _Build, prices: Mapping[str, tuple[str, float]], product_field: str, source: str
+) -> None:
+    """Open deals without an amount and lost deals at zero take the product's price."""
+    values, notes, status = build.values, build.notes, build.status
+    amount = values["amount"].copy()
+    products = values[product_field]
+    keys = _per_distinct(products, lambda p: norm_key(p) if isinstance(p, str) else "")
+    price = _per_distinct(keys, lambda k: prices[str(k)][1] if k in prices else None)
+    blank = np.asarray([a is None for a in amount], dtype=bool)
+    zero = np.asarray([isinstance(a, float) and a == 0.0 for a in amount], dtype=bool)
+    known = np.asarray([p is not None for p in price], dtype=bool)
+    open_blank = (status == "open") & blank
+    lost_zero = (status == "lost") & zero
+    cases: tuple[tuple[npt.NDArray[np.bool_], str, Literal["info", "warning"]], ...] = (
+        (open_blank, "open deals without an amount", "info"),
+        (lost_zero, "lost deals at 0", "warning"),
+    )
+    for mask, what, severity in cases:
+        if not mask.any():
+            continue
+        priced = mask & known
+        amount[priced] = price[priced]
+        text = (
+            f"Amount: {_plural(int(priced.sum()), 'deal')} of the {int(mask.sum()):,} {what} "
+            f"priced at their product's price from {source}"
+        )
+        if what.startswith("lost"):
+            text += " (so the value win rate counts them)"
+        unpriced = mask & ~known
+        if unpriced.any():
+            names = sorted({str(p) for p in products[unpriced] if p is not None})[:5]
+            text += f"; {int(unpriced.sum()):,} left as they are (product not in the list: "
+            text += f"{', '.join(names) or 'blank'})"
+        notes.append(Note(severity, text))
+    used = known & (open_blank | lost_zero)
+    odd = sorted(
+        {
+            f"{p} = {prices[str(k)][0]}"
+            for p, k in zip(products[used].tolist(), keys[used].tolist(), strict=True)
+            if clean_text(p) != prices[str(k)][0]
+        }
+    )
+    if odd:
+        notes.append(
+            Note("info", f"product names matched ignoring case and spaces: {', '.join(odd[:5])}")
+        )
+    values["amount"] = amount
+
+
+def _blank_notes(build: _Build, mapping: ColumnMapping) -> None:
+    """Report mapped columns with blank cells, with the stages those deals sit in."""
+    values, notes = build.values, build.notes
+    stage = values["stage"]
+    closing = np.isin(build.status, ["won", "lost"])
+    for name in mapping.columns:
+        if name in {"id", "status"}:
+            continue
+        blank = np.asarray([v is None for v in values[name]], dtype=bool)
+        if name == "closed":
+            blank &= closing  # open deals have no close date yet
+        elif name == "expected_close":
+            blank &= build.status == "open"
+        if not blank.any():
+            continue
+        counts = Counter(str(s) for s in stage[blank] if s is not None)
+        where = ", ".join(f"{s} {c:,}" for s, c in counts.most_common(3))
+        notes.append(
+            Note(
+                "info",
+                f"{PROSPECTS.header(name)}: {_plural(int(blank.sum()), 'deal')} "
+                f"blank" + (f" (by stage: {where})" if where else ""),
+            )
+        )
+
+
+def _dedupe(incoming: Incoming) -> Incoming:
+    """One row per ID: identical repeats dropped, conflicting IDs left out and reported."""
+    ids = incoming.ids
+    codes, uniques = pd.factorize(ids)
+    if len(uniques) == len(ids):
+        return incoming
+    counts = np.bincount(codes)
+    repeated = np.flatnonzero(counts[codes] > 1)
+    keep = np.ones(len(ids), dtype=bool)
+    groups: dict[int, list[int]] = {}
+    for i in repeated.tolist():
+        groups.setdefault(int(codes[i]), []).append(i)
+    same = 0
+    for members in groups.values():
+        first = members[0]
+        differ = [
+            h
+            for h, col in incoming.values.items()
+            if any(not same_cell(col[first], col[j]) for j in members[1:])
+        ]
+        keep[members[1:]] = False
+        if differ:
+            keep[first] = False
+            rows = ", ".join(str(incoming.rows[j]) for j in members)
+            incoming.conflicts.append(
+                f"ID {ids[first]} is on export rows {rows} with different {', '.join(differ)}; "
+                f"not imported"
+            )
+        else:
+            same += len(members) - 1
+    if same:
+        incoming.notes.append(
+            Note(
+                "info",
+                f"{_plural(same, 'repeated row')} with the same "
+                f"values as an earlier row of the same ID imported once",
+            )
+        )
+    return Incoming(
+        ids=ids[keep],
+        values={h: v[keep] for h, v in incoming.values.items()},
+        rows=incoming.rows[keep],
+        status=incoming.status[keep],
+        notes=incoming.notes,
+        conflicts=incoming.conflicts,
+        read=incoming.read,
+    )
+
+
+# --------------------------------------------------------------------------- an export alone
+
+
+def export_stages_table(
+    preset: Preset | None, incoming_stages: Sequence[object]
+) -> list[list[object]]:
+    """A Stages table for an export read on its own (``metrics`` on an export file).
+
+    Open stages: the preset's in process order with their probabilities, then any other
+    stage the export uses, in order of first appearance; then Won and Lost as
+    `model.default_stages` has them.
+    """
+    columns = ("stage", "activity", "probability", "status")
+    rows: list[list[object]] = [[STAGES.header(c) for c in columns]]
+    keys: set[str] = set()
+    for name, probability in preset.stages if preset is not None else ():
+        rows.append([name, name, probability, "open"])
+        keys.add(norm_key(name))
+    for text in incoming_stages:
+        cleaned = clean_text(text)
+        key = norm_key(cleaned)
+        if not key or key in keys or status_word(cleaned) in {"won", "lost"}:
+            continue
+        keys.add(key)
+        rows.append([cleaned, cleaned, None, "open"])
+    default = default_stages()
+    closing = (default.won, default.lost)
+    rows.extend([s.name, s.activity, s.probability, s.status] for s in closing if s is not None)
+    return rows
+
+
+def prospects_frame_from(incoming: Incoming) -> pd.DataFrame:
+    """The incoming deals as a raw Prospects table (workbook headers) for validation."""
+    data: dict[str, Any] = {PROSPECTS.header("id"): pd.Series(incoming.ids, dtype=object)}
+    for h, v in incoming.values.items():
+        data[h] = pd.Series(v, dtype=object)
+    return pd.DataFrame(data)

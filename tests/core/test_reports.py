@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_xl.core.contract import REPORT_SHEETS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import (
     Model,
@@ -26,7 +27,6 @@ from pipeline_xl.core.model import (
 )
 from pipeline_xl.core.report_model import Block, Report, ReportSheet, place
 from pipeline_xl.core.reports import (
-    SHEET_NAMES,
     TEAM_LABEL,
     TOP_MOVES,
     _team_per_bucket,
@@ -128,8 +128,8 @@ def check_text_columns(report: Report) -> None:
 class TestStructure:
     def test_sheet_names_and_order(self, sample):
         _, report = sample
-        assert tuple(s.name for s in report.sheets) == SHEET_NAMES
-        assert SHEET_NAMES == (
+        assert tuple(s.name for s in report.sheets) == REPORT_SHEETS
+        assert REPORT_SHEETS == (
             "Variance", "Activity plan", "Forecast range", "Pipeline flow", "Data issues",
         )  # fmt: skip
         assert report.as_of == SAMPLE_AS_OF
@@ -616,7 +616,7 @@ class TestRobustness:
     def test_builds(self, case):
         model = ROBUSTNESS[case]()
         report = build_report(model)
-        assert tuple(s.name for s in report.sheets) == SHEET_NAMES
+        assert tuple(s.name for s in report.sheets) == REPORT_SHEETS
         check_text_columns(report)
         for sheet in report.sheets:
             assert sheet.blocks

@@ -37,6 +37,9 @@ from pipeline_xl.workbook.spec import LIST_NAMES
 __all__ = [
     "ARRAY_NAMES",
     "DEFINED_NAMES",
+    "OMITTED",
+    "OPEN",
+    "WON",
     "Arg",
     "DashboardLayout",
     "Fmt",
@@ -63,15 +66,21 @@ def setting_label(key: str) -> str:
     return found.label
 
 
-def _status(word: contract.StatusWord) -> str:
-    """A status word as a formula's text literal."""
-    return f'"{word}"'
-
-
 def _category(word: str) -> str:
-    """A forecast category as a formula's text literal."""
+    """A forecast category key of the contract, checked."""
     if word not in contract.CATEGORY_LABELS:
         raise KeyError(f"the contract has no forecast category {word!r}")
+    return word
+
+
+WON: contract.StatusWord = "won"
+OPEN: contract.StatusWord = "open"
+OMITTED = _category("omitted")
+"""The status and category words the plain formulas compare the Prospects columns with."""
+
+
+def _quoted(word: str) -> str:
+    """A word as a formula's text literal."""
     return f'"{word}"'
 
 
@@ -397,7 +406,7 @@ def _native_inputs() -> tuple[list[TextCell], list[NativeCell]]:
     amount, status, closed, owner = (
         _P.ref(f) for f in ("amount", "status", "closed", "owner")
     )  # fmt: skip
-    won_word, open_word = _status("won"), _status("open")
+    won_word, open_word = _quoted(WON), _quoted(OPEN)
     blank_owner = '$B$7=""'
     avg_team = f'AVERAGEIFS({amount},{status},{won_word},{closed},"<="&AsOfDate)'
     avg_owner = avg_team[:-1] + f",{owner},$B$7)"
@@ -411,7 +420,7 @@ def _native_inputs() -> tuple[list[TextCell], list[NativeCell]]:
             f'{closed},"<="&AsOfDate'
         )
         weighted = (
-            f"=SUM(IFERROR(({status}={open_word})*({_P.ref('category')}<>{_category('omitted')})"
+            f"=SUM(IFERROR(({status}={open_word})*({_P.ref('category')}<>{_quoted(OMITTED)})"
             f"*ISNUMBER({_EXPECTED})*(DealLanding>={c}$7)*(DealLanding<{c}$8)"
             f"*IF({blank_owner},1,{owner}=$B$7)"
             f"*{amount}*DealProbability,0))"

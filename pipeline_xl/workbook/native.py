@@ -20,7 +20,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pandas as pd
 
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
-from pipeline_xl.workbook.dashboard_spec import DashboardLayout, setting_label
+from pipeline_xl.workbook.dashboard_spec import (
+    OMITTED,
+    OPEN,
+    WON,
+    DashboardLayout,
+    setting_label,
+)
 
 __all__ = ["ExcelError", "excel_round_up_count", "excel_value", "native_values", "serial"]
 
@@ -226,7 +232,7 @@ def _won(t: _Tables, w: _Window) -> Result:
         c = closed[i]
         if (
             isinstance(amount, float)
-            and _eq(status[i], "won")
+            and _eq(status[i], WON)
             and isinstance(c, float)
             and w.start <= c < w.end
             and c <= w.as_of
@@ -265,8 +271,8 @@ def _weighted(t: _Tables, w: _Window) -> Result:
     for i, amount in enumerate(amounts):
         ec = cols["expected_close"][i]
         if not (
-            _eq(cols["status"][i], "open")
-            and not _eq(cols["category"][i], "omitted")
+            _eq(cols["status"][i], OPEN)
+            and not _eq(cols["category"][i], OMITTED)
             and isinstance(ec, float)
             and (not w.owner or _eq(cols["owner"][i], w.owner))
         ):
@@ -297,7 +303,7 @@ def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
 
     def won(i: int) -> bool:
         c = closed[i]
-        return _eq(status[i], "won") and isinstance(c, float) and c <= as_of
+        return _eq(status[i], WON) and isinstance(c, float) and c <= as_of
 
     team = mean(won)
     result = team
@@ -305,7 +311,7 @@ def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
         mine = mean(lambda i: won(i) and _eq(owners[i], owner))
         result = mine if isinstance(mine, float) else team
     if isinstance(result, str):
-        result = mean(lambda i: _eq(status[i], "open"))
+        result = mean(lambda i: _eq(status[i], OPEN))
     return result
 
 

@@ -60,7 +60,7 @@ __all__ = [
     "stages_frame",
 ]
 
-_STATUS_ORDER = {"open": 0, "won": 1, "lost": 2}
+_STATUS_ORDER: dict[contract.StatusWord, int] = {"open": 0, "won": 1, "lost": 2}
 _FIXED_SETTINGS = frozenset({"as_of", "fiscal_start_month", "currency"})
 
 

@@ -86,9 +86,14 @@ class Column:
     def of(cls, field: contract.Field, look: Look) -> Column:
         """The column of a contract field presented with ``look``."""
         return cls(
-            field.header, look.kind, look.width, look.input_fill, look.validation, look.note,
-            field.name,
-        )  # fmt: skip
+            header=field.header,
+            kind=look.kind,
+            width=look.width,
+            input_fill=look.input_fill,
+            validation=look.validation,
+            note=look.note,
+            field=field.name,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,38 +6,40 @@ cell, ``datetime`` for a date, ``float`` for a number), a one-column range as a 
 single cells as their value. What comes back is stored with the formula, so the file shows
 the engine's numbers before any recalculation.
 
-A function that is missing gives no value; a function that raises `InputError` gives its
-message (what the cell would show); any other failure is logged and gives no value, since
-a workbook must still be written when one figure cannot be computed.
+A function that raises `InputError` gives the text its cell shows in Excel, ``PIPE_X:
+message``. Any other exception propagates: a workbook whose cached values silently went
+missing would show blanks where the engine failed, so such a build fails instead. A NaN
+result stores no value; an infinite one stores ``#NUM!``.
+
+The functions are called without their cell guard (`pipeline_xl.udfs.convert.guard`):
+on Windows the guard turns every error into a COM exception for Excel, which would hide
+the difference between the user's mistake and a bug; unguarded, an `InputError` stays
+one and a bug keeps its own traceback.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+import inspect
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from types import ModuleType
 
 import pandas as pd
 
+from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.workbook.spec import Arg, DashboardLayout, PipeCell
+from pipeline_xl.udfs import functions
+from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
 
-__all__ = ["CachedValue", "engine_values", "excel_rows"]
+__all__ = ["PIPE_FUNCTIONS", "CachedValue", "engine_values", "excel_rows"]
 
-log = logging.getLogger(__name__)
 CachedValue = float | str
-_TABLE_SHEETS = {
-    "tblProspects": "Prospects",
-    "tblStages": "Stages",
-    "tblTargets": "Targets",
-    "tblActivities": "Activities",
-    "tblSnapshots": "Snapshots",
-    "tblSettings": "Settings",
+PipeFunction = Callable[..., object]
+PIPE_FUNCTIONS: Mapping[str, PipeFunction] = {
+    name: inspect.unwrap(getattr(functions, name)) for name in functions.__all__
 }
+"""The worksheet functions by name (``PIPE_WON`` ...), without their cell guard."""
 _CELL = re.compile(r"^\$?([A-Z]+)\$?(\d+)$")
 
 
@@ -79,7 +81,7 @@ def _argument(
     arg: Arg, tables: Mapping[str, list[list[object]]], cells: Mapping[str, object]
 ) -> object:
     if arg.kind == "table":
-        return tables[arg.ref]
+        return tables[contract.table(arg.ref).sheet]
     if arg.kind == "text":
         return arg.ref
     if arg.kind == "omit":
@@ -124,7 +126,7 @@ def engine_values(
     tables: Mapping[str, pd.DataFrame],
     cells: Mapping[str, object],
     *,
-    module: str | ModuleType = "pipeline_xl.udfs",
+    functions: Mapping[str, PipeFunction] = PIPE_FUNCTIONS,
 ) -> dict[str, CachedValue]:
     """Cached values for the PIPE_* cells of ``layout``, keyed by cell id.
 
@@ -133,31 +135,24 @@ def engine_values(
         tables: the tables as written, keyed by sheet name.
         cells: values of the other Dashboard cells the formulas read, by plain address
             (``"B6"``, ``"B7"``, ``"A29"``, ``"H10"`` ...); blank cells may be left out.
-        module: the module (or its name) that defines the PIPE_* functions.
+        functions: the worksheet functions by name (tests hand in their own).
+
+    Raises:
+        KeyError: a cell calls a function that ``functions`` lacks, or reads a table
+            that ``tables`` lacks.
 
     """
-    try:
-        mod = importlib.import_module(module) if isinstance(module, str) else module
-    except ImportError:
-        return {}
-    rows = {
-        name: excel_rows(tables[sheet]) for name, sheet in _TABLE_SHEETS.items() if sheet in tables
-    }
+    rows = {sheet: excel_rows(frame) for sheet, frame in tables.items()}
     out: dict[str, CachedValue] = {}
     for cell in layout.pipes:
-        function = getattr(mod, cell.function, None)
-        if not callable(function):
-            continue
+        function = functions[cell.function]
+        args = [_argument(a, rows, cells) for a in cell.args]
+        while args and args[-1] is None:
+            args.pop()
         try:
-            args = [_argument(a, rows, cells) for a in cell.args]
-            while args and args[-1] is None:
-                args.pop()
             value = _result(cell, function(*args))
         except InputError as err:
-            value = str(err)
-        except Exception:  # one failing figure must not stop the build
-            log.warning("could not compute %s for %s", cell.function, cell.id, exc_info=True)
-            continue
+            value = f"{cell.function}: {err}"
         if value is not None:
             out[cell.id] = value
     return out

@@ -1,9 +1,9 @@
 """The client workbook for xlwings Lite: the ready workbook with its Python code inside.
 
-`build_lite_workbook` writes the same workbook as the classic builder, without VBA,
-buttons or the xlwings.conf sheet (``pipeline_xl.workbook.builder.build_workbook(...,
-lite=True)``), then, as the last step, adds the parts that make Excel load the xlwings
-Lite add-in with this workbook's code (design notes, section 3):
+`build_lite_workbook` makes the same workbook as the classic builder, without VBA,
+buttons or the xlwings.conf sheet (`pipeline_xl.workbook.builder.workbook_bytes`), then,
+as the last step, adds the parts that make Excel load the xlwings Lite add-in with this
+workbook's code (design notes, section 3):
 
 * ``xl/webextensions/webextension1.xml``: the add-in reference (xlwings Lite's Office
   store id) and two properties, ``main.py`` (`pipeline_xl.workbook.lite_bundle.build_main_py`) and
@@ -13,9 +13,10 @@ Lite add-in with this workbook's code (design notes, section 3):
 * a root ``_rels/.rels`` relationship to the task panes and two ``[Content_Types].xml``
   overrides.
 
-The parts are added by editing the package: every part the builder wrote is copied byte
-for byte, only ``[Content_Types].xml`` and ``_rels/.rels`` gain one entry each. The file
-is written under a temporary name in the target folder and moved into place.
+The parts are added by editing the package in memory: every part the builder made is
+copied byte for byte, only ``[Content_Types].xml`` and ``_rels/.rels`` gain one entry
+each. The file is written atomically (`pipeline_xl.io.safety.atomic_write`): an existing
+file is replaced only by a complete workbook.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from pipeline_xl.core.errors import InputError
+from pipeline_xl.core import contract
 from pipeline_xl.core.model import default_stages
-from pipeline_xl.workbook import spec
-from pipeline_xl.workbook.builder import build_workbook, engine_cache
+from pipeline_xl.io.safety import atomic_write
+from pipeline_xl.workbook.builder import check_target, engine_cache, workbook_bytes
+from pipeline_xl.workbook.dashboard_spec import dashboard_layout
 from pipeline_xl.workbook.lite_bundle import build_main_py, requirements_txt
 
 __all__ = [
@@ -200,8 +202,8 @@ def refresh_button() -> str:
     the cell makes it a button; clicking the cell itself works too).
     """
     stages = default_stages()
-    layout = spec.dashboard_layout(list(stages.activities), stages.won.activity)
-    return f"Dashboard!{layout.buttons['refresh']}"
+    layout = dashboard_layout(list(stages.activities), stages.won.activity)
+    return f"{contract.DASHBOARD}!{layout.buttons['refresh']}"
 
 
 def build_lite_workbook(
@@ -231,27 +233,15 @@ def build_lite_workbook(
 
     """
     target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        raise InputError("wrong file type", value=target.name, expected="a .xlsx file name")
+    check_target(target, lite=True)
     main_py = build_main_py(button=refresh_button())
     requirements = requirements_txt()
     currency_code = currency.strip().upper()
     cached = engine_cache(tables, currency=currency_code, fiscal_start=fiscal_start, as_of=as_of)
-    token = uuid.uuid4().hex[:8]
-    plain = target.with_name(f".{target.stem}.{token}.plain.xlsx")
-    final_tmp = target.with_name(f".{target.stem}.{token}.tmp.xlsx")
-    try:
-        build_workbook(
-            plain, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
-            as_of=as_of, lite=True, cached=cached,
-        )  # fmt: skip
-        data = add_lite_parts(plain.read_bytes(), main_py=main_py, requirements=requirements)
-        with final_tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        final_tmp.replace(target)
-    finally:
-        plain.unlink(missing_ok=True)
-        final_tmp.unlink(missing_ok=True)
+    plain = workbook_bytes(
+        company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
+        as_of=as_of, cached=cached,
+    )  # fmt: skip
+    data = add_lite_parts(plain, main_py=main_py, requirements=requirements)
+    atomic_write(target, data, backup=False)
     return target

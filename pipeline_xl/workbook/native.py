@@ -3,7 +3,7 @@
 A workbook written by xlsxwriter holds, for each formula, the value a reader shows before
 any recalculation (previews, Protected View, python-calamine, LibreOffice for ordinary
 formulas). `native_values` gives those values for the native cells of
-`spec.dashboard_layout`, following the formulas' own rules cell by cell: text compares
+`dashboard_spec.dashboard_layout`, following the formulas' own rules cell by cell: text compares
 ignore case, ``SUMIFS``/``AVERAGEIFS`` skip cells that are not numbers, an element that
 errors inside ``IFERROR`` counts as 0, and ``ROUNDUP(ROUND(x, 9), 0)`` gives the counts.
 Excel (and LibreOffice after a recalculation) computes the same numbers; a test checks it.
@@ -19,7 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
-from pipeline_xl.workbook.spec import DashboardLayout
+from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
+from pipeline_xl.workbook.dashboard_spec import (
+    OMITTED,
+    OPEN,
+    WON,
+    DashboardLayout,
+    setting_label,
+)
 
 __all__ = ["ExcelError", "excel_round_up_count", "excel_value", "native_values", "serial"]
 
@@ -106,7 +113,7 @@ def _date(year: float, month: float, day: float = 1) -> float:
 
 
 def period_start(value: Cell, fiscal_start: Cell) -> Result:
-    """``spec.period_start_expr`` evaluated on one value."""
+    """``dashboard_spec.period_start_expr`` evaluated on one value."""
     if isinstance(value, float):
         d = _from_serial(value)
         return _date(d.year, d.month)
@@ -166,8 +173,8 @@ class _Tables:
 
 
 def _setting(settings: pd.DataFrame | None, name: str) -> Cell:
-    names = _column(settings, "Setting")
-    values = _column(settings, "Value")
+    names = _column(settings, SETTINGS_TABLE.header("setting"))
+    values = _column(settings, SETTINGS_TABLE.header("value"))
     for key, value in zip(names, values, strict=False):
         if _eq(key, name):
             return 0.0 if value is None else value
@@ -185,9 +192,9 @@ class _Window:
 def _target(t: _Tables, w: _Window, fiscal_start: Cell) -> Result:
     if isinstance(w.start, str) or isinstance(w.end, str):
         return w.start if isinstance(w.start, str) else w.end
-    periods = _column(t.targets, "Period")
-    owners = _column(t.targets, "Owner")
-    revenue = _column(t.targets, "Revenue target")
+    periods = _column(t.targets, TARGETS.header("period"))
+    owners = _column(t.targets, TARGETS.header("owner"))
+    revenue = _column(t.targets, TARGETS.header("revenue"))
     in_window: list[bool] = []
     amounts: list[float | None] = []
     for p, r in zip(periods, revenue, strict=False):
@@ -217,15 +224,15 @@ def _won(t: _Tables, w: _Window) -> Result:
     if not isinstance(w.as_of, float):
         return NA
     out = 0.0
-    amounts = _column(t.prospects, "Amount")
-    status = _column(t.prospects, "Status")
-    closed = _column(t.prospects, "Closed")
-    owners = _column(t.prospects, "Owner")
+    amounts = _column(t.prospects, PROSPECTS.header("amount"))
+    status = _column(t.prospects, PROSPECTS.header("status"))
+    closed = _column(t.prospects, PROSPECTS.header("closed"))
+    owners = _column(t.prospects, PROSPECTS.header("owner"))
     for i, amount in enumerate(amounts):
         c = closed[i]
         if (
             isinstance(amount, float)
-            and _eq(status[i], "won")
+            and _eq(status[i], WON)
             and isinstance(c, float)
             and w.start <= c < w.end
             and c <= w.as_of
@@ -239,7 +246,9 @@ def _stage_probabilities(t: _Tables) -> dict[str, float]:
     """``SUMIFS(tblStages[Probability], tblStages[Stage], stage)`` for every stage name."""
     out: dict[str, float] = {}
     for name, prob in zip(
-        _column(t.stages, "Stage"), _column(t.stages, "Probability"), strict=False
+        _column(t.stages, STAGES.header("stage")),
+        _column(t.stages, STAGES.header("probability")),
+        strict=False,
     ):
         if isinstance(prob, float):
             key = _text(name).casefold()
@@ -252,27 +261,27 @@ def _weighted(t: _Tables, w: _Window) -> Result:
         return w.start if isinstance(w.start, str) else w.end
     if not isinstance(w.as_of, float):
         return NA
-    amounts = _column(t.prospects, "Amount")
+    amounts = _column(t.prospects, PROSPECTS.header("amount"))
     cols = {
-        h: _column(t.prospects, h)
-        for h in ("Status", "Category", "Expected close", "Owner", "Probability", "Stage")
+        f: _column(t.prospects, PROSPECTS.header(f))
+        for f in ("status", "category", "expected_close", "owner", "probability", "stage")
     }
     stage_probability = _stage_probabilities(t)
     out = 0.0
     for i, amount in enumerate(amounts):
-        ec = cols["Expected close"][i]
+        ec = cols["expected_close"][i]
         if not (
-            _eq(cols["Status"][i], "open")
-            and not _eq(cols["Category"][i], "omitted")
+            _eq(cols["status"][i], OPEN)
+            and not _eq(cols["category"][i], OMITTED)
             and isinstance(ec, float)
-            and (not w.owner or _eq(cols["Owner"][i], w.owner))
+            and (not w.owner or _eq(cols["owner"][i], w.owner))
         ):
             continue
         landing = max(ec, w.as_of)
         if not w.start <= landing < w.end or isinstance(amount, str | bool):
             continue
-        prob = cols["Probability"][i]
-        stage = cols["Stage"][i]
+        prob = cols["probability"][i]
+        stage = cols["stage"][i]
         p = prob if isinstance(prob, float) else stage_probability.get(_text(stage).casefold(), 0.0)
         if stage is None and not isinstance(prob, float):
             p = 0.0
@@ -283,10 +292,10 @@ def _weighted(t: _Tables, w: _Window) -> Result:
 def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
     if not isinstance(as_of, float):
         return NA
-    amounts = _column(t.prospects, "Amount")
-    status = _column(t.prospects, "Status")
-    closed = _column(t.prospects, "Closed")
-    owners = _column(t.prospects, "Owner")
+    amounts = _column(t.prospects, PROSPECTS.header("amount"))
+    status = _column(t.prospects, PROSPECTS.header("status"))
+    closed = _column(t.prospects, PROSPECTS.header("closed"))
+    owners = _column(t.prospects, PROSPECTS.header("owner"))
 
     def mean(keep: Callable[[int], bool]) -> Result:
         picked = [a for i, a in enumerate(amounts) if isinstance(a, float) and keep(i)]
@@ -294,7 +303,7 @@ def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
 
     def won(i: int) -> bool:
         c = closed[i]
-        return _eq(status[i], "won") and isinstance(c, float) and c <= as_of
+        return _eq(status[i], WON) and isinstance(c, float) and c <= as_of
 
     team = mean(won)
     result = team
@@ -302,7 +311,7 @@ def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
         mine = mean(lambda i: won(i) and _eq(owners[i], owner))
         result = mine if isinstance(mine, float) else team
     if isinstance(result, str):
-        result = mean(lambda i: _eq(status[i], "open"))
+        result = mean(lambda i: _eq(status[i], OPEN))
     return result
 
 
@@ -327,14 +336,14 @@ def native_values(
     "quarter" to the period cells' values; ``owner`` is the owner cell ("" = team).
     """
     t = _Tables(
-        tables.get("Prospects"), tables.get("Stages"), tables.get("Targets"), tables.get("Settings")
+        *(tables.get(table.sheet) for table in (PROSPECTS, STAGES, TARGETS, SETTINGS_TABLE))
     )
-    as_of = _setting(t.settings, "As-of date")
-    fiscal = _setting(t.settings, "Fiscal year start month")
+    as_of = _setting(t.settings, setting_label("as_of"))
+    fiscal = _setting(t.settings, setting_label("fiscal_start_month"))
     out: dict[str, Result] = {}
-    stages_activity = _column(t.stages, "Activity")
-    stages_name = _column(t.stages, "Stage")
-    stages_conv = _column(t.stages, "Conversion")
+    stages_activity = _column(t.stages, STAGES.header("activity"))
+    stages_name = _column(t.stages, STAGES.header("stage"))
+    stages_conv = _column(t.stages, STAGES.header("conversion"))
     n_open = len(layout.plan_rows) - 1
     for kind, col in (("month", "h"), ("quarter", "i")):
         label = periods.get(kind)

@@ -1,103 +1,119 @@
-"""What the ready workbook holds, declared once: sheets, tables, columns, formats, lists, cells.
+"""How the ready workbook presents its data tables; every name comes from the contract.
 
-The builder (``builder.py``) only follows this spec; tests read the same constants, so a
-change of layout is made here and checked everywhere.
+`pipeline_xl.core.contract` declares the sheets, the Excel table names, the fields with
+their headers and column order, the settings labels and the status and category words.
+This module adds presentation only, keyed by contract field name: the column's display
+kind, its minimum width, the yellow "type here" fill, its drop-down list and the note on
+its header. `TABLES` walks each contract table's fields in order, so a column added to
+the contract without a presentation here (or a presentation naming no field) is refused
+when this module loads.
 
-Dashboard cells are identified by an id such as ``won.month`` or ``required.0.quarter``
-(see `dashboard_layout`). A ``cached`` mapping handed to the builder uses these ids; each
-formula is written with that value so the file shows numbers before any recalculation.
+Settings: the ready workbook writes the contract's settings in the contract's order,
+each with its Excel data validation (`SETTINGS_ROWS`). The Owner setting names the rep a
+personal workbook belongs to; it is written only when a given Settings table holds it.
 
-The Dashboard holds two backward plans side by side (design notes, section 6: deals =
-ceil(gap / average deal), each earlier activity = ceil(next count / its conversion)):
-
-* the Python engine's, ``PIPE_REQUIRED`` (rates and deal size learned from history);
-* the same arithmetic as plain Excel formulas, readable without Python, on inputs taken
-  from the tables with native formulas: the target (Targets rows whose period starts in
-  the plan period), won to date, the weighted pipeline with the Stages table's
-  probabilities (per-deal overrides first), the average won deal and the Stages table's
-  conversions. ``ROUND(x, 9)`` before each ``ROUNDUP`` removes binary floating-point
-  noise, so a count that is mathematically whole is never pushed up.
-
-Only functions that LibreOffice 25.2 and Excel 2016+ both have are used; the array
-formulas are classic single-cell array (CSE) formulas.
+Drop-down lists: stages, activities and owners come from the tables themselves (the
+workbook names `STAGE_LIST`, `ACTIVITY_LIST`, `OWNER_LIST`); statuses and forecast
+categories are the contract's labels; the period granularities are this module's
+`GRANULARITY_LIST`, words the contract understands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline_xl.core import contract
 from pipeline_xl.core.display import STYLE, currency_format
 
 __all__ = [
-    "CATEGORY_LIST",
-    "DEFINED_NAMES",
+    "ACTIVITY_LIST",
+    "GRANULARITY_LIST",
+    "LIST_NAMES",
     "MACROS",
+    "OWNER_LIST",
     "SETTINGS_ROWS",
-    "SHEETS",
-    "STAGE_STATUS_LIST",
-    "STATUS_LIST",
+    "STAGE_LIST",
     "STYLE",
     "TABLES",
+    "VALIDATIONS",
     "XLWINGS_CONF_ROWS",
-    "Arg",
     "Column",
-    "DashboardLayout",
     "Kind",
-    "NativeCell",
-    "PipeCell",
+    "Look",
     "SettingRow",
     "TableSpec",
-    "TextCell",
     "currency_format",
-    "dashboard_layout",
-    "pipe_formula",
     "table_by_name",
 ]
-
-SHEETS: tuple[str, ...] = (
-    "Dashboard",
-    "Prospects",
-    "Stages",
-    "Targets",
-    "Activities",
-    "Settings",
-    "Snapshots",
-    "xlwings.conf",
-)
-"""Sheet order of the workbook (the Lite variant drops ``xlwings.conf``)."""
 
 Kind = Literal["text", "period", "amount", "date", "percent", "count", "number", "mixed", "status"]
 """How a column is written and formatted (``mixed``: per-row format, Settings values)."""
 
-STATUS_LIST = ("Open", "Won", "Lost")
-STAGE_STATUS_LIST = ("Open", "Won", "Lost")
-CATEGORY_LIST = ("Commit", "Best case", "Pipeline", "Omitted")
-GRANULARITY_LIST = ("Month", "Quarter")
+GRANULARITY_LIST: tuple[str, ...] = ("Month", "Quarter")
+"""The Period granularity drop-down (each is a word `contract.granularity_word` reads)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a data table."""
+class Look:
+    """The presentation of one field: everything about its column but its name."""
 
-    header: str
     kind: Kind = "text"
     width: float = 12.0  # minimum width; the builder widens it to fit the values
     input_fill: bool = False  # yellow "type here" fill on the data cells
-    validation: str | None = None  # key of `_VALIDATIONS`
+    validation: str | None = None  # key of `VALIDATIONS`
     note: str | None = None  # comment on the header cell
 
 
 @dataclass(frozen=True, slots=True)
-class TableSpec:
-    """An Excel table on a data sheet."""
+class Column:
+    """One written column: its header and look.
 
-    sheet: str
-    name: str
+    ``field`` is the contract field; None for a column of the user's own that the
+    contract does not know (kept after the contract's columns).
+    """
+
+    header: str
+    kind: Kind = "text"
+    width: float = 12.0
+    input_fill: bool = False
+    validation: str | None = None
+    note: str | None = None
+    field: str | None = None
+
+    @classmethod
+    def of(cls, field: contract.Field, look: Look) -> Column:
+        """The column of a contract field presented with ``look``."""
+        return cls(
+            header=field.header,
+            kind=look.kind,
+            width=look.width,
+            input_fill=look.input_fill,
+            validation=look.validation,
+            note=look.note,
+            field=field.name,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """An Excel table on a data sheet: a contract table and the look of its columns."""
+
+    table: contract.Table
     columns: tuple[Column, ...]
     freeze: tuple[int, int] = (1, 0)
     first_cell: tuple[int, int] = (0, 0)  # (row, col) of the header's first cell
+
+    @property
+    def sheet(self) -> str:
+        """The sheet the table sits on."""
+        return self.table.sheet
+
+    @property
+    def name(self) -> str:
+        """The Excel table name (``tblProspects``)."""
+        return self.table.name
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -105,273 +121,279 @@ class TableSpec:
         return tuple(c.header for c in self.columns)
 
 
-TABLES: tuple[TableSpec, ...] = (
-    TableSpec(
-        "Prospects",
-        "tblProspects",
-        (
-            Column("ID", "text", 9),
-            Column("Name", "text", 16),
-            Column("Company", "text", 18),
-            Column("Owner", "text", 14, validation="owner"),
-            Column("Source", "text", 10),
-            Column(
-                "Stage",
-                "text",
-                12,
-                validation="stage",
-                note="Pick a stage of the Stages sheet.",
-            ),
-            Column("Amount", "amount", 12),
-            Column("Expected close", "date", 12),
-            Column(
-                "Probability",
-                "percent",
-                11,
-                note="Leave blank to use the stage's probability; type 35% to override.",
-            ),
-            Column(
-                "Category",
-                "text",
-                11,
-                validation="category",
-                note="Forecast category: Commit, Best case, Pipeline or Omitted.",
-            ),
-            Column("Status", "text", 8, validation="status"),
-            Column("Created", "date", 11),
-            Column("Closed", "date", 11),
-            Column("Last activity", "date", 11),
-            Column(
-                "Stage reached",
-                "text",
-                11,
-                validation="stage",
-                note="For lost deals: the furthest open stage the deal reached.",
-            ),
+def _one_of(words: Sequence[str]) -> str:
+    """``"Open, Won or Lost."``: the words of a list, as an error message says them."""
+    return f"{', '.join(words[:-1])} or {words[-1]}." if len(words) > 1 else f"{words[0]}."
+
+
+def _spec(
+    table: contract.Table,
+    looks: Mapping[str, Look],
+    *,
+    freeze: tuple[int, int] = (1, 0),
+    first_cell: tuple[int, int] = (0, 0),
+) -> TableSpec:
+    """The table's columns in contract order, each with its look.
+
+    Raises:
+        ValueError: a field has no look, or a look names no field of the table.
+
+    """
+    names = [f.name for f in table.fields]
+    missing = [n for n in names if n not in looks]
+    unknown = [n for n in looks if n not in names]
+    if missing or unknown:
+        raise ValueError(f"{table.name}: no look for {missing}, looks for no field {unknown}")
+    columns = tuple(Column.of(f, looks[f.name]) for f in table.fields)
+    return TableSpec(table, columns, freeze, first_cell)
+
+
+_PROSPECTS = _spec(
+    contract.PROSPECTS,
+    {
+        "id": Look("text", 9),
+        "name": Look("text", 16),
+        "company": Look("text", 18),
+        "owner": Look("text", 14, validation="owner"),
+        "source": Look("text", 10),
+        "stage": Look(
+            "text",
+            12,
+            validation="stage",
+            note=f"Pick a stage of the {contract.STAGES.sheet} sheet.",
         ),
-        freeze=(1, 2),
-    ),
-    TableSpec(
-        "Stages",
-        "tblStages",
-        (
-            Column("Stage", "text", 14),
-            Column("Activity", "text", 13, note="What brings a deal into this stage."),
-            Column(
-                "Probability",
-                "percent",
-                11,
-                input_fill=True,
-                note="Chance that a deal sitting in this stage is won.",
-            ),
-            Column(
-                "Conversion",
-                "percent",
-                11,
-                input_fill=True,
-                note="Share of the deals reaching this stage that go on to the next one.",
-            ),
-            Column(
-                "Days to close",
-                "count",
-                12,
-                input_fill=True,
-                note="Typical days from entering this stage to closing.",
-            ),
-            Column("Status", "text", 8, validation="stage_status"),
+        "amount": Look("amount", 12),
+        "expected_close": Look("date", 12),
+        "probability": Look(
+            "percent",
+            11,
+            note="Leave blank to use the stage's probability; type 35% to override.",
         ),
-    ),
-    TableSpec(
-        "Targets",
-        "tblTargets",
-        (
-            Column(
-                "Period",
-                "period",
-                10,
-                note="A month (2026-03), a quarter (2026-Q1) or a fiscal quarter (FY2027-Q2).",
-            ),
-            Column("Owner", "text", 16, validation="owner", note="Blank = the whole team."),
-            Column("Revenue target", "amount", 14, input_fill=True),
-            Column("Deals target", "count", 11, input_fill=True),
+        "category": Look(
+            "text",
+            11,
+            validation="category",
+            note=f"Forecast category: {_one_of(list(contract.CATEGORY_LABELS.values()))}",
         ),
-    ),
-    TableSpec(
-        "Activities",
-        "tblActivities",
-        (
-            Column("Date", "date", 11),
-            Column("Owner", "text", 16, validation="owner"),
-            Column("Activity", "text", 12, validation="activity"),
-            Column("Prospect ID", "text", 11),
-            Column("Count", "count", 8),
+        "status": Look("text", 8, validation="status"),
+        "created": Look("date", 11),
+        "closed": Look("date", 11),
+        "last_activity": Look("date", 11),
+        "reached": Look(
+            "text",
+            11,
+            validation="stage",
+            note="For lost deals: the furthest open stage the deal reached.",
         ),
-    ),
-    TableSpec(
-        "Settings",
-        "tblSettings",
-        (
-            Column("Setting", "text", 24),
-            Column("Value", "mixed", 14, input_fill=True),
-        ),
-    ),
-    TableSpec(
-        "Settings",
-        "tblOwners",
-        (Column("Owner", "text", 18, input_fill=True, note="The sales team: one name a row."),),
-        first_cell=(0, 3),
-    ),
-    TableSpec(
-        "Snapshots",
-        "tblSnapshots",
-        (
-            Column("Snapshot date", "date", 12),
-            Column("ID", "text", 9),
-            Column("Owner", "text", 16),
-            Column("Stage", "text", 12),
-            Column("Status", "text", 8),
-            Column("Amount", "amount", 12),
-            Column("Expected close", "date", 12),
-            Column("Probability", "percent", 11),
-        ),
-    ),
+    },
+    freeze=(1, 2),
 )
-"""The data tables; ``tblOwners`` (Settings, column D) feeds the owner drop-downs."""
+_STAGES = _spec(
+    contract.STAGES,
+    {
+        "stage": Look("text", 14),
+        "activity": Look("text", 13, note="What brings a deal into this stage."),
+        "probability": Look(
+            "percent", 11, input_fill=True, note="Chance that a deal sitting in this stage is won."
+        ),
+        "conversion": Look(
+            "percent",
+            11,
+            input_fill=True,
+            note="Share of the deals reaching this stage that go on to the next one.",
+        ),
+        "days_to_close": Look(
+            "count", 12, input_fill=True, note="Typical days from entering this stage to closing."
+        ),
+        "status": Look("text", 8, validation="stage_status"),
+    },
+)
+_TARGETS = _spec(
+    contract.TARGETS,
+    {
+        "period": Look(
+            "period",
+            10,
+            note="A month (2026-03), a quarter (2026-Q1) or a fiscal quarter (FY2027-Q2).",
+        ),
+        "owner": Look("text", 16, validation="owner", note="Blank = the whole team."),
+        "revenue": Look("amount", 14, input_fill=True),
+        "deals": Look("count", 11, input_fill=True),
+    },
+)
+_ACTIVITIES = _spec(
+    contract.ACTIVITIES,
+    {
+        "date": Look("date", 11),
+        "owner": Look("text", 16, validation="owner"),
+        "type": Look("text", 12, validation="activity"),
+        "prospect_id": Look("text", 11),
+        "count": Look("count", 8),
+    },
+)
+_SETTINGS = _spec(
+    contract.SETTINGS_TABLE,
+    {"setting": Look("text", 24), "value": Look("mixed", 14, input_fill=True)},
+)
+_OWNERS = _spec(
+    contract.OWNERS,
+    {"owner": Look("text", 18, input_fill=True, note="The sales team: one name a row.")},
+    first_cell=(0, 3),
+)
+_SNAPSHOTS = _spec(
+    contract.SNAPSHOTS,
+    {
+        "snapshot_date": Look("date", 12),
+        "id": Look("text", 9),
+        "owner": Look("text", 16),
+        "stage": Look("text", 12),
+        "status": Look("text", 8),
+        "amount": Look("amount", 12),
+        "expected_close": Look("date", 12),
+        "probability": Look("percent", 11),
+    },
+)
+
+
+def _in_sheet_order(specs: Sequence[TableSpec]) -> tuple[TableSpec, ...]:
+    """Tables in the workbook's sheet order (two on one sheet: the contract's order)."""
+    if {s.table for s in specs} != set(contract.TABLES):
+        raise ValueError("every contract table needs its presentation")
+    rank = {t: i for i, t in enumerate(contract.TABLES)}
+    return tuple(
+        sorted(specs, key=lambda s: (contract.WORKBOOK_SHEETS.index(s.sheet), rank[s.table]))
+    )
+
+
+TABLES: tuple[TableSpec, ...] = _in_sheet_order(
+    (_PROSPECTS, _STAGES, _TARGETS, _ACTIVITIES, _SNAPSHOTS, _SETTINGS, _OWNERS)
+)
+"""The data tables in the order they are written; ``tblOwners`` (Settings, column D)
+feeds the owner drop-downs."""
 
 
 def table_by_name(name: str) -> TableSpec:
-    """The table spec called ``name`` (e.g. ``tblProspects``)."""
-    for spec in TABLES:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
+    """The table spec of a contract table, by Excel table name, key or sheet."""
+    wanted = contract.table(name)
+    return next(spec for spec in TABLES if spec.table is wanted)
 
 
-DEFINED_NAMES: dict[str, str] = {
-    "StageList": "=tblStages[Stage]",
-    "OwnerList": "=tblOwners[Owner]",
-    "ActivityList": "=tblStages[Activity]",
-    "AsOfDate": '=INDEX(tblSettings[Value],MATCH("As-of date",tblSettings[Setting],0))',
-    "FiscalStartMonth": (
-        '=INDEX(tblSettings[Value],MATCH("Fiscal year start month",tblSettings[Setting],0))'
-    ),
+STAGE_LIST = "StageList"
+OWNER_LIST = "OwnerList"
+ACTIVITY_LIST = "ActivityList"
+LIST_NAMES: dict[str, str] = {
+    STAGE_LIST: "=" + contract.STAGES.ref("stage"),
+    OWNER_LIST: "=" + contract.OWNERS.ref("owner"),
+    ACTIVITY_LIST: "=" + contract.STAGES.ref("activity"),
 }
-"""Workbook names. Array names used by the native plan are added by `period_start_expr`."""
+"""Workbook names over table columns that feed the drop-down lists."""
 
 
-def period_start_expr(ref: str) -> str:
-    """Excel expression: first day of the period a label (or date) in ``ref`` names.
-
-    Understands ``2026-03``, ``2026-Q1``, ``FY2027-Q2`` (with ``FiscalStartMonth``) and
-    dates (the month containing them). Works on one cell or, inside an array formula, on a
-    whole column.
-    """
-    r = ref
-    fiscal = (
-        f"DATE(VALUE(MID({r},3,4))-(FiscalStartMonth>1),"
-        f"FiscalStartMonth+3*(VALUE(RIGHT({r},1))-1),1)"
-    )
-    calendar_q = f"DATE(VALUE(LEFT({r},4)),3*VALUE(RIGHT({r},1))-2,1)"
-    month = f"DATE(VALUE(LEFT({r},4)),VALUE(MID({r},6,2)),1)"
-    return (
-        f"IF(ISNUMBER({r}),DATE(YEAR({r}),MONTH({r}),1),"
-        f'IF(ISNUMBER(SEARCH("Q",{r})),IF(LEFT({r},2)="FY",{fiscal},{calendar_q}),{month}))'
-    )
-
-
-ARRAY_NAMES: dict[str, str] = {
-    # First day of each Targets row's period.
-    "TargetStart": "=" + period_start_expr("tblTargets[Period]"),
-    # Where an open deal lands: its expected close, or the as-of date when overdue.
-    "DealLanding": (
-        "=IF(tblProspects[Expected close]<AsOfDate,AsOfDate,tblProspects[Expected close])"
-    ),
-    # Per-deal probability override, else the Stages table's probability of its stage.
-    "DealProbability": (
-        "=IF(ISNUMBER(tblProspects[Probability]),tblProspects[Probability],"
-        "SUMIFS(tblStages[Probability],tblStages[Stage],tblProspects[Stage]))"
-    ),
+_STATUSES = list(contract.STATUS_LABELS.values())
+_STATUS_TITLE = contract.STAGES.header("status")
+_CATEGORIES = list(contract.CATEGORY_LABELS.values())
+VALIDATIONS: dict[str, dict[str, object]] = {
+    "stage": {
+        "validate": "list",
+        "source": f"={STAGE_LIST}",
+        "error_title": "Unknown stage",
+        "error_message": f"Pick a stage from the {contract.STAGES.sheet} sheet.",
+    },
+    "owner": {
+        "validate": "list",
+        "source": f"={OWNER_LIST}",
+        "error_type": "warning",
+        "error_title": "New owner?",
+        "error_message": (
+            f"This name is not in the owner list ({contract.OWNERS.sheet} sheet). Keep it?"
+        ),
+    },
+    "activity": {
+        "validate": "list",
+        "source": f"={ACTIVITY_LIST}",
+        "error_type": "warning",
+        "error_title": "Unknown activity",
+        "error_message": f"This activity is not in the {contract.STAGES.sheet} sheet. Keep it?",
+    },
+    "status": {
+        "validate": "list",
+        "source": _STATUSES,
+        "error_title": _STATUS_TITLE,
+        "error_message": _one_of(_STATUSES),
+    },
+    "stage_status": {
+        "validate": "list",
+        "source": _STATUSES,
+        "error_title": _STATUS_TITLE,
+        "error_message": _one_of(_STATUSES),
+    },
+    "category": {
+        "validate": "list",
+        "source": _CATEGORIES,
+        "error_title": "Forecast category",
+        "error_message": _one_of(_CATEGORIES),
+    },
 }
-DEFINED_NAMES.update(ARRAY_NAMES)
+"""Data-validation options (xlsxwriter form) by the key a `Look` names."""
 
 
 @dataclass(frozen=True, slots=True)
 class SettingRow:
-    """One row of the Settings table and how its value cell is formatted and checked."""
+    """One written row of the Settings table: the contract's setting and its validation."""
 
-    name: str
-    kind: Literal["date", "int", "text", "percent", "number"]
+    setting: contract.Setting
     validation: dict[str, object] | None = None
 
+    @property
+    def label(self) -> str:
+        """The label written in the Setting column."""
+        return self.setting.label
 
-SETTINGS_ROWS: tuple[SettingRow, ...] = (
-    SettingRow("As-of date", "date", {"validate": "date", "criteria": ">", "value": 1}),
-    SettingRow(
-        "Fiscal year start month",
-        "int",
-        {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12},
-    ),
-    SettingRow(
-        "Period granularity", "text", {"validate": "list", "source": list(GRANULARITY_LIST)}
-    ),
-    SettingRow("Currency", "text"),
-    SettingRow(
-        "Monte Carlo trials",
-        "int",
-        {"validate": "integer", "criteria": "between", "minimum": 100, "maximum": 1_000_000},
-    ),
-    SettingRow("Monte Carlo seed", "int", {"validate": "integer", "criteria": ">=", "value": 0}),
-    SettingRow("Stale deal days", "int", {"validate": "integer", "criteria": ">=", "value": 1}),
-    SettingRow(
-        "Slip probability",
-        "percent",
-        {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1},
-    ),
-    SettingRow("Minimum history", "int", {"validate": "integer", "criteria": ">=", "value": 1}),
-)
-"""Known settings (sheet order); other rows of a given Settings table are kept as they are."""
+    @property
+    def kind(self) -> Literal["date", "int", "text", "percent"]:
+        """How the value cell is formatted."""
+        kind = self.setting.kind
+        return "text" if kind == "granularity" else kind
 
-VALIDATIONS: dict[str, dict[str, object]] = {
-    "stage": {
-        "validate": "list",
-        "source": "=StageList",
-        "error_title": "Unknown stage",
-        "error_message": "Pick a stage from the Stages sheet.",
+
+_SETTING_VALIDATIONS: dict[str, dict[str, object] | None] = {
+    "as_of": {"validate": "date", "criteria": ">", "value": 1},
+    "fiscal_start_month": {
+        "validate": "integer",
+        "criteria": "between",
+        "minimum": 1,
+        "maximum": 12,
     },
-    "owner": {
-        "validate": "list",
-        "source": "=OwnerList",
-        "error_type": "warning",
-        "error_title": "New owner?",
-        "error_message": "This name is not in the owner list (Settings sheet). Keep it?",
+    "granularity": {"validate": "list", "source": list(GRANULARITY_LIST)},
+    "currency": None,
+    "mc_trials": {
+        "validate": "integer",
+        "criteria": "between",
+        "minimum": 100,
+        "maximum": 1_000_000,
     },
-    "activity": {
-        "validate": "list",
-        "source": "=ActivityList",
-        "error_type": "warning",
-        "error_title": "Unknown activity",
-        "error_message": "This activity is not in the Stages sheet. Keep it?",
-    },
-    "status": {
-        "validate": "list",
-        "source": list(STATUS_LIST),
-        "error_title": "Status",
-        "error_message": "Open, Won or Lost.",
-    },
-    "stage_status": {
-        "validate": "list",
-        "source": list(STAGE_STATUS_LIST),
-        "error_title": "Status",
-        "error_message": "Open, Won or Lost.",
-    },
-    "category": {
-        "validate": "list",
-        "source": list(CATEGORY_LIST),
-        "error_title": "Forecast category",
-        "error_message": "Commit, Best case, Pipeline or Omitted.",
-    },
+    "mc_seed": {"validate": "integer", "criteria": ">=", "value": 0},
+    "stale_days": {"validate": "integer", "criteria": ">=", "value": 1},
+    "slip_probability": {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1},
+    "min_history": {"validate": "integer", "criteria": ">=", "value": 1},
 }
-"""Data-validation options (xlsxwriter form) by the key a `Column` names."""
+
+
+def _setting_rows() -> tuple[SettingRow, ...]:
+    known = {s.key for s in contract.SETTINGS}
+    unknown = sorted(set(_SETTING_VALIDATIONS) - known)
+    if unknown:
+        raise ValueError(f"validations for settings the contract does not know: {unknown}")
+    return tuple(
+        SettingRow(s, _SETTING_VALIDATIONS[s.key])
+        for s in contract.SETTINGS
+        if s.key in _SETTING_VALIDATIONS
+    )
+
+
+SETTINGS_ROWS: tuple[SettingRow, ...] = _setting_rows()
+"""The settings a ready workbook writes, in the contract's order; other rows of a given
+Settings table are kept after them as they are."""
 
 XLWINGS_CONF_ROWS: tuple[tuple[str, str | bool], ...] = (
     ("Interpreter_Win", "python"),
@@ -388,424 +410,3 @@ XLWINGS_CONF_ROWS: tuple[tuple[str, str | bool], ...] = (
 
 MACROS = {"refresh": "SampleCall", "import": "ImportPythonUDFs"}
 """Macros of xlwings' standalone quickstart VBA that the two buttons run."""
-
-
-# ---------------------------------------------------------------------------------------
-# Dashboard
-# ---------------------------------------------------------------------------------------
-
-ArgKind = Literal["table", "cell", "text", "omit", "range"]
-
-
-@dataclass(frozen=True, slots=True)
-class Arg:
-    """One argument of a PIPE_* call: a whole table, a cell, a range, a text or omitted."""
-
-    kind: ArgKind
-    ref: str = ""  # table name, A1 cell/range (with $ as written) or the text literal
-
-    def formula(self) -> str:
-        """The argument as written in the formula."""
-        if self.kind == "table":
-            return f"{self.ref}[#All]"
-        if self.kind == "text":
-            return '"' + self.ref.replace('"', '""') + '"'
-        if self.kind == "omit":
-            return ""
-        return self.ref
-
-
-def pipe_formula(function: str, args: Sequence[Arg]) -> str:
-    """``=FUNCTION(arg1,arg2,...)`` with trailing omitted arguments dropped."""
-    parts = [a.formula() for a in args]
-    while parts and parts[-1] == "":
-        parts.pop()
-    return f"={function}({','.join(parts)})"
-
-
-Fmt = Literal["amount", "percent", "ratio", "days", "count", "date", "period", "text"]
-
-
-@dataclass(frozen=True, slots=True)
-class PipeCell:
-    """A cell computed by a Python worksheet function.
-
-    ``pick`` k > 0 takes the k-th value of a one-row result through ``INDEX``, so the
-    cell works in every Excel (no dynamic arrays needed) and keeps its cached value.
-    """
-
-    id: str
-    cell: str
-    function: str
-    args: tuple[Arg, ...]
-    fmt: Fmt
-    pick: int = 0
-
-    @property
-    def formula(self) -> str:
-        """The formula text."""
-        call = pipe_formula(self.function, self.args)
-        return f"=INDEX({call[1:]},1,{self.pick})" if self.pick else call
-
-
-@dataclass(frozen=True, slots=True)
-class NativeCell:
-    """A cell computed by a plain Excel formula (``array``: a single-cell array formula)."""
-
-    id: str
-    cell: str
-    formula: str
-    fmt: Fmt
-    array: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TextCell:
-    """Fixed text: a label, a heading, a note; ``role`` picks the style."""
-
-    cell: str
-    text: str
-    role: Literal[
-        "title",
-        "subtitle",
-        "section",
-        "colhead",
-        "label",
-        "note",
-        "legend_input",
-        "legend_formula",
-        "legend_pipe",
-        "input",
-    ] = "label"
-    merge_to: str | None = None
-
-
-@dataclass(frozen=True)
-class DashboardLayout:
-    """Every cell of the Dashboard, plus its inputs and where the buttons go."""
-
-    texts: tuple[TextCell, ...]
-    pipes: tuple[PipeCell, ...]
-    natives: tuple[NativeCell, ...]
-    period_cells: dict[str, str]  # "month"/"quarter" -> input cell
-    owner_cell: str
-    buttons: dict[str, str]  # "refresh"/"import" -> anchor cell
-    widths: dict[str, float]
-    plan_rows: tuple[int, ...]  # 1-based rows of the plan, first activity .. deals
-    last_row: int
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """Ids of every formula cell (PIPE_* first, then the plain formulas)."""
-        return tuple(p.id for p in self.pipes) + tuple(n.id for n in self.natives)
-
-    def cell_of(self, cell_id: str) -> str:
-        """A1 address of a formula cell by its id."""
-        found = {p.id: p.cell for p in self.pipes} | {n.id: n.cell for n in self.natives}
-        return found[cell_id]
-
-
-_P = Arg("table", "tblProspects")
-_S = Arg("table", "tblStages")
-_T = Arg("table", "tblTargets")
-_OWNER = Arg("cell", "$B$7")
-
-# (id, label, function, needs targets, extra trailing args, format)
-_KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
-    ("won", "Won to date", "PIPE_WON", False, (), "amount"),
-    ("weighted", "Weighted pipeline", "PIPE_WEIGHTED", False, (), "amount"),
-    (
-        "forecast_weighted",
-        "Forecast: won + weighted",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "weighted"),),
-        "amount",
-    ),
-    (
-        "forecast_commit",
-        "Forecast: commit",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "commit"),),
-        "amount",
-    ),
-    (
-        "forecast_best_case",
-        "Forecast: best case",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "best_case"),),
-        "amount",
-    ),
-    (
-        "forecast_montecarlo",
-        "Forecast: Monte Carlo median (P50)",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "montecarlo"),),
-        "amount",
-    ),
-    ("gap", "Gap to target (target - forecast)", "PIPE_GAP", True, (), "amount"),
-    ("coverage", "Pipeline coverage", "PIPE_COVERAGE", True, (), "ratio"),
-    ("hit_probability", "Chance of reaching target", "PIPE_HIT_PROBABILITY", True, (), "percent"),
-    ("win_rate", "Win rate (by count)", "PIPE_WIN_RATE", False, (), "percent"),
-    ("avg_deal", "Average won deal", "PIPE_AVG_DEAL", False, (), "amount"),
-    ("cycle_days", "Sales cycle (days, median)", "PIPE_CYCLE_DAYS", False, (), "days"),
-    ("velocity", "Sales velocity (per day, all open)", "PIPE_VELOCITY", False, (), "amount"),
-    ("stale_count", "Stale open deals (today)", "PIPE_STALE_COUNT", False, (), "count"),
-)
-
-
-_NOTES = (
-    (
-        "How the Excel plan works: deals = ROUNDUP(gap / average deal); each earlier"
-        " activity = ROUNDUP(next count / its conversion), back to the first activity."
-    ),
-    (
-        "ROUND(..., 9) before ROUNDUP removes floating-point noise, so a whole count"
-        " (e.g. 3 / 0.6 = 5) is never pushed up to the next number."
-    ),
-    (
-        "The engine (PIPE_*) learns conversions, probabilities and deal size from closed"
-        " history; the Excel plan uses the Stages sheet, so the two can differ."
-    ),
-    (
-        "Target: Targets rows whose period starts in the plan period (a blank owner is a"
-        " team row). Overdue open deals count in the current period."
-    ),
-)
-# Functions that describe the pipeline today, whatever the period: (prospects, [owner]).
-_NO_PERIOD = frozenset({"PIPE_VELOCITY", "PIPE_STALE_COUNT"})
-_PERIOD_COLS = {"month": "B", "quarter": "C"}
-_NATIVE_COLS = {"month": "H", "quarter": "I"}
-_KEY_FIRST_ROW = 9
-_RANGE_ROW = _KEY_FIRST_ROW + len(_KEY_FIGURES) + 1  # section row of the forecast range
-_PLAN_HEAD = _RANGE_ROW + 4  # section row of both backward plans
-
-
-def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
-    texts = [
-        TextCell("A3", "Legend:", "note"),
-        TextCell("B3", "Input: type here", "legend_input"),
-        TextCell("C3", "Excel formula", "legend_formula"),
-        TextCell("D3", "Python: PIPE_*", "legend_pipe"),
-        TextCell("A5", "Key figures", "section"),
-        TextCell("B5", "Current month", "colhead"),
-        TextCell("C5", "Current quarter", "colhead"),
-        TextCell("A6", "Period (type another to compare)"),
-        TextCell("A7", "Owner (blank = whole team)"),
-        TextCell("A8", "Target (Targets sheet)"),
-    ]
-    natives = [
-        NativeCell(f"target.{kind}", f"{col}8", f"={_NATIVE_COLS[kind]}10", "amount")
-        for kind, col in _PERIOD_COLS.items()
-    ]
-    pipes: list[PipeCell] = []
-    for row, (fid, label, function, needs_targets, extra, fmt) in enumerate(
-        _KEY_FIGURES, start=_KEY_FIRST_ROW
-    ):
-        texts.append(TextCell(f"A{row}", label))
-        for kind, col in _PERIOD_COLS.items():
-            tables = (_P, _T) if needs_targets else (_P,)
-            period = () if function in _NO_PERIOD else (Arg("cell", f"{col}$6"),)
-            args = (*tables, *period, _OWNER, *extra)
-            pipes.append(PipeCell(f"{fid}.{kind}", f"{col}{row}", function, args, fmt))
-    r = _RANGE_ROW
-    texts += [
-        TextCell(f"A{r}", "Forecast range (Monte Carlo)", "section"),
-        TextCell(f"B{r}", "P10", "colhead"),
-        TextCell(f"C{r}", "P50", "colhead"),
-        TextCell(f"D{r}", "P90", "colhead"),
-        TextCell(f"A{r + 1}", "Current month"),
-        TextCell(f"A{r + 2}", "Current quarter"),
-    ]
-    pipes += [
-        PipeCell(
-            f"range.{kind}.{pick}",
-            f"{target}{r + 1 + i}",
-            "PIPE_FORECAST_RANGE",
-            (_P, Arg("cell", f"${col}$6"), _OWNER),
-            "amount",
-            pick=pick,
-        )
-        for i, (kind, col) in enumerate(_PERIOD_COLS.items())
-        for pick, target in enumerate("BCD", start=1)
-    ]
-    return texts, pipes, natives
-
-
-def _native_target(c: str) -> str:
-    window = f"(TargetStart>={c}$7)*(TargetStart<{c}$8)"
-    team_rows = f'{window}*(tblTargets[Owner]="")'
-
-    def total(mask: str) -> str:
-        return f"SUM(IFERROR({mask}*tblTargets[Revenue target],0))"
-
-    return (
-        f'=IF($B$7<>"",{total(window + "*(tblTargets[Owner]=$B$7)")},'
-        f"IF(SUM(IFERROR({team_rows},0))>0,{total(team_rows)},{total(window)}))"
-    )
-
-
-def _native_inputs() -> tuple[list[TextCell], list[NativeCell]]:
-    texts = [
-        TextCell("F5", "Backward plan in Excel formulas", "section", merge_to="G5"),
-        TextCell("H5", "Month", "colhead"),
-        TextCell("I5", "Quarter", "colhead"),
-        TextCell("F6", "Period"),
-        TextCell("F7", "Period start"),
-        TextCell("F8", "Period end (exclusive)"),
-        TextCell("F9", "As-of date (Settings)"),
-        TextCell("F10", "Target"),
-        TextCell("F11", "Won to date"),
-        TextCell("F12", "Weighted pipeline (Stages probabilities)"),
-        TextCell("F13", "Average won deal"),
-        TextCell("F14", "Gap = target - won - pipeline (min 0)"),
-    ]
-    blank_owner = '$B$7=""'
-    avg_team = (
-        'AVERAGEIFS(tblProspects[Amount],tblProspects[Status],"won",'
-        'tblProspects[Closed],"<="&AsOfDate)'
-    )
-    avg_owner = avg_team[:-1] + ",tblProspects[Owner],$B$7)"
-    avg_open = 'AVERAGEIFS(tblProspects[Amount],tblProspects[Status],"open")'
-    natives: list[NativeCell] = []
-    for kind, c in _NATIVE_COLS.items():
-        key = c.lower()
-        won = (
-            f'tblProspects[Amount],tblProspects[Status],"won",'
-            f'tblProspects[Closed],">="&{c}$7,tblProspects[Closed],"<"&{c}$8,'
-            f'tblProspects[Closed],"<="&AsOfDate'
-        )
-        weighted = (
-            '=SUM(IFERROR((tblProspects[Status]="open")*(tblProspects[Category]<>"omitted")'
-            f"*ISNUMBER(tblProspects[Expected close])*(DealLanding>={c}$7)*(DealLanding<{c}$8)"
-            f"*IF({blank_owner},1,tblProspects[Owner]=$B$7)"
-            "*tblProspects[Amount]*DealProbability,0))"
-        )
-        natives += [
-            NativeCell(f"native.period.{key}", f"{c}6", f"={_PERIOD_COLS[kind]}$6", "period"),
-            NativeCell(f"native.start.{key}", f"{c}7", "=" + period_start_expr(f"{c}$6"), "date"),
-            NativeCell(
-                f"native.end.{key}",
-                f"{c}8",
-                f'=DATE(YEAR({c}$7),MONTH({c}$7)+IF(ISNUMBER(SEARCH("Q",{c}$6)),3,1),1)',
-                "date",
-            ),
-            NativeCell(f"native.as_of.{key}", f"{c}9", "=AsOfDate", "date"),
-            NativeCell(f"native.target.{key}", f"{c}10", _native_target(c), "amount", array=True),
-            NativeCell(
-                f"native.won.{key}",
-                f"{c}11",
-                f"=IF({blank_owner},SUMIFS({won}),SUMIFS({won},tblProspects[Owner],$B$7))",
-                "amount",
-            ),
-            NativeCell(f"native.weighted.{key}", f"{c}12", weighted, "amount", array=True),
-            NativeCell(
-                f"native.avg_deal.{key}",
-                f"{c}13",
-                f"=IFERROR(IF({blank_owner},{avg_team},IFERROR({avg_owner},{avg_team})),"
-                f"{avg_open})",
-                "amount",
-            ),
-            NativeCell(f"native.gap.{key}", f"{c}14", f"=MAX(0,{c}$10-{c}$11-{c}$12)", "amount"),
-        ]
-    return texts, natives
-
-
-def _plans(
-    activities: Sequence[str], won_activity: str
-) -> tuple[list[TextCell], list[PipeCell], list[NativeCell], tuple[int, ...]]:
-    n_open = len(activities)
-    h = _PLAN_HEAD
-    texts = [
-        TextCell(f"A{h}", "Backward plan (Python engine)", "section"),
-        TextCell(f"B{h}", "Month", "colhead"),
-        TextCell(f"C{h}", "Quarter", "colhead"),
-        TextCell(f"F{h}", "Activity needed (stage)", "section"),
-        TextCell(f"G{h}", "Conversion", "colhead"),
-        TextCell(f"H{h}", "Month", "colhead"),
-        TextCell(f"I{h}", "Quarter", "colhead"),
-    ]
-    pipes: list[PipeCell] = []
-    natives: list[NativeCell] = []
-    rows = tuple(range(h + 1, h + 2 + n_open))
-    for k, r in enumerate(rows):
-        is_deals = k == n_open
-        name = won_activity if is_deals else activities[k]
-        texts.append(TextCell(f"A{r}", name or ("Deals" if is_deals else f"Stage {k + 1}")))
-        pipes += [
-            PipeCell(
-                f"required.{k}.{kind}",
-                f"{col}{r}",
-                "PIPE_REQUIRED",
-                (Arg("cell", f"$A{r}"), _P, _S, _T, Arg("cell", f"{col}$6"), _OWNER),
-                "count",
-            )
-            for kind, col in _PERIOD_COLS.items()
-        ]
-        if is_deals:
-            label = f'="Deals won ("&INDEX(tblStages[Activity],{n_open + 1})&")"'
-        else:
-            label = f'=INDEX(tblStages[Activity],{k + 1})&" ("&INDEX(tblStages[Stage],{k + 1})&")"'
-            rate = f"=INDEX(tblStages[Conversion],{k + 1})"
-            natives.append(NativeCell(f"native.rate.{k}", f"G{r}", rate, "percent"))
-        natives.append(NativeCell(f"native.label.{k}", f"F{r}", label, "text"))
-        for c in _NATIVE_COLS.values():
-            step = f"{c}$14/{c}$13" if is_deals else f"{c}{r + 1}/$G{r}"
-            natives.append(
-                NativeCell(
-                    f"native.required.{k}.{c.lower()}",
-                    f"{c}{r}",
-                    f"=ROUNDUP(ROUND({step},9),0)",
-                    "count",
-                )
-            )
-    check = rows[-1] + 1
-    rates = f"$G${rows[0]}:$G${rows[-2]}"
-    texts.append(TextCell(f"F{check}", "Check: PIPE_REQUIRED_CALLS on these inputs"))
-    pipes += [
-        PipeCell(
-            f"check_calls.{c.lower()}",
-            f"{c}{check}",
-            "PIPE_REQUIRED_CALLS",
-            tuple(
-                Arg("range", rates) if ref == "rates" else Arg("cell", f"{c}${ref}")
-                for ref in ("10", "13", "rates", "11", "12")
-            ),
-            "count",
-        )
-        for c in _NATIVE_COLS.values()
-    ]
-    return texts, pipes, natives, rows
-
-
-def dashboard_layout(activities: Sequence[str], won_activity: str) -> DashboardLayout:
-    """The Dashboard for a process whose open stages bring in these activities.
-
-    Columns A-D: key figures and the engine's plan (B = current month, C = current
-    quarter); columns F-I: the same backward plan in plain Excel formulas (H = month,
-    I = quarter). Cell ids: ``<figure>.month|quarter`` (e.g. ``won.month``),
-    ``range.month|quarter.1|2|3`` (P10, P50, P90), ``required.<k>.month|quarter``
-    (k = 0 first activity ... n_open = deals), ``check_calls.h|i`` and ``native.<name>.h|i``
-    for the plain formulas (``native.required.<k>.h`` ...).
-    """
-    if not activities:
-        raise ValueError("the process needs at least one open stage")
-    texts, pipes, natives = _key_figures()
-    native_texts, native_inputs = _native_inputs()
-    plan_texts, plan_pipes, plan_natives, plan_rows = _plans(activities, won_activity)
-    note_row = plan_rows[-1] + 3
-    notes = [TextCell(f"A{note_row + i}", t, "note") for i, t in enumerate(_NOTES)]
-    return DashboardLayout(
-        texts=(*texts, *native_texts, *plan_texts, *notes),
-        pipes=(*pipes, *plan_pipes),
-        natives=(*natives, *native_inputs, *plan_natives),
-        period_cells={"month": "B6", "quarter": "C6"},
-        owner_cell="B7",
-        buttons={"refresh": "F1", "import": "H1"},
-        widths={"A": 34, "B": 15, "C": 15, "D": 15, "E": 3, "F": 40, "G": 11, "H": 15, "I": 15},
-        plan_rows=plan_rows,
-        last_row=note_row + len(notes) - 1,
-    )

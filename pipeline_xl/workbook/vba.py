@@ -26,6 +26,8 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 
+from pipeline_xl.core import contract
+
 __all__ = ["QuickstartVBA", "parse_quickstart", "quickstart_vba"]
 
 _NS = {
@@ -55,7 +57,7 @@ class QuickstartVBA:
     @property
     def conf_sheet_codename(self) -> str:
         """Code name of the quickstart's ``_xlwings.conf`` sheet."""
-        return self.sheet_codenames.get("_xlwings.conf", "Sheet2")
+        return self.sheet_codenames.get(f"_{contract.XLWINGS_CONF}", "Sheet2")
 
 
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -116,7 +118,7 @@ def parse_quickstart(xlsm: bytes, xlwings_version: str) -> QuickstartVBA:
             xml = _read(zf, part)
             spr = ElementTree.fromstring(xml).find("m:sheetPr", _NS)
             codenames[name] = (spr.get("codeName") if spr is not None else None) or f"Sheet{n}"
-            if name.lstrip("_") == "xlwings.conf":
+            if name.lstrip("_") == contract.XLWINGS_CONF:
                 conf = _conf_rows(xml, strings)
     return QuickstartVBA(project, wb_code, codenames, conf, xlwings_version)
 

@@ -15,7 +15,7 @@ from defusedxml import ElementTree
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io import libreoffice
 from pipeline_xl.usecases.new import new_workbook
-from pipeline_xl.workbook.builder import build_workbook
+from pipeline_xl.workbook.builder import build_workbook, workbook_bytes
 from pipeline_xl.workbook.lite import (
     CONTENT_TYPES,
     LITE_STORE_ID,
@@ -116,6 +116,10 @@ class TestPackageEditing:
         path = tmp_path_factory.mktemp("plain") / "plain.xlsx"
         build_workbook(path, company="X", tables=hand_tables(), as_of=AS_OF, lite=True)
         return path.read_bytes()
+
+    def test_the_package_in_memory_is_the_file_the_builder_writes(self, plain):
+        made = workbook_bytes(company="X", tables=hand_tables(), as_of=AS_OF)
+        assert made == plain
 
     def test_existing_parts_are_copied_byte_for_byte(self, plain):
         before = _zip_parts(plain)

@@ -1,15 +1,18 @@
-"""Cached PIPE_* values: how the worksheet functions are called, what is kept."""
+"""Cached PIPE_* values: how the worksheet functions are called, what is kept, what fails."""
 
 from __future__ import annotations
 
-import types
 from datetime import datetime
 
 import pandas as pd
+import pytest
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.workbook.cache import engine_values, excel_rows
-from pipeline_xl.workbook.spec import dashboard_layout
+from pipeline_xl.udfs import functions
+from pipeline_xl.workbook.builder import engine_cache
+from pipeline_xl.workbook.cache import PIPE_FUNCTIONS, engine_values, excel_rows
+from pipeline_xl.workbook.dashboard_spec import dashboard_layout
+from tests.workbook.handmade import AS_OF, hand_tables
 
 LAYOUT = dashboard_layout(["Call", "Meeting", "Offer", "Negotiation"], "Order")
 PROSPECTS = pd.DataFrame(
@@ -28,6 +31,12 @@ TABLES = {
 CELLS = {"B6": "2026-03", "C6": "2026-Q1", "A29": "Call", "H10": 9.0, "G29": 0.25, "G30": 0.4}
 
 
+def _fakes(**overrides):
+    """Every function the Dashboard calls, answering 1.0, with some replaced."""
+    fakes = {name: (lambda *args: 1.0) for name in {p.function for p in LAYOUT.pipes}}
+    return fakes | overrides
+
+
 def test_excel_rows_look_like_what_excel_passes():
     rows = excel_rows(PROSPECTS)
     assert rows[0] == ["ID", "Amount", "Closed", "Name"]
@@ -42,9 +51,6 @@ def test_arguments_and_results():
         calls.setdefault("won", args)
         return 12.5
 
-    def forecast_range(*args: object) -> list[float]:
-        return [1.0, 2.0, 3.0]
-
     def required_calls(*args: object) -> list[list[float]]:
         calls.setdefault("calls", args)
         return [[7.0]]
@@ -52,19 +58,16 @@ def test_arguments_and_results():
     def required(*args: object) -> float:
         raise InputError("no target for 2026-03")
 
-    def gap(*args: object) -> float:
-        raise ZeroDivisionError
-
-    module = types.SimpleNamespace(
+    fakes = _fakes(
         PIPE_WON=won,
-        PIPE_FORECAST_RANGE=forecast_range,
+        PIPE_FORECAST_RANGE=lambda *a: [1.0, 2.0, 3.0],
         PIPE_REQUIRED_CALLS=required_calls,
         PIPE_REQUIRED=required,
-        PIPE_GAP=gap,
         PIPE_COVERAGE=lambda *a: float("inf"),
         PIPE_WIN_RATE=lambda *a: float("nan"),
+        PIPE_STALE_COUNT=lambda *a: True,
     )
-    out = engine_values(LAYOUT, TABLES, CELLS, module=module)  # type: ignore[arg-type]
+    out = engine_values(LAYOUT, TABLES, CELLS, functions=fakes)
     # Table as rows with its header, the period cell's text; the blank owner is left out.
     table, period = calls["won"]
     assert table == excel_rows(PROSPECTS)
@@ -74,12 +77,42 @@ def test_arguments_and_results():
     assert out["check_calls.h"] == 7.0
     # H$10 target, H$13 (blank) average, the rates range as a flat list, H11/H12 blank.
     assert calls["calls"] == (9.0, None, [0.25, 0.4, None, None])
-    assert out["required.0.month"] == "no target for 2026-03"  # the message Excel would show
-    assert "gap.month" not in out  # unexpected failures give no value
+    # The text Excel shows for a user's mistake: the function's name, then the message.
+    assert out["required.0.month"] == "PIPE_REQUIRED: no target for 2026-03"
     assert out["coverage.month"] == "#NUM!"
     assert "win_rate.month" not in out  # NaN: nothing to store
-    assert "avg_deal.month" not in out  # function missing
+    assert out["stale_count.month"] == 1.0
+    assert out["avg_deal.month"] == 1.0
 
 
-def test_missing_module_gives_nothing():
-    assert engine_values(LAYOUT, TABLES, CELLS, module="no_such_module_here") == {}
+def test_an_unexpected_failure_propagates():
+    def gap(*args: object) -> float:
+        raise ZeroDivisionError("a bug, not the user's mistake")
+
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        engine_values(LAYOUT, TABLES, CELLS, functions=_fakes(PIPE_GAP=gap))
+
+
+def test_a_missing_function_is_an_error():
+    fakes = _fakes()
+    del fakes["PIPE_AVG_DEAL"]
+    with pytest.raises(KeyError, match="PIPE_AVG_DEAL"):
+        engine_values(LAYOUT, TABLES, CELLS, functions=fakes)
+
+
+def test_the_real_functions_give_the_message_the_cell_shows():
+    # No Stage column: every function that reads the prospects refuses the table.
+    out = engine_values(LAYOUT, TABLES, CELLS)
+    with pytest.raises(InputError) as shown:
+        functions.PIPE_WON(excel_rows(PROSPECTS), "2026-03")
+    assert out["won.month"] == str(shown.value)
+    assert out["won.month"].startswith("PIPE_WON: ")
+    assert set(PIPE_FUNCTIONS) == set(functions.__all__)
+
+
+def test_every_dashboard_figure_of_the_hand_made_company_is_cached():
+    cached = engine_cache(hand_tables(), currency="EUR", fiscal_start=1, as_of=AS_OF)
+    assert set(cached) == {p.id for p in LAYOUT.pipes}
+    # Worked out by hand (tests/workbook/handmade.py): won in March and in Q1.
+    assert cached["won.month"] == 100000.0
+    assert cached["won.quarter"] == 125000.0

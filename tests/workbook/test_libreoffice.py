@@ -11,8 +11,8 @@ from python_calamine import CalamineWorkbook
 from pipeline_xl.core.planning import required_counts
 from pipeline_xl.io import libreoffice
 from pipeline_xl.usecases.new import new_workbook
-from pipeline_xl.workbook.builder import _prepare
 from pipeline_xl.workbook.native import native_values
+from pipeline_xl.workbook.prepare import prepare
 from tests.workbook.handmade import AS_OF, hand_tables
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("lo")]
@@ -46,7 +46,7 @@ def sample_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _mirror(tables, fiscal_start=1):
-    prepared = _prepare(tables, currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
+    prepared = prepare(tables, currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
     values = native_values(prepared.layout, prepared.by_sheet, prepared.periods)
     return {n.cell: values[n.id] for n in prepared.layout.natives}
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pipeline_xl.workbook.builder import _prepare
+from pipeline_xl.workbook.dashboard_spec import period_start_expr
 from pipeline_xl.workbook.native import (
     DIV0,
     VALUE,
@@ -16,12 +16,12 @@ from pipeline_xl.workbook.native import (
     period_start,
     serial,
 )
-from pipeline_xl.workbook.spec import period_start_expr
+from pipeline_xl.workbook.prepare import prepare
 from tests.workbook.handmade import AS_OF, hand_tables
 
 
 def _values(owner: str = "", fiscal_start: int = 1):
-    prepared = _prepare(hand_tables(), currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
+    prepared = prepare(hand_tables(), currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
     return native_values(prepared.layout, prepared.by_sheet, prepared.periods, owner)
 
 

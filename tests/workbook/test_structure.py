@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
+from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.usecases.new import new_workbook
-from pipeline_xl.workbook import spec
+from pipeline_xl.workbook import dashboard_spec, spec
 from pipeline_xl.workbook.builder import (
     _MODULE_MARKER,
     build_workbook,
@@ -23,6 +24,18 @@ from pipeline_xl.workbook.vba import quickstart_vba
 from tests.workbook import xlsx_parts as xp
 from tests.workbook.handmade import AS_OF, HYPERLINK, hand_tables
 
+# The sheet order, restated on purpose: a second witness of the contract's.
+SHEETS = [
+    "Dashboard",
+    "Prospects",
+    "Stages",
+    "Targets",
+    "Activities",
+    "Settings",
+    "Snapshots",
+    "xlwings.conf",
+]
+
 
 @pytest.fixture(scope="module")
 def book(hand_book: Path) -> xp.Book:
@@ -31,7 +44,7 @@ def book(hand_book: Path) -> xp.Book:
 
 class TestSheetsAndTables:
     def test_sheet_order(self, book):
-        assert [s.name for s in book.sheets] == list(spec.SHEETS)
+        assert [s.name for s in book.sheets] == SHEETS == list(contract.WORKBOOK_SHEETS)
 
     def test_tables_and_columns(self, book):
         found = xp.tables(book)
@@ -61,7 +74,7 @@ class TestSheetsAndTables:
         assert book.names["OwnerList"] == "tblOwners[Owner]"
         assert book.names["ActivityList"] == "tblStages[Activity]"
         assert "As-of date" in book.names["AsOfDate"]
-        assert set(spec.DEFINED_NAMES) <= set(book.names)
+        assert set(dashboard_spec.DEFINED_NAMES) <= set(book.names)
 
     def test_validations(self, book):
         dvs = {d["sqref"]: d for d in xp.validations(book.sheet("Prospects"))}
@@ -215,7 +228,9 @@ class TestDashboard:
         assert xf.get("numFmtId") == "49"  # "@": typing 2026-03 stays text
 
     def test_every_formula_cell_has_an_id(self):
-        layout = spec.dashboard_layout(["Call", "Meeting", "Offer", "Negotiation"], "Order")
+        layout = dashboard_spec.dashboard_layout(
+            ["Call", "Meeting", "Offer", "Negotiation"], "Order"
+        )
         ids = layout.ids
         assert len(ids) == len(set(ids))
         cells = [layout.cell_of(i) for i in ids]
@@ -263,7 +278,7 @@ class TestLiteAndErrors:
         )
         book = xp.open_book(path)
         assert "xl/vbaProject.bin" not in book.zf.namelist()
-        assert [s.name for s in book.sheets] == list(spec.SHEETS[:-1])
+        assert [s.name for s in book.sheets] == SHEETS[:-1]
         assert xp.buttons(book, book.sheet("Dashboard")) == []
 
     @pytest.mark.parametrize(
@@ -288,7 +303,7 @@ class TestLiteAndErrors:
         def boom(*args, **kwargs):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("pipeline_xl.workbook.builder._write_dashboard", boom)
+        monkeypatch.setattr("pipeline_xl.workbook.builder.write_dashboard", boom)
         with pytest.raises(RuntimeError, match="disk full"):
             build_workbook(path, company="Y", tables={}, as_of=AS_OF)
         assert path.read_bytes() == before

@@ -1,0 +1,554 @@
+"""The Dashboard of the ready workbook, declared once: every cell, formula and workbook name.
+
+The builder only follows this layout; tests read the same values, so a change of layout
+is made here and checked everywhere. Table and column references are built from the
+contract (`contract.PROSPECTS.ref("amount")` is ``tblProspects[Amount]``), as are the
+settings labels the formulas look up and the status and category words they compare
+with (Excel compares text without case, so ``"won"`` matches a cell holding ``Won``).
+
+Dashboard cells are identified by an id such as ``won.month`` or ``required.0.quarter``
+(see `dashboard_layout`). A ``cached`` mapping handed to the builder uses these ids; each
+formula is written with that value so the file shows numbers before any recalculation.
+
+The Dashboard holds two backward plans side by side (design notes, section 6: deals =
+ceil(gap / average deal), each earlier activity = ceil(next count / its conversion)):
+
+* the Python engine's, ``PIPE_REQUIRED`` (rates and deal size learned from history);
+* the same arithmetic as plain Excel formulas, readable without Python, on inputs taken
+  from the tables with native formulas: the target (Targets rows whose period starts in
+  the plan period), won to date, the weighted pipeline with the Stages table's
+  probabilities (per-deal overrides first), the average won deal and the Stages table's
+  conversions. ``ROUND(x, 9)`` before each ``ROUNDUP`` removes binary floating-point
+  noise, so a count that is mathematically whole is never pushed up.
+
+Only functions that LibreOffice 25.2 and Excel 2016+ both have are used; the array
+formulas are classic single-cell array (CSE) formulas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline_xl.core import contract
+from pipeline_xl.workbook.spec import LIST_NAMES
+
+__all__ = [
+    "ARRAY_NAMES",
+    "DEFINED_NAMES",
+    "OMITTED",
+    "OPEN",
+    "WON",
+    "Arg",
+    "DashboardLayout",
+    "Fmt",
+    "NativeCell",
+    "PipeCell",
+    "TextCell",
+    "dashboard_layout",
+    "period_start_expr",
+    "pipe_formula",
+    "setting_label",
+]
+
+_P = contract.PROSPECTS
+_S = contract.STAGES
+_T = contract.TARGETS
+_SET = contract.SETTINGS_TABLE
+
+
+def setting_label(key: str) -> str:
+    """The Settings-table label of the setting ``key`` (``"as_of"`` -> ``As-of date``)."""
+    found = contract.setting_named(key)
+    if found is None or found.key != key:
+        raise KeyError(f"the contract has no setting {key!r}")
+    return found.label
+
+
+def _category(word: str) -> str:
+    """A forecast category key of the contract, checked."""
+    if word not in contract.CATEGORY_LABELS:
+        raise KeyError(f"the contract has no forecast category {word!r}")
+    return word
+
+
+WON: contract.StatusWord = "won"
+OPEN: contract.StatusWord = "open"
+OMITTED = _category("omitted")
+"""The status and category words the plain formulas compare the Prospects columns with."""
+
+
+def _quoted(word: str) -> str:
+    """A word as a formula's text literal."""
+    return f'"{word}"'
+
+
+def _setting_lookup(key: str) -> str:
+    """``INDEX(tblSettings[Value],MATCH("<label>",tblSettings[Setting],0))``."""
+    return f'INDEX({_SET.ref("value")},MATCH("{setting_label(key)}",{_SET.ref("setting")},0))'
+
+
+def period_start_expr(ref: str) -> str:
+    """Excel expression: first day of the period a label (or date) in ``ref`` names.
+
+    Understands ``2026-03``, ``2026-Q1``, ``FY2027-Q2`` (with ``FiscalStartMonth``) and
+    dates (the month containing them). Works on one cell or, inside an array formula, on a
+    whole column.
+    """
+    r = ref
+    fiscal = (
+        f"DATE(VALUE(MID({r},3,4))-(FiscalStartMonth>1),"
+        f"FiscalStartMonth+3*(VALUE(RIGHT({r},1))-1),1)"
+    )
+    calendar_q = f"DATE(VALUE(LEFT({r},4)),3*VALUE(RIGHT({r},1))-2,1)"
+    month = f"DATE(VALUE(LEFT({r},4)),VALUE(MID({r},6,2)),1)"
+    return (
+        f"IF(ISNUMBER({r}),DATE(YEAR({r}),MONTH({r}),1),"
+        f'IF(ISNUMBER(SEARCH("Q",{r})),IF(LEFT({r},2)="FY",{fiscal},{calendar_q}),{month}))'
+    )
+
+
+_EXPECTED = _P.ref("expected_close")
+_DEAL_PROBABILITY = _P.ref("probability")
+ARRAY_NAMES: dict[str, str] = {
+    # First day of each Targets row's period.
+    "TargetStart": "=" + period_start_expr(_T.ref("period")),
+    # Where an open deal lands: its expected close, or the as-of date when overdue.
+    "DealLanding": f"=IF({_EXPECTED}<AsOfDate,AsOfDate,{_EXPECTED})",
+    # Per-deal probability override, else the Stages table's probability of its stage.
+    "DealProbability": (
+        f"=IF(ISNUMBER({_DEAL_PROBABILITY}),{_DEAL_PROBABILITY},"
+        f"SUMIFS({_S.ref('probability')},{_S.ref('stage')},{_P.ref('stage')}))"
+    ),
+}
+"""Array names the native plan reads (each evaluates to one value per table row)."""
+
+DEFINED_NAMES: dict[str, str] = {
+    **LIST_NAMES,
+    "AsOfDate": "=" + _setting_lookup("as_of"),
+    "FiscalStartMonth": "=" + _setting_lookup("fiscal_start_month"),
+    **ARRAY_NAMES,
+}
+"""Every workbook name: the drop-down lists, two settings and the array names."""
+
+
+ArgKind = Literal["table", "cell", "text", "omit", "range"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a PIPE_* call: a whole table, a cell, a range, a text or omitted."""
+
+    kind: ArgKind
+    ref: str = ""  # Excel table name, A1 cell/range (with $ as written) or the text literal
+
+    def formula(self) -> str:
+        """The argument as written in the formula."""
+        if self.kind == "table":
+            return contract.table(self.ref).all_ref
+        if self.kind == "text":
+            return '"' + self.ref.replace('"', '""') + '"'
+        if self.kind == "omit":
+            return ""
+        return self.ref
+
+
+def pipe_formula(function: str, args: Sequence[Arg]) -> str:
+    """``=FUNCTION(arg1,arg2,...)`` with trailing omitted arguments dropped."""
+    parts = [a.formula() for a in args]
+    while parts and parts[-1] == "":
+        parts.pop()
+    return f"={function}({','.join(parts)})"
+
+
+Fmt = Literal["amount", "percent", "ratio", "days", "count", "date", "period", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class PipeCell:
+    """A cell computed by a Python worksheet function.
+
+    ``pick`` k > 0 takes the k-th value of a one-row result through ``INDEX``, so the
+    cell works in every Excel (no dynamic arrays needed) and keeps its cached value.
+    """
+
+    id: str
+    cell: str
+    function: str
+    args: tuple[Arg, ...]
+    fmt: Fmt
+    pick: int = 0
+
+    @property
+    def formula(self) -> str:
+        """The formula text."""
+        call = pipe_formula(self.function, self.args)
+        return f"=INDEX({call[1:]},1,{self.pick})" if self.pick else call
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCell:
+    """A cell computed by a plain Excel formula (``array``: a single-cell array formula)."""
+
+    id: str
+    cell: str
+    formula: str
+    fmt: Fmt
+    array: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TextCell:
+    """Fixed text: a label, a heading, a note; ``role`` picks the style."""
+
+    cell: str
+    text: str
+    role: Literal[
+        "title",
+        "subtitle",
+        "section",
+        "colhead",
+        "label",
+        "note",
+        "legend_input",
+        "legend_formula",
+        "legend_pipe",
+        "input",
+    ] = "label"
+    merge_to: str | None = None
+
+
+@dataclass(frozen=True)
+class DashboardLayout:
+    """Every cell of the Dashboard, plus its inputs and where the buttons go."""
+
+    texts: tuple[TextCell, ...]
+    pipes: tuple[PipeCell, ...]
+    natives: tuple[NativeCell, ...]
+    period_cells: dict[str, str]  # "month"/"quarter" -> input cell
+    owner_cell: str
+    buttons: dict[str, str]  # "refresh"/"import" -> anchor cell
+    widths: dict[str, float]
+    plan_rows: tuple[int, ...]  # 1-based rows of the plan, first activity .. deals
+    last_row: int
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Ids of every formula cell (PIPE_* first, then the plain formulas)."""
+        return tuple(p.id for p in self.pipes) + tuple(n.id for n in self.natives)
+
+    def cell_of(self, cell_id: str) -> str:
+        """A1 address of a formula cell by its id."""
+        found = {p.id: p.cell for p in self.pipes} | {n.id: n.cell for n in self.natives}
+        return found[cell_id]
+
+
+_PROSPECTS_ARG = Arg("table", _P.name)
+_STAGES_ARG = Arg("table", _S.name)
+_TARGETS_ARG = Arg("table", _T.name)
+_OWNER = Arg("cell", "$B$7")
+
+# (id, label, function, needs targets, extra trailing args, format)
+_KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
+    ("won", "Won to date", "PIPE_WON", False, (), "amount"),
+    ("weighted", "Weighted pipeline", "PIPE_WEIGHTED", False, (), "amount"),
+    (
+        "forecast_weighted",
+        "Forecast: won + weighted",
+        "PIPE_FORECAST",
+        False,
+        (Arg("text", "weighted"),),
+        "amount",
+    ),
+    (
+        "forecast_commit",
+        "Forecast: commit",
+        "PIPE_FORECAST",
+        False,
+        (Arg("text", "commit"),),
+        "amount",
+    ),
+    (
+        "forecast_best_case",
+        "Forecast: best case",
+        "PIPE_FORECAST",
+        False,
+        (Arg("text", "best_case"),),
+        "amount",
+    ),
+    (
+        "forecast_montecarlo",
+        "Forecast: Monte Carlo median (P50)",
+        "PIPE_FORECAST",
+        False,
+        (Arg("text", "montecarlo"),),
+        "amount",
+    ),
+    ("gap", "Gap to target (target - forecast)", "PIPE_GAP", True, (), "amount"),
+    ("coverage", "Pipeline coverage", "PIPE_COVERAGE", True, (), "ratio"),
+    ("hit_probability", "Chance of reaching target", "PIPE_HIT_PROBABILITY", True, (), "percent"),
+    ("win_rate", "Win rate (by count)", "PIPE_WIN_RATE", False, (), "percent"),
+    ("avg_deal", "Average won deal", "PIPE_AVG_DEAL", False, (), "amount"),
+    ("cycle_days", "Sales cycle (days, median)", "PIPE_CYCLE_DAYS", False, (), "days"),
+    ("velocity", "Sales velocity (per day, all open)", "PIPE_VELOCITY", False, (), "amount"),
+    ("stale_count", "Stale open deals (today)", "PIPE_STALE_COUNT", False, (), "count"),
+)
+
+
+_NOTES = (
+    (
+        "How the Excel plan works: deals = ROUNDUP(gap / average deal); each earlier"
+        " activity = ROUNDUP(next count / its conversion), back to the first activity."
+    ),
+    (
+        "ROUND(..., 9) before ROUNDUP removes floating-point noise, so a whole count"
+        " (e.g. 3 / 0.6 = 5) is never pushed up to the next number."
+    ),
+    (
+        "The engine (PIPE_*) learns conversions, probabilities and deal size from closed"
+        f" history; the Excel plan uses the {_S.sheet} sheet, so the two can differ."
+    ),
+    (
+        f"Target: {_T.sheet} rows whose period starts in the plan period (a blank owner is a"
+        " team row). Overdue open deals count in the current period."
+    ),
+)
+# Functions that describe the pipeline today, whatever the period: (prospects, [owner]).
+_NO_PERIOD = frozenset({"PIPE_VELOCITY", "PIPE_STALE_COUNT"})
+_PERIOD_COLS = {"month": "B", "quarter": "C"}
+_NATIVE_COLS = {"month": "H", "quarter": "I"}
+_KEY_FIRST_ROW = 9
+_RANGE_ROW = _KEY_FIRST_ROW + len(_KEY_FIGURES) + 1  # section row of the forecast range
+_PLAN_HEAD = _RANGE_ROW + 4  # section row of both backward plans
+
+
+def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
+    texts = [
+        TextCell("A3", "Legend:", "note"),
+        TextCell("B3", "Input: type here", "legend_input"),
+        TextCell("C3", "Excel formula", "legend_formula"),
+        TextCell("D3", "Python: PIPE_*", "legend_pipe"),
+        TextCell("A5", "Key figures", "section"),
+        TextCell("B5", "Current month", "colhead"),
+        TextCell("C5", "Current quarter", "colhead"),
+        TextCell("A6", "Period (type another to compare)"),
+        TextCell("A7", "Owner (blank = whole team)"),
+        TextCell("A8", f"Target ({_T.sheet} sheet)"),
+    ]
+    natives = [
+        NativeCell(f"target.{kind}", f"{col}8", f"={_NATIVE_COLS[kind]}10", "amount")
+        for kind, col in _PERIOD_COLS.items()
+    ]
+    pipes: list[PipeCell] = []
+    for row, (fid, label, function, needs_targets, extra, fmt) in enumerate(
+        _KEY_FIGURES, start=_KEY_FIRST_ROW
+    ):
+        texts.append(TextCell(f"A{row}", label))
+        for kind, col in _PERIOD_COLS.items():
+            tables = (_PROSPECTS_ARG, _TARGETS_ARG) if needs_targets else (_PROSPECTS_ARG,)
+            period = () if function in _NO_PERIOD else (Arg("cell", f"{col}$6"),)
+            args = (*tables, *period, _OWNER, *extra)
+            pipes.append(PipeCell(f"{fid}.{kind}", f"{col}{row}", function, args, fmt))
+    r = _RANGE_ROW
+    texts += [
+        TextCell(f"A{r}", "Forecast range (Monte Carlo)", "section"),
+        TextCell(f"B{r}", "P10", "colhead"),
+        TextCell(f"C{r}", "P50", "colhead"),
+        TextCell(f"D{r}", "P90", "colhead"),
+        TextCell(f"A{r + 1}", "Current month"),
+        TextCell(f"A{r + 2}", "Current quarter"),
+    ]
+    pipes += [
+        PipeCell(
+            f"range.{kind}.{pick}",
+            f"{target}{r + 1 + i}",
+            "PIPE_FORECAST_RANGE",
+            (_PROSPECTS_ARG, Arg("cell", f"${col}$6"), _OWNER),
+            "amount",
+            pick=pick,
+        )
+        for i, (kind, col) in enumerate(_PERIOD_COLS.items())
+        for pick, target in enumerate("BCD", start=1)
+    ]
+    return texts, pipes, natives
+
+
+def _native_target(c: str) -> str:
+    owner, revenue = _T.ref("owner"), _T.ref("revenue")
+    window = f"(TargetStart>={c}$7)*(TargetStart<{c}$8)"
+    team_rows = f'{window}*({owner}="")'
+
+    def total(mask: str) -> str:
+        return f"SUM(IFERROR({mask}*{revenue},0))"
+
+    return (
+        f'=IF($B$7<>"",{total(window + f"*({owner}=$B$7)")},'
+        f"IF(SUM(IFERROR({team_rows},0))>0,{total(team_rows)},{total(window)}))"
+    )
+
+
+def _native_inputs() -> tuple[list[TextCell], list[NativeCell]]:
+    texts = [
+        TextCell("F5", "Backward plan in Excel formulas", "section", merge_to="G5"),
+        TextCell("H5", "Month", "colhead"),
+        TextCell("I5", "Quarter", "colhead"),
+        TextCell("F6", "Period"),
+        TextCell("F7", "Period start"),
+        TextCell("F8", "Period end (exclusive)"),
+        TextCell("F9", f"{setting_label('as_of')} ({_SET.sheet})"),
+        TextCell("F10", "Target"),
+        TextCell("F11", "Won to date"),
+        TextCell("F12", f"Weighted pipeline ({_S.sheet} probabilities)"),
+        TextCell("F13", "Average won deal"),
+        TextCell("F14", "Gap = target - won - pipeline (min 0)"),
+    ]
+    amount, status, closed, owner = (
+        _P.ref(f) for f in ("amount", "status", "closed", "owner")
+    )  # fmt: skip
+    won_word, open_word = _quoted(WON), _quoted(OPEN)
+    blank_owner = '$B$7=""'
+    avg_team = f'AVERAGEIFS({amount},{status},{won_word},{closed},"<="&AsOfDate)'
+    avg_owner = avg_team[:-1] + f",{owner},$B$7)"
+    avg_open = f"AVERAGEIFS({amount},{status},{open_word})"
+    natives: list[NativeCell] = []
+    for kind, c in _NATIVE_COLS.items():
+        key = c.lower()
+        won = (
+            f"{amount},{status},{won_word},"
+            f'{closed},">="&{c}$7,{closed},"<"&{c}$8,'
+            f'{closed},"<="&AsOfDate'
+        )
+        weighted = (
+            f"=SUM(IFERROR(({status}={open_word})*({_P.ref('category')}<>{_quoted(OMITTED)})"
+            f"*ISNUMBER({_EXPECTED})*(DealLanding>={c}$7)*(DealLanding<{c}$8)"
+            f"*IF({blank_owner},1,{owner}=$B$7)"
+            f"*{amount}*DealProbability,0))"
+        )
+        natives += [
+            NativeCell(f"native.period.{key}", f"{c}6", f"={_PERIOD_COLS[kind]}$6", "period"),
+            NativeCell(f"native.start.{key}", f"{c}7", "=" + period_start_expr(f"{c}$6"), "date"),
+            NativeCell(
+                f"native.end.{key}",
+                f"{c}8",
+                f'=DATE(YEAR({c}$7),MONTH({c}$7)+IF(ISNUMBER(SEARCH("Q",{c}$6)),3,1),1)',
+                "date",
+            ),
+            NativeCell(f"native.as_of.{key}", f"{c}9", "=AsOfDate", "date"),
+            NativeCell(f"native.target.{key}", f"{c}10", _native_target(c), "amount", array=True),
+            NativeCell(
+                f"native.won.{key}",
+                f"{c}11",
+                f"=IF({blank_owner},SUMIFS({won}),SUMIFS({won},{owner},$B$7))",
+                "amount",
+            ),
+            NativeCell(f"native.weighted.{key}", f"{c}12", weighted, "amount", array=True),
+            NativeCell(
+                f"native.avg_deal.{key}",
+                f"{c}13",
+                f"=IFERROR(IF({blank_owner},{avg_team},IFERROR({avg_owner},{avg_team})),"
+                f"{avg_open})",
+                "amount",
+            ),
+            NativeCell(f"native.gap.{key}", f"{c}14", f"=MAX(0,{c}$10-{c}$11-{c}$12)", "amount"),
+        ]
+    return texts, natives
+
+
+def _plans(
+    activities: Sequence[str], won_activity: str
+) -> tuple[list[TextCell], list[PipeCell], list[NativeCell], tuple[int, ...]]:
+    n_open = len(activities)
+    h = _PLAN_HEAD
+    texts = [
+        TextCell(f"A{h}", "Backward plan (Python engine)", "section"),
+        TextCell(f"B{h}", "Month", "colhead"),
+        TextCell(f"C{h}", "Quarter", "colhead"),
+        TextCell(f"F{h}", "Activity needed (stage)", "section"),
+        TextCell(f"G{h}", "Conversion", "colhead"),
+        TextCell(f"H{h}", "Month", "colhead"),
+        TextCell(f"I{h}", "Quarter", "colhead"),
+    ]
+    activity, stage, conversion = (_S.ref(f) for f in ("activity", "stage", "conversion"))
+    tables = (_PROSPECTS_ARG, _STAGES_ARG, _TARGETS_ARG)
+    pipes: list[PipeCell] = []
+    natives: list[NativeCell] = []
+    rows = tuple(range(h + 1, h + 2 + n_open))
+    for k, r in enumerate(rows):
+        is_deals = k == n_open
+        name = won_activity if is_deals else activities[k]
+        texts.append(TextCell(f"A{r}", name or ("Deals" if is_deals else f"Stage {k + 1}")))
+        pipes += [
+            PipeCell(
+                f"required.{k}.{kind}",
+                f"{col}{r}",
+                "PIPE_REQUIRED",
+                (Arg("cell", f"$A{r}"), *tables, Arg("cell", f"{col}$6"), _OWNER),
+                "count",
+            )
+            for kind, col in _PERIOD_COLS.items()
+        ]
+        if is_deals:
+            label = f'="Deals won ("&INDEX({activity},{n_open + 1})&")"'
+        else:
+            label = f'=INDEX({activity},{k + 1})&" ("&INDEX({stage},{k + 1})&")"'
+            rate = f"=INDEX({conversion},{k + 1})"
+            natives.append(NativeCell(f"native.rate.{k}", f"G{r}", rate, "percent"))
+        natives.append(NativeCell(f"native.label.{k}", f"F{r}", label, "text"))
+        for c in _NATIVE_COLS.values():
+            step = f"{c}$14/{c}$13" if is_deals else f"{c}{r + 1}/$G{r}"
+            natives.append(
+                NativeCell(
+                    f"native.required.{k}.{c.lower()}",
+                    f"{c}{r}",
+                    f"=ROUNDUP(ROUND({step},9),0)",
+                    "count",
+                )
+            )
+    check = rows[-1] + 1
+    rates = f"$G${rows[0]}:$G${rows[-2]}"
+    texts.append(TextCell(f"F{check}", "Check: PIPE_REQUIRED_CALLS on these inputs"))
+    pipes += [
+        PipeCell(
+            f"check_calls.{c.lower()}",
+            f"{c}{check}",
+            "PIPE_REQUIRED_CALLS",
+            tuple(
+                Arg("range", rates) if ref == "rates" else Arg("cell", f"{c}${ref}")
+                for ref in ("10", "13", "rates", "11", "12")
+            ),
+            "count",
+        )
+        for c in _NATIVE_COLS.values()
+    ]
+    return texts, pipes, natives, rows
+
+
+def dashboard_layout(activities: Sequence[str], won_activity: str) -> DashboardLayout:
+    """The Dashboard for a process whose open stages bring in these activities.
+
+    Columns A-D: key figures and the engine's plan (B = current month, C = current
+    quarter); columns F-I: the same backward plan in plain Excel formulas (H = month,
+    I = quarter). Cell ids: ``<figure>.month|quarter`` (e.g. ``won.month``),
+    ``range.month|quarter.1|2|3`` (P10, P50, P90), ``required.<k>.month|quarter``
+    (k = 0 first activity ... n_open = deals), ``check_calls.h|i`` and ``native.<name>.h|i``
+    for the plain formulas (``native.required.<k>.h`` ...).
+    """
+    if not activities:
+        raise ValueError("the process needs at least one open stage")
+    texts, pipes, natives = _key_figures()
+    native_texts, native_inputs = _native_inputs()
+    plan_texts, plan_pipes, plan_natives, plan_rows = _plans(activities, won_activity)
+    note_row = plan_rows[-1] + 3
+    notes = [TextCell(f"A{note_row + i}", t, "note") for i, t in enumerate(_NOTES)]
+    return DashboardLayout(
+        texts=(*texts, *native_texts, *plan_texts, *notes),
+        pipes=(*pipes, *plan_pipes),
+        natives=(*natives, *native_inputs, *plan_natives),
+        period_cells={"month": "B6", "quarter": "C6"},
+        owner_cell="B7",
+        buttons={"refresh": "F1", "import": "H1"},
+        widths={"A": 34, "B": 15, "C": 15, "D": 15, "E": 3, "F": 40, "G": 11, "H": 15, "I": 15},
+        plan_rows=plan_rows,
+        last_row=note_row + len(notes) - 1,
+    )

@@ -29,7 +29,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from pipeline_xl.core.errors import InputError
 
-__all__ = ["DIV0", "NA", "NUM", "ExcelError", "guard", "number_or_error"]
+__all__ = ["DIV0", "NA", "NUM", "VALUE", "ExcelError", "guard", "number_or_error"]
 
 log = logging.getLogger("pipeline_xl.udfs")
 
@@ -58,6 +58,7 @@ _CODES = {"#N/A": 2042, "#DIV/0!": 2007, "#NUM!": 2036, "#VALUE!": 2015}
 NA = ExcelError("#N/A")
 DIV0 = ExcelError("#DIV/0!")
 NUM = ExcelError("#NUM!")
+VALUE = ExcelError("#VALUE!")
 
 
 def number_or_error(value: float, *, empty: ExcelError = DIV0) -> float | ExcelError:

@@ -7,3 +7,5 @@ contract; `data_sheets` and `dashboard_writer` write them with the `formats`;
 formulas and `cache.engine_values` calls the worksheet functions for the values stored
 with them; `lite` adds the embedded engine for xlwings Lite.
 """
+
+__all__: list[str] = []

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pandas as pd
 
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
+from pipeline_xl.udfs.values import DIV0, NA, VALUE
 from pipeline_xl.workbook.dashboard_spec import (
     OMITTED,
     OPEN,
@@ -28,21 +29,19 @@ from pipeline_xl.workbook.dashboard_spec import (
     setting_label,
 )
 
-__all__ = ["ExcelError", "excel_round_up_count", "excel_value", "native_values", "serial"]
+__all__ = [
+    "excel_round_up_count",
+    "excel_value",
+    "native_values",
+    "period_end",
+    "period_start",
+    "serial",
+]
 
 _EPOCH = date(1899, 12, 30)
 Cell = float | str | bool | None
 
 
-class ExcelError(str):
-    """An Excel error value such as ``#VALUE!`` (a str, so it can be stored as a cached value)."""
-
-    __slots__ = ()
-
-
-VALUE = ExcelError("#VALUE!")
-DIV0 = ExcelError("#DIV/0!")
-NA = ExcelError("#N/A")
 Result = float | str
 
 

@@ -12,9 +12,9 @@ conventions from the whole column:
 * day/month order: if any ``a/b/yyyy`` value has ``b > 12`` the column is month-first,
   otherwise day-first (values whose first part is above 12 are read day-first anyway).
 
-Excel serial numbers use the 1900 date system with day 0 = 1899-12-30, which is right
-from serial 61 (1900-03-01) on. Serials below 61 fall in Excel's fake 1900-02-29 zone and
-are never real sales dates, so they are rejected with a problem instead of guessed.
+Excel serial numbers use the 1900 date system (`pipeline_xl.core.excel`): serials below 61
+fall in Excel's fake 1900-02-29 zone and are never real sales dates, so they are rejected
+with a problem instead of guessed.
 Two-digit years follow Excel's window: 00-29 are 20xx, 30-99 are 19xx.
 
 Speed: a column is parsed once per distinct value (``pandas.factorize``) and columns
@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import EPOCH_1900, FIRST_SERIAL, serial_date
 
 __all__ = [
     "EXCEL_ERRORS",
@@ -60,13 +61,11 @@ EXCEL_ERRORS = frozenset(
 )
 _BLANK_WORDS = frozenset({"", "-", "--", "\u2013", "\u2014", "n/a", "na", "none", "null", "nan"})
 _FORMULA_START = ("=", "+", "-", "@")
-_EXCEL_EPOCH = date(1899, 12, 30)
-_EPOCH64 = np.datetime64("1899-12-30", "D")
-_FIRST_SERIAL = 61  # 1900-03-01: the first serial after Excel's fake 1900-02-29
+_EPOCH64 = np.datetime64(EPOCH_1900, "D")
 # datetime64[ns] holds 1677-09-21 .. 2262-04-11; keep whole years inside it.
 _MIN_DAY = date(1678, 1, 1)
 _MAX_DAY = date(2261, 12, 31)
-_MAX_SERIAL = (_MAX_DAY - _EXCEL_EPOCH).days
+_MAX_SERIAL = (_MAX_DAY - EPOCH_1900).days
 _NAT: Any = np.datetime64("NaT", "ns")
 
 FloatArray = npt.NDArray[np.float64]
@@ -492,11 +491,10 @@ def _named_month_date(text: str) -> date | str:
 def _serial_date(serial: float) -> date | str:
     if not math.isfinite(serial):
         return "not a date"
-    if serial < _FIRST_SERIAL:
+    if serial < FIRST_SERIAL:
         return "number too small for an Excel date (serials start at 61, 1900-03-01)"
-    if serial > _MAX_SERIAL:
-        return "date out of range"
-    return _EXCEL_EPOCH + timedelta(days=int(serial))
+    day = serial_date(serial) if serial <= _MAX_SERIAL else None
+    return "date out of range" if day is None else day
 
 
 def _date_cell(value: object, *, month_first: bool) -> tuple[date | None, str | None]:
@@ -636,7 +634,7 @@ def _datetime_column(arr: npt.NDArray[Any]) -> tuple[DateArray, list[CellProblem
 def _serial_column(serials: FloatArray) -> tuple[DateArray, list[CellProblem]]:
     """Excel serial numbers to dates, vectorised; out-of-range serials are problems."""
     present = ~np.isnan(serials)
-    ok = present & (serials >= _FIRST_SERIAL) & (serials <= _MAX_SERIAL)
+    ok = present & (serials >= FIRST_SERIAL) & (serials <= _MAX_SERIAL)
     days = np.where(ok, serials, 0).astype(np.int64)
     out = (_EPOCH64 + days.astype("timedelta64[D]")).astype("datetime64[ns]")
     out[~ok] = _NAT

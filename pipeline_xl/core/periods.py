@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import serial_date
 
 __all__ = [
     "Granularity",
@@ -31,7 +32,6 @@ __all__ = [
 
 Granularity = Literal["month", "quarter", "year"]
 
-_EXCEL_EPOCH = date(1899, 12, 30)
 _MONTH_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
 _MONTH_REV_RE = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
 _QUARTER_RE = re.compile(r"^(FY)?\s*(\d{4}|\d{2})\s*[-/ ]?\s*Q([1-4])$")
@@ -149,7 +149,8 @@ def parse_period(value: object, fiscal_start: int = 1, kind: Granularity = "mont
     Labels are case-insensitive and tolerate a few spellings (``2026Q1``,
     ``Q1 2026``, ``FY27-Q2``, ``03/2026``). ``2026-Q1`` is the calendar quarter; with a
     non-January fiscal start use ``FY2027-Q2`` for fiscal quarters. A date (or serial
-    number) gives the period of ``kind`` that contains it.
+    number) gives the period of ``kind`` that contains it; serial numbers follow
+    `pipeline_xl.core.excel.serial_date` (61, 1900-03-01, to 9999-12-31).
 
     Raises:
         InputError: the value is not a period.
@@ -163,9 +164,10 @@ def parse_period(value: object, fiscal_start: int = 1, kind: Granularity = "mont
     if isinstance(value, bool):
         raise InputError("not a period", value=value, expected=_EXPECTED)
     if isinstance(value, int | float):
-        if not 1 <= value < 2_958_466:  # also rejects NaN: outside Excel's date range
+        day = serial_date(value)
+        if day is None:  # NaN, outside Excel's dates, or in its fake 1900-02-29 zone
             raise InputError("not a period", value=value, expected=_EXPECTED)
-        return period_of(_EXCEL_EPOCH + timedelta(days=int(value)), kind, fiscal_start)
+        return period_of(day, kind, fiscal_start)
     if not isinstance(value, str):
         raise InputError("not a period", value=value, expected=_EXPECTED)
     found = _parse_label(value.strip().upper(), fiscal_start)

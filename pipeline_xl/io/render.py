@@ -11,8 +11,10 @@ with Excel's ``_xHHHH_`` escape (and a literal ``_xHHHH_`` in the text is protec
 escaping its underscore), so the cell shows exactly the original text.
 
 Numbers are written in their shortest round-trip form, dates as 1900-system serial numbers
-with a date style; None, NaN and infinities leave the cell empty. The output depends only
-on the input: the same sheet gives the same bytes.
+with a date style (a date before 1900-03-01, which has no true serial, as its ISO text);
+None, NaN and infinities leave the cell empty. The output depends only on the input: the
+same sheet gives the same bytes. Cell text, references and sheet names follow `sheetxml`;
+column widths follow `pipeline_xl.core.display.column_width`.
 
 Charts are ``c:chartSpace`` parts whose series reference the sheet's cells and carry the
 values in caches (``c:strCache`` / ``c:numCache``), so they show without recalculation.
@@ -22,8 +24,6 @@ Elements follow the schema order of the chart and worksheet schemas.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -31,6 +31,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import get_args
 
+from pipeline_xl.core.display import column_width, shown_width, text_width
+from pipeline_xl.core.excel import excel_serial, has_serial
 from pipeline_xl.core.report_model import (
     ChartSpec,
     PlacedBlock,
@@ -39,28 +41,20 @@ from pipeline_xl.core.report_model import (
     place,
     sheet_cells,
 )
+from pipeline_xl.io.sheetxml import (
+    bool_cell_xml,
+    cell_ref,
+    number_cell_xml,
+    number_text,
+    range_ref,
+    text_cell_xml,
+    xml_clean,
+    xml_escape,
+)
 from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
-from pipeline_xl.io.tables import excel_serial as tables_serial
 
-__all__ = [
-    "MAX_COLUMN_WIDTH",
-    "RenderedChart",
-    "RenderedSheet",
-    "cell_ref",
-    "chart_xml",
-    "column_letter",
-    "drawing_xml",
-    "excel_serial",
-    "quote_sheet_name",
-    "range_ref",
-    "render_sheet",
-    "xml_text",
-]
+__all__ = ["RenderedChart", "RenderedSheet", "chart_xml", "drawing_xml", "render_sheet"]
 
-MAX_COLUMN_WIDTH = 60.0
-"""Widest column a report sheet gets (characters), however long its texts."""
-
-_MIN_WIDTH = 6.0
 _MAX_TEXT = 32767  # Excel's limit for the text of one cell
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -68,18 +62,10 @@ _CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 _DRAWINGML = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_FIRST_SERIAL_DATE = date(1900, 3, 1)  # before it, Excel's fake 1900-02-29 shifts serials
 _NUMERIC_KINDS = frozenset({"int", "number", "amount", "pct", "date"})
 _TITLE_ROLES = frozenset({"title", "subtitle", "block_title", "note"})
 # Office palette: series colours in order.
 _PALETTE = ("4472C4", "ED7D31", "A5A5A5", "FFC000", "5B9BD5", "70AD47", "264478", "9E480E")
-
-# Characters XML 1.0 cannot carry (or that a parser would normalise away, like CR).
-_ESCAPE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_LITERAL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-_PLAIN_SHEET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_LOOKS_LIKE_REF = re.compile(r"(?i)[a-z]{1,3}[0-9]+|r[0-9]*c[0-9]*|true|false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,98 +85,18 @@ class RenderedSheet:
 
 
 # ---------------------------------------------------------------------------------------
-# References and text
+# Text and dates
 # ---------------------------------------------------------------------------------------
 
 
-def column_letter(col: int) -> str:
-    """1-based column number -> letters: ``1`` -> ``A``, ``28`` -> ``AB``."""
-    if col < 1:
-        raise ValueError(f"column numbers start at 1, not {col}")
-    letters = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def cell_ref(row: int, col: int, *, absolute: bool = False) -> str:
-    """A1 reference of a 1-based cell: ``(6, 2)`` -> ``B6`` (``$B$6`` if absolute)."""
-    if row < 1:
-        raise ValueError(f"row numbers start at 1, not {row}")
-    if absolute:
-        return f"${column_letter(col)}${row}"
-    return f"{column_letter(col)}{row}"
-
-
-def quote_sheet_name(name: str) -> str:
-    """A sheet name as formulas write it: quoted (quotes doubled) unless plain."""
-    if _PLAIN_SHEET_NAME.fullmatch(name) and not _LOOKS_LIKE_REF.fullmatch(name):
-        return name
-    return "'" + name.replace("'", "''") + "'"
-
-
-def range_ref(
-    sheet: str, first_row: int, col: int, last_row: int, last_col: int | None = None
-) -> str:
-    """Absolute reference with sheet: ``'Sheet name'!$B$6:$B$17`` (one cell: ``!$B$6``)."""
-    end_col = col if last_col is None else last_col
-    start = cell_ref(first_row, col, absolute=True)
-    if (first_row, col) == (last_row, end_col):
-        return f"{quote_sheet_name(sheet)}!{start}"
-    return f"{quote_sheet_name(sheet)}!{start}:{cell_ref(last_row, end_col, absolute=True)}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(text: str) -> str:
-    return _escape(text).replace('"', "&quot;")
-
-
-def xml_text(text: str) -> str:
-    """Text for a SpreadsheetML string, XML-escaped, reading back exactly as ``text``.
-
-    Control characters (and CR, which XML parsers turn into LF) become Excel's
-    ``_xHHHH_`` escapes; a literal ``_xHHHH_`` gets its underscore escaped (``_x005F_``)
-    so Excel does not decode it; U+FFFE, U+FFFF and lone surrogates, which no XML file
-    can hold, are dropped.
-    """
-    text = _SURROGATES.sub("", text)
-    text = _LITERAL_ESCAPE.sub(r"_x005F_\1", text)
-    text = _ESCAPE_CHARS.sub(_escape_char, text)
-    return _escape(text)
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return "" if code > 0xFFFD else f"_x{code:04X}_"
-
-
-def _clean(text: str) -> str:
-    """Text for chart labels and names: characters XML cannot hold removed."""
-    return _ESCAPE_CHARS.sub("", _SURROGATES.sub("", text))
-
-
 def _plain_text(text: str) -> str:
-    """`_clean` text, XML-escaped."""
-    return _escape(_clean(text))
+    """Text for chart labels and names: characters XML cannot hold removed, escaped."""
+    return xml_escape(xml_clean(text))
 
 
-def excel_serial(value: date) -> float | None:
-    """1900-system serial of a date or datetime (time as a fraction), None before 1900-03-01.
-
-    Excel treats 1900 as a leap year, so serials below 61 do not match real dates.
-    """
-    day = value.date() if isinstance(value, datetime) else value
-    return None if day < _FIRST_SERIAL_DATE else tables_serial(value)
-
-
-def _number_text(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+def _serial(value: date) -> float | None:
+    """The 1900-system serial of a date or datetime; None before 1900-03-01 (none true)."""
+    return excel_serial(value) if has_serial(value) else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,32 +132,6 @@ def _is_missing_number(value: object) -> bool:
     return False
 
 
-def _text_width(text: str) -> float:
-    if text.isascii() and "\n" not in text:
-        return float(len(text))
-    longest = 0.0
-    for line in text.split("\n"):
-        wide = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-        longest = max(longest, float(wide))
-    return longest
-
-
-def _shown_width(number: float, kind: str, currency: str) -> float:
-    """Length of the number as its format shows it (for column widths)."""
-    if kind == "pct":
-        return float(len(f"{number:.1%}"))
-    if kind == "date":
-        return 10.0
-    if kind == "number":
-        return float(len(f"{number:,.2f}"))
-    if abs(number) >= 1e15:
-        return 12.0
-    digits = float(len(f"{number:,.0f}"))
-    if kind == "amount":
-        return digits + len(currency) + 1
-    return digits
-
-
 class _CellWriter:
     """Turns (value, role) into cell XML with the right type and style."""
 
@@ -275,15 +155,15 @@ class _CellWriter:
             return self.text(ref, shown, role, numeric_header=numeric_header)
         if isinstance(shown, bool):
             style = self.style(_value_role(role, is_date=False))
-            return _Cell(f'<c r="{ref}" s="{style}" t="b"><v>{int(shown)}</v></c>', 5.0)
+            return _Cell(bool_cell_xml(ref, shown, style), 5.0)
         number, is_date = shown
         return self.number(ref, number, _value_role(role, is_date=is_date))
 
     def number(self, ref: str, number: float, role: str) -> _Cell:
         """A numeric cell (dates are numbers too) styled as ``role``."""
         style = self.style(role)
-        width = _shown_width(number, role, self.currency)
-        return _Cell(f'<c r="{ref}" s="{style}"><v>{_number_text(number)}</v></c>', width)
+        width = shown_width(number, role, self.currency)
+        return _Cell(number_cell_xml(ref, number, style), width)
 
     def text(self, ref: str, value: str, role: str, *, numeric_header: bool) -> _Cell | None:
         text = value[:_MAX_TEXT]
@@ -296,8 +176,7 @@ class _CellWriter:
             style = self.style(role, quoted=quoted, numeric=numeric_header)
         else:  # text in a data column of any kind is plain text
             style = self.style("text", quoted=quoted)
-        body = f'<is><t xml:space="preserve">{xml_text(text)}</t></is>'
-        return _Cell(f'<c r="{ref}" s="{style}" t="inlineStr">{body}</c>', _text_width(text))
+        return _Cell(text_cell_xml(ref, text, style, preserve=True), text_width(text))
 
 
 def _classify(value: object) -> str | bool | tuple[float, bool] | None:
@@ -309,7 +188,7 @@ def _classify(value: object) -> str | bool | tuple[float, bool] | None:
     if value is None or isinstance(value, str | bool):
         return value
     if isinstance(value, date):
-        serial = excel_serial(value)
+        serial = _serial(value)
         return value.isoformat() if serial is None else (serial, True)
     if isinstance(value, int | float | Decimal | Fraction):
         number = _as_number(value)
@@ -351,7 +230,7 @@ def render_sheet(
 
     The part holds, in schema order: sheet properties (fit to page), dimension, a view
     without gridlines, default row height, column widths (``Column.width`` or the longest
-    shown value, capped at `MAX_COLUMN_WIDTH`; titles and notes overflow instead of
+    shown value, by `display.column_width`; titles and notes overflow instead of
     widening column A), the cells, margins, a landscape page one page wide, and the
     drawing reference when there are charts and ``drawing_rid`` is given.
 
@@ -411,7 +290,7 @@ def render_sheet(
         '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>',
     ]
     if charts and drawing_rid:
-        parts.append(f'<drawing r:id="{_attr(drawing_rid)}"/>')
+        parts.append(f'<drawing r:id="{xml_escape(drawing_rid, attr=True)}"/>')
     parts.append("</worksheet>")
     return RenderedSheet("".join(parts).encode("utf-8"), charts)
 
@@ -429,8 +308,7 @@ def _cols(widths: dict[int, float], explicit: dict[int, float]) -> str:
         return ""
     out = ["<cols>"]
     for col in sorted(set(widths) | set(explicit)):
-        width = explicit[col] if col in explicit else widths[col] * 1.1 + 2.0
-        width = round(min(max(width, _MIN_WIDTH), MAX_COLUMN_WIDTH), 2)
+        width = column_width(widths.get(col, 0.0), explicit.get(col))
         out.append(f'<col min="{col}" max="{col}" width="{width:g}" customWidth="1"/>')
     out.append("</cols>")
     return "".join(out)
@@ -454,7 +332,7 @@ def _sheet_data(rows: dict[int, list[tuple[int, str]]]) -> str:
 
 def _cache_number(value: object) -> float | None:
     if isinstance(value, date):
-        return excel_serial(value)
+        return _serial(value)
     return _as_number(value)
 
 
@@ -465,7 +343,7 @@ def _str_ref(ref: str, values: Sequence[object]) -> str:
         if v is not None and not _is_missing_number(v)
     )
     return (
-        f"<c:strRef><c:f>{_escape(ref)}</c:f><c:strCache>"
+        f"<c:strRef><c:f>{xml_escape(ref)}</c:f><c:strCache>"
         f'<c:ptCount val="{len(values)}"/>{points}</c:strCache></c:strRef>'
     )
 
@@ -475,10 +353,10 @@ def _num_ref(ref: str, values: Sequence[object], code: str) -> str:
     for i, value in enumerate(values):
         number = _cache_number(value)
         if number is not None:
-            points.append(f'<c:pt idx="{i}"><c:v>{_number_text(number)}</c:v></c:pt>')
+            points.append(f'<c:pt idx="{i}"><c:v>{number_text(number)}</c:v></c:pt>')
     return (
-        f"<c:numRef><c:f>{_escape(ref)}</c:f><c:numCache>"
-        f"<c:formatCode>{_escape(code)}</c:formatCode>"
+        f"<c:numRef><c:f>{xml_escape(ref)}</c:f><c:numCache>"
+        f"<c:formatCode>{xml_escape(code)}</c:formatCode>"
         f'<c:ptCount val="{len(values)}"/>{"".join(points)}</c:numCache></c:numRef>'
     )
 
@@ -589,7 +467,7 @@ def _axes_xml(spec: ChartSpec, data: _ChartData, currency: str) -> str:
     cat_ax = (
         f'<c:catAx><c:axId val="{_CAT_AX_ID}"/><c:scaling><c:orientation val="{orientation}"/>'
         f'</c:scaling><c:delete val="0"/><c:axPos val="{"l" if horizontal else "b"}"/>'
-        f'<c:numFmt formatCode="{_attr(data.cat_code)}" sourceLinked="0"/>'
+        f'<c:numFmt formatCode="{xml_escape(data.cat_code, attr=True)}" sourceLinked="0"/>'
         '<c:majorTickMark val="out"/><c:minorTickMark val="none"/><c:tickLblPos val="low"/>'
         f'<c:crossAx val="{_VAL_AX_ID}"/><c:crosses val="autoZero"/><c:auto val="1"/>'
         '<c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
@@ -602,7 +480,8 @@ def _axes_xml(spec: ChartSpec, data: _ChartData, currency: str) -> str:
     val_ax = (
         f'<c:valAx><c:axId val="{_VAL_AX_ID}"/><c:scaling><c:orientation val="minMax"/>'
         f'</c:scaling><c:delete val="0"/><c:axPos val="{"b" if horizontal else "l"}"/>'
-        f'{gridlines}{y_title}<c:numFmt formatCode="{_attr(value_code)}" sourceLinked="0"/>'
+        f"{gridlines}{y_title}"
+        f'<c:numFmt formatCode="{xml_escape(value_code, attr=True)}" sourceLinked="0"/>'
         '<c:majorTickMark val="out"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         f'<c:crossAx val="{_CAT_AX_ID}"/><c:crosses val="{"max" if horizontal else "autoZero"}"/>'
         '<c:crossBetween val="between"/></c:valAx>'
@@ -686,11 +565,11 @@ def drawing_xml(charts: Sequence[tuple[PlacedChart, str]]) -> bytes:
             f"<xdr:row>{row0 + chart.rows}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
             '<xdr:graphicFrame macro="">'
             f'<xdr:nvGraphicFramePr><xdr:cNvPr id="{i + 2}" name="{name}"'
-            f' descr="{_attr(_clean(chart.spec.title))}"/>'
+            f' descr="{xml_escape(xml_clean(chart.spec.title), attr=True)}"/>'
             "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
             '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
             f'<a:graphic><a:graphicData uri="{_CHART}">'
-            f'<c:chart xmlns:c="{_CHART}" r:id="{_attr(rid)}"/>'
+            f'<c:chart xmlns:c="{_CHART}" r:id="{xml_escape(rid, attr=True)}"/>'
             "</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/>"
             "</xdr:twoCellAnchor>"
         )

@@ -30,8 +30,9 @@ from pipeline_xl.core.model import Model
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.report_model import Report
 from pipeline_xl.core.schema import match_headers
-from pipeline_xl.io.package import Package, xml_unescape
+from pipeline_xl.io.package import Package
 from pipeline_xl.io.render import drawing_xml, render_sheet
+from pipeline_xl.io.sheetxml import xml_unescape
 from pipeline_xl.io.styles import MINIMAL_STYLES_XML, StyleBook
 from pipeline_xl.io.tables import ValueKind, find_table, replace_table_rows
 
@@ -52,11 +53,9 @@ _SNAPSHOT_KINDS: dict[str, ValueKind] = {
 
 
 def _styles_part(package: Package) -> str:
-    for rel in package.rels(package.workbook_part):
-        if rel.type == _STYLES_REL and rel.part and package.has(rel.part):
-            found = package.find(rel.part)
-            assert found is not None  # noqa: S101 - checked by has()
-            return found
+    found = package.related(package.workbook_part, "styles")
+    if found is not None:
+        return found
     part = package.unused_name("xl/styles{}.xml")
     package.set_part(part, MINIMAL_STYLES_XML, _STYLES_CT)
     package.add_rel(package.workbook_part, _STYLES_REL, part)
@@ -149,14 +148,7 @@ def _first_texts(package: Package, sheet: str) -> tuple[str, str]:
 
 
 def _shared_strings(package: Package) -> list[str]:
-    part = next(
-        (
-            r.part
-            for r in package.rels(package.workbook_part)
-            if r.type.endswith("/sharedStrings") and r.part and package.has(r.part)
-        ),
-        None,
-    )
+    part = package.related(package.workbook_part, "sharedStrings")
     if part is None:
         return []
     text = package.part(part).decode("utf-8", errors="replace")

@@ -26,6 +26,7 @@ from typing import Literal, NoReturn, TypeAlias, get_args
 
 from pipeline_xl.core.display import STYLE, currency_format
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.io.sheetxml import QUOTE_STARTS, xml_escape
 
 __all__ = [
     "BUILTIN_FORMATS",
@@ -106,7 +107,6 @@ _ORDER = (
     "extLst",
 )
 _EDITED = ("numFmts", "fonts", "fills", "borders", "cellXfs")
-_QUOTE_START = ("=", "+", "-", "@")
 
 # Flags: Excel's "Good" and "Bad" cell style colours.
 _GOOD_FILL, _GOOD_FONT = "FFC6EFCE", "FF006100"
@@ -139,7 +139,7 @@ class _El:
     def xml(self, prefix: str) -> str:
         """Serialised with ``prefix`` for the main namespace ('' for the default one)."""
         tag = f"{prefix}:{self.name}" if prefix else self.name
-        attrs = "".join(f' {k}="{_attr(v)}"' for k, v in self.attrs)
+        attrs = "".join(f' {k}="{xml_escape(v, attr=True)}"' for k, v in self.attrs)
         if not self.children:
             return f"<{tag}{attrs}/>"
         inner = "".join(c.xml(prefix) for c in self.children)
@@ -148,12 +148,6 @@ class _El:
 
 def _el(name: str, *children: _El, **attrs: object) -> _El:
     return _El(name, tuple((k, str(v)) for k, v in attrs.items()), children)
-
-
-def _attr(value: str) -> str:
-    return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
 
 
 def _key_of_parsed(name: str, attrs: dict[str, str], children: list[object]) -> tuple[object, ...]:
@@ -436,7 +430,7 @@ class StyleBook:
     @staticmethod
     def needs_quote(text: str) -> bool:
         """Whether Excel would read ``text`` typed into a cell as a formula or a sign."""
-        return text.startswith(_QUOTE_START)
+        return text.startswith(QUOTE_STARTS)
 
     @property
     def changed(self) -> bool:

@@ -18,7 +18,7 @@ import pandas as pd
 import xlwings as xw
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.display import currency_format
+from pipeline_xl.core.display import column_width, currency_format
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
 
@@ -195,7 +195,7 @@ def _write_sheet(sheet: xw.Sheet, report_sheet: ReportSheet, currency: str) -> N
         _add_charts(sheet, placed)
         for j, column in enumerate(block.columns, start=1):
             longest = max((len(str(r[j - 1])) for r in rows if r[j - 1] is not None), default=8)
-            wanted = column.width or min(max(longest + 2, 8), 45)
+            wanted = column_width(longest, column.width)
             widths[j] = max(widths.get(j, 0.0), float(wanted))
     for j, width in widths.items():
         sheet.range((1, j)).column_width = width

@@ -58,8 +58,15 @@ class TestPeriodOf:
         # Excel serial 46082 is 2026-03-01 (days since 1899-12-30).
         assert parse_period(46082.0).start == date(2026, 3, 1)
         assert parse_period(46082, kind="quarter").label == "2026-Q1"
+        assert parse_period(61).label == "1900-03"  # the first true serial
         assert parse_period(datetime(2026, 3, 9, 15, 30), 4, "quarter").label == "FY2026-Q4"
         assert parse_period("2026-03-09", 4, "year").label == "FY2026"
+
+    @pytest.mark.parametrize("serial", [60, 1.5, 0, 2_958_466, float("nan")])
+    def test_serials_without_a_true_day(self, serial):
+        # below 61 Excel's fake 1900-02-29 shifts the days; past 9999-12-31 no date
+        with pytest.raises(InputError, match="not a period"):
+            parse_period(serial)
 
     @pytest.mark.parametrize(
         ("day", "fiscal_start", "label"),

@@ -12,7 +12,8 @@ import pytest
 import xlsxwriter
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.io.package import Package, check_sheet_name, quote_sheet
+from pipeline_xl.io.package import Package
+from pipeline_xl.io.sheetnames import check_sheet_name
 from tests.io.workbooks import read_parts, write_parts
 
 SHEET = (
@@ -145,12 +146,8 @@ class TestAddSheet:
         with pytest.raises(InputError):
             Package.open(book).add_sheet(name, _sheet())
 
-    def test_quote_sheet(self):
+    def test_good_name(self):
         check_sheet_name("Variance 2026-03-15")
-        assert quote_sheet("Data") == "Data"
-        assert quote_sheet("My notes") == "'My notes'"
-        assert quote_sheet("A1") == "'A1'"
-        assert quote_sheet("O'Brien") == "'O''Brien'"
 
 
 class TestRemoveAndRename:

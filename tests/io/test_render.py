@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from defusedxml import ElementTree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_xl.core.display import MAX_COLUMN_WIDTH
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.report_model import (
     CHART_COLS,
@@ -27,19 +27,9 @@ from pipeline_xl.core.report_model import (
     ReportSheet,
     place,
 )
-from pipeline_xl.io.render import (
-    MAX_COLUMN_WIDTH,
-    cell_ref,
-    chart_xml,
-    column_letter,
-    drawing_xml,
-    excel_serial,
-    quote_sheet_name,
-    range_ref,
-    render_sheet,
-    xml_text,
-)
+from pipeline_xl.io.render import chart_xml, drawing_xml, render_sheet
 from pipeline_xl.io.styles import MINIMAL_STYLES_XML, StyleBook, number_format
+from tests.io.workbooks import excel_decode
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS = {
@@ -138,11 +128,6 @@ def report_sheet() -> ReportSheet:
 # ---------------------------------------------------------------------------------------
 # Reading back
 # ---------------------------------------------------------------------------------------
-
-
-def excel_decode(text: str) -> str:
-    """Excel's reading of ``_xHHHH_`` escapes (left to right)."""
-    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
 def cells_of(xml: bytes) -> dict[str, ElementTree.Element]:
@@ -289,79 +274,6 @@ def base_styles(request) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------
-# References and text
-# ---------------------------------------------------------------------------------------
-
-
-class TestReferences:
-    def test_column_letters(self):
-        # 26 letters, then AA = 27, AZ = 26 + 26 = 52, BA = 53, ZZ = 26 * 27 = 702, AAA = 703
-        assert [column_letter(n) for n in (1, 26, 27, 52, 53, 702, 703)] == [
-            "A",
-            "Z",
-            "AA",
-            "AZ",
-            "BA",
-            "ZZ",
-            "AAA",
-        ]
-        with pytest.raises(ValueError, match="start at 1"):
-            column_letter(0)
-
-    def test_cell_and_range_refs(self):
-        assert cell_ref(6, 2) == "B6"
-        assert cell_ref(6, 2, absolute=True) == "$B$6"
-        assert range_ref("Variance", 6, 2, 17) == "Variance!$B$6:$B$17"
-        assert range_ref("Sales Q4", 5, 3, 5) == "'Sales Q4'!$C$5"
-        assert range_ref("Data", 1, 1, 3, 2) == "Data!$A$1:$B$3"
-
-    def test_sheet_names_are_quoted_when_needed(self):
-        assert quote_sheet_name("Variance") == "Variance"
-        assert quote_sheet_name("Rep's view") == "'Rep''s view'"
-        assert quote_sheet_name("Sales Q4") == "'Sales Q4'"
-        assert quote_sheet_name("2026") == "'2026'"  # starts with a digit
-        assert quote_sheet_name("AB12") == "'AB12'"  # reads as a cell reference
-        assert quote_sheet_name("R1C1") == "'R1C1'"
-        assert quote_sheet_name("Flow-chart") == "'Flow-chart'"
-
-    def test_excel_serials(self):
-        # 2025-01-01 is serial 45658; 2026-01-01 = 45658 + 365 = 46023;
-        # 2026-11-30 is day 334 of 2026 (31+28+31+30+31+30+31+31+30+31 = 304, + 30),
-        # so 46023 + 333 = 46356; 2026-03-01 12:00 = 46023 + 59 + 0.5 = 46082.5.
-        assert excel_serial(date(2026, 1, 1)) == 46023
-        assert excel_serial(date(2026, 11, 30)) == 46356
-        assert excel_serial(datetime(2026, 3, 1, 12, 0)) == 46082.5
-        assert excel_serial(date(1900, 3, 1)) == 61  # first serial after the fake 1900-02-29
-        assert excel_serial(date(1900, 2, 28)) is None
-
-
-class TestXmlText:
-    def test_escapes(self):
-        assert xml_text("<&>") == "&lt;&amp;&gt;"
-        assert xml_text("a\x01b\rc") == "a_x0001_b_x000D_c"
-        assert xml_text("keep\ttab\nand newline") == "keep\ttab\nand newline"
-        # a literal escape sequence keeps its meaning: its underscore is escaped
-        assert xml_text("_x0041_") == "_x005F_x0041_"
-        assert xml_text("bad\ufffe\uffffchars") == "badchars"
-
-    @settings(max_examples=80, deadline=None)
-    @given(
-        st.lists(
-            st.one_of(
-                st.text(max_size=8),
-                st.sampled_from(["_x0041_", "_x005F_", "_x", "_", "\r\n", "\x00", "\x1f", "\x7f"]),
-            ),
-            max_size=8,
-        ).map("".join)
-    )
-    def test_text_reads_back_exactly(self, text):
-        xml = f'<t xml:space="preserve">{xml_text(text)}</t>'
-        parsed = ElementTree.fromstring(xml.encode("utf-8")).text or ""
-        expected = re.sub("[\ud800-\udfff\ufffe\uffff]", "", text)
-        assert excel_decode(parsed) == expected
-
-
-# ---------------------------------------------------------------------------------------
 # The worksheet
 # ---------------------------------------------------------------------------------------
 
@@ -466,7 +378,7 @@ class TestWorksheet:
         assert "F8" not in cells
         assert value("D7") == 25000.5
         assert value("E7") == 0.123
-        assert value("F6") == 46356  # 2026-11-30, see test_excel_serials
+        assert value("F6") == 46356  # 2026-11-30, see tests/core/test_excel.py
         assert value("F9") == 46082.5  # 2026-03-01 12:00
         assert cells["B6"].find("m:v", NS).text == "1"  # whole numbers without ".0"
 

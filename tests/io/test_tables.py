@@ -14,15 +14,7 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from pipeline_xl.io.package import Package
-from pipeline_xl.io.tables import (
-    cell_text,
-    col_index,
-    col_letter,
-    excel_serial,
-    find_table,
-    replace_table_rows,
-    split_ref,
-)
+from pipeline_xl.io.tables import find_table, replace_table_rows
 
 HEADER = ["Date", "Name", "Amount"]
 KINDS = ["date", "text", "number"]
@@ -79,29 +71,6 @@ def _save(pkg: Package, path: Path) -> Path:
 def _table_rows(path: Path, name: str = "tblData") -> list[list[object]]:
     book = CalamineWorkbook.from_path(str(path), load_tables=True)
     return book.get_table_by_name(name).to_python()
-
-
-class TestReferences:
-    @pytest.mark.parametrize(("n", "letters"), [(1, "A"), (26, "Z"), (27, "AA"), (16384, "XFD")])
-    def test_columns(self, n, letters):
-        assert col_letter(n) == letters
-        assert col_index(letters) == n
-
-    def test_split_ref(self):
-        assert split_ref("B2:D5") == (2, 2, 5, 4)
-        assert split_ref("$C$7") == (7, 3, 7, 3)
-
-    def test_serials(self):
-        # 2026-01-05 is 46,027 days after 1899-12-30 (Excel's 1900 system, leap bug included).
-        assert excel_serial(date(2026, 1, 5)) == 46027
-        assert excel_serial(datetime(2026, 1, 5, 12)) == 46027.5
-        assert excel_serial(date(1900, 1, 1)) == 1  # before the fake 29 February 1900
-        assert excel_serial(date(1904, 1, 2), date1904=True) == 1
-
-    def test_cell_text(self):
-        assert cell_text("a & <b>") == "a &amp; &lt;b&gt;"
-        assert cell_text("x\x01y") == "x_x0001_y"
-        assert cell_text("_x0041_") == "_x005F_x0041_"
 
 
 class TestReplace:

@@ -41,6 +41,11 @@ MC_ROOT = (
 )
 
 
+def excel_decode(text: str) -> str:
+    """Excel's reading of ``_xHHHH_`` escapes (left to right)."""
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
+
+
 def new_sample(path: Path, n: int = 200) -> Path:
     """The ready workbook with ``n`` sample prospects (as `pipeline-xl new` makes it)."""
     return new_workbook(

@@ -3,7 +3,7 @@
 `write_table` writes a prepared table (`pipeline_xl.workbook.prepare`) as an Excel table
 following its `spec.TableSpec`: the header row with its notes, one column per spec column
 with the column's format, drop-down lists over the data rows, and a width that fits the
-widest value (at most `_MAX_WIDTH` characters).
+widest value (`pipeline_xl.core.display.column_width`, the rule every writer uses).
 
 Cells keep their type: text is always written as text, never as a formula, whatever it
 starts with, and text starting with ``= + - @`` gets a quote-prefix style so editing the
@@ -28,6 +28,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.contract import SETTINGS_TABLE
+from pipeline_xl.core.display import column_width, shown_width, text_width
+from pipeline_xl.core.excel import EPOCH_1900
 from pipeline_xl.workbook.formats import Formats, Writer
 from pipeline_xl.workbook.spec import (
     SETTINGS_ROWS,
@@ -42,7 +44,6 @@ from pipeline_xl.workbook.spec import (
 __all__ = ["sheet_setup", "write_cell", "write_conf", "write_table"]
 
 _QUOTE_STARTS = ("=", "+", "-", "@")
-_MAX_WIDTH = 45.0
 _WRITTEN_SETTINGS = {row.setting.key: row for row in SETTINGS_ROWS}
 
 
@@ -67,20 +68,20 @@ def _to_datetime(value: object) -> datetime | None:
     return None
 
 
-def _text_width(text: str) -> float:
-    return float(max((len(line) for line in text.splitlines()), default=0))
+# The builder's display kinds as the shared width rule names them.
+_WIDTH_KIND = {
+    "percent": "pct",
+    "amount": "amount",
+    "count": "int",
+    "number": "int",
+    "date": "date",
+}
 
 
 def _number_width(value: float, kind: str, currency: str) -> float:
     if not math.isfinite(value):
         return 6.0
-    if kind == "percent":
-        return 7.0
-    if kind in ("amount", "count", "number"):
-        digits = f"{abs(value):,.0f}" if abs(value) < 1e15 else f"{value:.3g}"
-        extra = len(currency) + 2 if kind == "amount" else 0
-        return float(len(digits) + extra + (1 if value < 0 else 0))
-    return float(len(f"{value:g}"))
+    return shown_width(value, _WIDTH_KIND.get(kind, "int"), currency)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def write_cell(w: Writer, row: int, col: int, value: object, fmts: _CellFormats)
     if isinstance(value, str) and value:
         fmt = fmts.quoted if value.startswith(_QUOTE_STARTS) else fmts.main
         ws.write_string(row, col, value, fmt)
-        return _text_width(value)
+        return text_width(value)
     if isinstance(value, str) or _is_blank(value):
         if fmts.write_blanks:
             ws.write_blank(row, col, None, fmts.main)
@@ -152,7 +153,7 @@ def _write_column(
         return max(widths, default=0.0)
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
-        epoch = pd.Timestamp("1899-12-30")
+        epoch = pd.Timestamp(EPOCH_1900)
         numbers = ((stamps - epoch) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
         fmt, width = fmts.date, 10.0
     else:
@@ -193,20 +194,21 @@ def write_table(
         settings = [_written_setting(v) for v in frame[SETTINGS_TABLE.header("setting")].tolist()]
     for j, column in enumerate(columns):
         fill = STYLE.input_fill if column.input_fill else None
-        width = max(column.width, _text_width(column.header) + 3)
+        content = text_width(column.header) + 1
         series = frame[column.header] if len(frame) else pd.Series([None], dtype=object)
         if column.kind == "mixed" and settings:
             for i, value in enumerate(series.tolist()):
                 row = settings[i]
                 fmts = _CellFormats.of(fm, "mixed" if row is None else row.kind, fill)
-                width = max(width, write_cell(w, r0 + 1 + i, c0 + j, value, fmts) + 2)
-            ws.set_column(c0 + j, c0 + j, min(width, _MAX_WIDTH))
+                content = max(content, write_cell(w, r0 + 1 + i, c0 + j, value, fmts))
+            ws.set_column(c0 + j, c0 + j, max(column.width, column_width(content)))
         else:
             fmts = _CellFormats.of(fm, column.kind, fill)
-            width = max(width, _write_column(w, r0 + 1, c0 + j, series, fmts) + 2)
+            content = max(content, _write_column(w, r0 + 1, c0 + j, series, fmts))
             # Without a fill the column's own format styles blank and future cells.
             column_format = None if fmts.write_blanks else fmts.main
-            ws.set_column(c0 + j, c0 + j, min(width, _MAX_WIDTH), column_format)
+            width = max(column.width, column_width(content))
+            ws.set_column(c0 + j, c0 + j, width, column_format)
         if column.validation:
             ws.data_validation(r0 + 1, c0 + j, r0 + n, c0 + j, dict(VALIDATIONS[column.validation]))
         if column.note:

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pandas as pd
 
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
+from pipeline_xl.core.excel import EPOCH_1900, excel_serial
 from pipeline_xl.udfs.values import DIV0, NA, VALUE
 from pipeline_xl.workbook.dashboard_spec import (
     OMITTED,
@@ -38,7 +39,6 @@ __all__ = [
     "serial",
 ]
 
-_EPOCH = date(1899, 12, 30)
 Cell = float | str | bool | None
 
 
@@ -49,11 +49,11 @@ def serial(day: date) -> float:
     """Excel serial number of a date (1900 date system); a time of day is dropped."""
     if isinstance(day, datetime):
         day = day.date()
-    return float((day - _EPOCH).days)
+    return excel_serial(day)
 
 
 def _from_serial(number: float) -> date:
-    return _EPOCH + timedelta(days=math.floor(number))
+    return EPOCH_1900 + timedelta(days=math.floor(number))
 
 
 def excel_value(value: object) -> Cell:

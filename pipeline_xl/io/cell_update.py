@@ -1,0 +1,203 @@
+"""Update cells of an existing sheet in place: formula results and the tool's own texts.
+
+A refresh keeps the Dashboard in step with the report sheets: it writes the new result
+of each of the Dashboard's formulas (the cached value Excel shows until it recalculates)
+and its date-dependent texts, and nothing else. The edit is made on the sheet part's
+text, cell by cell: every other byte of the part, and every other part, stays as it was.
+
+Rules:
+
+* a formula cell is updated only when its formula is the one the tool wrote there
+  (``expected`` formula text, compared without the leading ``=`` and the ``_xlfn.`` /
+  ``_xldudf_`` prefixes a file may add); a formula the user changed is left alone and
+  reported. The formula, the style and the other attributes are kept; only the cached
+  value and its type (``t="str"``, ``t="e"``, ``t="b"`` or none for a number) change;
+* a text cell is updated only when it holds text the tool wrote (``expected`` text, or
+  any text when no expectation is given); it is written as an inline string, never as a
+  formula;
+* a cell that does not exist in the part is not created (the layout changed): reported.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pipeline_xl.io.package import Package
+from pipeline_xl.io.sheetxml import number_text, xml_escape, xml_text, xml_unescape
+from pipeline_xl.io.xmledit import PREFIX, decode, encode, set_attr, tag_attrs
+
+__all__ = ["ERROR_VALUES", "CellEdit", "EditResult", "shared_strings", "update_cells"]
+
+ERROR_VALUES = frozenset({"#N/A", "#DIV/0!", "#NUM!", "#VALUE!", "#REF!", "#NAME?", "#NULL!"})
+"""Texts written as Excel error values (``t="e"``) when they are a formula's result."""
+
+CellValue = float | int | bool | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CellEdit:
+    """The new value of one cell, and what the cell must hold for the edit to be made.
+
+    ``formula``: the formula the tool wrote there (None for a text cell); ``text``: for a
+    text cell, the text it must hold now (None: any text).
+    """
+
+    value: CellValue
+    formula: str | None = None
+    text: str | None = None
+
+
+@dataclass
+class EditResult:
+    """Cells changed, and cells left alone with the reason."""
+
+    changed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+_CELL_RE = re.compile(
+    rf"<(?P<p>{PREFIX})c\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)c>)", re.DOTALL
+)
+_REF_ATTR = re.compile(r"""\br\s*=\s*["']([A-Z]+[0-9]+)["']""")
+_FORMULA_RE = re.compile(rf"<{PREFIX}f\b[^>]*?(?:/>|>(.*?)</{PREFIX}f>)", re.DOTALL)
+_VALUE_RE = re.compile(rf"<{PREFIX}v>.*?</{PREFIX}v>|<{PREFIX}v/>", re.DOTALL)
+_TEXT_RE = re.compile(rf"<{PREFIX}t\b[^>]*>(.*?)</{PREFIX}t>", re.DOTALL)
+_PREFIXES = re.compile(r"_xlfn\.|_xldudf_|_xlws\.")
+
+
+def _norm_formula(text: str) -> str:
+    body = text[1:] if text.startswith("=") else text
+    return _PREFIXES.sub("", xml_unescape(body)).replace(" ", "")
+
+
+def _value_xml(prefix: str, value: CellValue) -> tuple[str | None, str]:
+    """(type attribute, ``<v>`` element) of a formula result."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, ""
+    if isinstance(value, bool):
+        return "b", f"<{prefix}v>{int(value)}</{prefix}v>"
+    if isinstance(value, int | float):
+        if math.isinf(value):
+            return "e", f"<{prefix}v>#NUM!</{prefix}v>"
+        return None, f"<{prefix}v>{number_text(float(value))}</{prefix}v>"
+    text = str(value)
+    kind = "e" if text in ERROR_VALUES else "str"
+    return kind, f"<{prefix}v>{xml_escape(xml_text(text))}</{prefix}v>"
+
+
+def _formula_cell(match: re.Match[str], edit: CellEdit) -> str | None:
+    """The cell with its new cached value, or None when its formula is not the expected one."""
+    prefix, attrs, body = match["p"], match["attrs"], match["body"] or ""
+    found = _FORMULA_RE.search(body)
+    if found is None or edit.formula is None:
+        return None
+    if _norm_formula(found.group(1) or "") != _norm_formula(edit.formula):
+        return None
+    kind, value = _value_xml(prefix, edit.value)
+    new_body = _VALUE_RE.sub("", body)
+    formula = _FORMULA_RE.search(new_body)
+    if formula is None:  # the <v> pattern never matches inside <f>; kept for the type checker
+        return None
+    new_body = new_body[: formula.end()] + value + new_body[formula.end() :]
+    tag = set_attr(f"<{prefix}c{attrs}>", "t", kind)
+    return f"{tag}{new_body}</{prefix}c>"
+
+
+def _cell_text(body: str) -> str | None:
+    if _FORMULA_RE.search(body):
+        return None
+    texts = _TEXT_RE.findall(body)
+    return xml_unescape("".join(texts)) if texts else None
+
+
+def _text_cell(match: re.Match[str], edit: CellEdit, shared: list[str]) -> str | None:
+    """The cell with its new inline text, or None when it does not hold the tool's text."""
+    prefix, attrs, body = match["p"], match["attrs"], match["body"] or ""
+    kind = tag_attrs(f"<c{attrs}>").get("t")
+    if kind == "s":
+        value = _VALUE_RE.search(body)
+        digits = re.sub(r"<[^>]+>", "", value.group(0)) if value else ""
+        index = int(digits) if digits.isdigit() else -1
+        current = shared[index] if 0 <= index < len(shared) else None
+    elif kind in ("inlineStr", "str"):
+        current = _cell_text(body) if kind == "inlineStr" else None
+    else:
+        current = None
+    if current is None or (edit.text is not None and current != edit.text):
+        return None
+    text = "" if edit.value is None else str(edit.value)
+    tag = set_attr(f"<{prefix}c{attrs}>", "t", "inlineStr")
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    body = f"<{prefix}t{space}>{xml_escape(xml_text(text))}</{prefix}t>"
+    return f"{tag}<{prefix}is>{body}</{prefix}is></{prefix}c>"
+
+
+_SI_RE = re.compile(rf"<{PREFIX}si\b[^>]*>(.*?)</{PREFIX}si>", re.DOTALL)
+_PHONETIC_RE = re.compile(rf"<{PREFIX}rPh\b.*?</{PREFIX}rPh>", re.DOTALL)
+
+
+def shared_strings(package: Package) -> list[str]:
+    """The workbook's shared strings, in order (phonetic runs left out)."""
+    part = package.related(package.workbook_part, "sharedStrings")
+    if part is None:
+        return []
+    text, _ = decode(package.part(part))
+    out = []
+    for item in _SI_RE.finditer(text):
+        body = _PHONETIC_RE.sub("", item.group(1))
+        out.append(xml_unescape("".join(_TEXT_RE.findall(body))))
+    return out
+
+
+def update_cells(
+    package: Package,
+    sheet: str,
+    edits: Mapping[str, CellEdit],
+    *,
+    shared: list[str] | None = None,
+) -> EditResult:
+    """Apply ``edits`` (by A1 reference) to sheet ``sheet`` of ``package`` (module rules).
+
+    ``shared``: the workbook's shared strings when the caller has them (read from the
+    package otherwise), to recognise a text cell saved as a shared string; a text edit of
+    such a cell writes an inline string.
+    """
+    part = package.sheet(sheet).part
+    text, encoding = decode(package.part(part))
+    result = EditResult()
+    pieces: list[str] = []
+    last = 0
+    seen: set[str] = set()
+    for match in _CELL_RE.finditer(text):
+        ref_match = _REF_ATTR.search(match["attrs"])
+        ref = ref_match.group(1) if ref_match else ""
+        edit = edits.get(ref)
+        if edit is None:
+            continue
+        seen.add(ref)
+        if edit.formula is not None:
+            new = _formula_cell(match, edit)
+            reason = "its formula is not the one the refresh wrote there"
+        else:
+            if shared is None:
+                shared = shared_strings(package)
+            new = _text_cell(match, edit, shared)
+            reason = "it does not hold the text the refresh wrote there"
+        if new is None:
+            result.skipped[ref] = reason
+            continue
+        if new != match.group(0):
+            pieces.append(text[last : match.start()])
+            pieces.append(new)
+            last = match.end()
+            result.changed.append(ref)
+    for ref in edits:
+        if ref not in seen:
+            result.skipped[ref] = "the cell is not in the sheet"
+    if result.changed:
+        pieces.append(text[last:])
+        package.set_part(part, encode("".join(pieces), encoding))
+    return result

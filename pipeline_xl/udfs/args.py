@@ -43,6 +43,7 @@ __all__ = [
     "as_text",
     "flatten",
     "is_blank",
+    "optional_date",
     "optional_period",
 ]
 
@@ -199,17 +200,18 @@ def _as_date(value: object, argument: str) -> date:
     return day
 
 
-def as_period(value: object, argument: str = "period") -> Period:
+def as_period(value: object, argument: str = "period", *, fiscal_start: int = 1) -> Period:
     """A period cell: a label, a date, a serial number, or two cells [first day, last day].
 
-    Labels are ``2026-03``, ``2026-Q1``, ``FY2027`` (January fiscal years).
+    Labels are ``2026-03``, ``2026-Q1``, ``FY2027``; quarters and fiscal years follow
+    ``fiscal_start`` (the workbook's fiscal-year start month).
     """
     if isinstance(value, list | tuple):
         cells = flatten(value)
         while cells and is_blank(cells[-1]):
             cells.pop()
         if len(cells) == 1:
-            return as_period(cells[0], argument)
+            return as_period(cells[0], argument, fiscal_start=fiscal_start)
         if len(cells) != 2:
             raise InputError(f"{argument}: give one period or two dates (first and last day)")
         first, last = (_as_date(c, argument) for c in cells)
@@ -220,7 +222,7 @@ def as_period(value: object, argument: str = "period") -> Period:
         return _in_excel(Period(first, last + timedelta(days=1), "month"), argument, value)
     _need(value, argument, "a period (for example 2026-Q1 or 2026-03)")
     try:
-        period = parse_period(value)
+        period = parse_period(value, fiscal_start)
     except InputError as err:
         raise InputError(f"{argument}: {err}") from None
     except (ValueError, OverflowError):
@@ -230,6 +232,18 @@ def as_period(value: object, argument: str = "period") -> Period:
     return _in_excel(period, argument, value)
 
 
-def optional_period(value: object, argument: str = "period") -> Period | None:
+def optional_period(
+    value: object, argument: str = "period", *, fiscal_start: int = 1
+) -> Period | None:
     """`as_period`, or None for an empty cell (all history)."""
-    return None if is_blank(value) else as_period(value, argument)
+    return None if is_blank(value) else as_period(value, argument, fiscal_start=fiscal_start)
+
+
+def optional_date(value: object, argument: str = "as_of") -> date | None:
+    """A date cell (a date, a serial number or date text), or None for an empty cell."""
+    if is_blank(value):
+        return None
+    day = _as_date(value, argument)
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise InputError(f"{argument}: {day} is outside Excel's dates (1900 to 9999)")
+    return day

@@ -22,6 +22,7 @@ from pipeline_xl.core import contract
 from pipeline_xl.core.cells import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
+from pipeline_xl.core.raw import settings_pairs
 from pipeline_xl.core.schema import match_headers, validate, validate_stages
 from pipeline_xl.udfs.args import flatten, is_blank
 
@@ -63,25 +64,40 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
 
 
 def _latest_date(rows: Sequence[Sequence[object]]) -> date:
-    """The as-of date of a table: its latest created / closed / last-activity date."""
+    """The default as-of date of a table: its latest Created or Closed date.
+
+    Only dates of things that happened count: a Last activity typed in the future (a
+    planned call, a typo) never moves the as-of date; the Last activity column is used
+    only when the table has neither Created nor Closed dates.
+    """
     header = [("" if c is None else str(c)) for c in rows[0]]
     found = match_headers(header, contract.PROSPECTS)
-    latest: date | None = None
-    for field in ("created", "closed", "last_activity"):
-        column = found.get(field)
-        if column is None:
-            continue
-        for row in rows[1:]:
-            cell = row[column] if column < len(row) else None
-            day = parse_date(cell) if cell is not None else None
-            if day is not None and (latest is None or day > latest):
-                latest = day
-    if latest is None:
-        raise InputError(
-            "prospects: no Created, Closed or Last activity date to date the table; "
-            "add those columns to the table"
-        )
-    return latest
+    for fields in (("created", "closed"), ("last_activity",)):
+        latest: date | None = None
+        for field in fields:
+            column = found.get(field)
+            if column is None:
+                continue
+            for row in rows[1:]:
+                cell = row[column] if column < len(row) else None
+                day = parse_date(cell) if cell is not None else None
+                if day is not None and (latest is None or day > latest):
+                    latest = day
+        if latest is not None:
+            return latest
+    raise InputError(
+        "as_of: no date given and the prospects table has no Created or Closed date to "
+        "date it; pass the as-of date (for example the Settings sheet's, AsOfDate)"
+    )
+
+
+def _settings_as_of(rows: list[list[object]] | None) -> bool:
+    """Whether a Settings table gives an as-of date."""
+    for label, value in settings_pairs(rows).items():
+        found = contract.setting_named(label)
+        if found is not None and found.key == "as_of" and not is_blank(value):
+            return True
+    return False
 
 
 def _refuse_errors(issues: pd.DataFrame) -> None:
@@ -125,21 +141,54 @@ class _Cache:
 _models = _Cache(CACHE_SIZE)
 
 
-def model_of(prospects: object, stages: object = None, targets: object = None) -> Model:
+def _optional_table(value: object, argument: str) -> list[list[object]] | None:
+    return None if _blank_range(value) else _with_header(value, argument)
+
+
+def model_of(  # noqa: PLR0917 - the tables come in the workbook's order
+    prospects: object,
+    stages: object = None,
+    targets: object = None,
+    activities: object = None,
+    snapshots: object = None,
+    settings: object = None,
+    *,
+    as_of: date | None = None,
+) -> Model:
     """Validated model of the tables passed to a function (cached on their contents).
 
-    The as-of date is the latest Created / Closed / Last activity date in the prospects
-    table, so the result depends only on the arguments.
+    The as-of date is ``as_of``, else the Settings table's as-of date, else the latest
+    Created or Closed date of the prospects table (`_latest_date`), so the result depends
+    on the arguments alone. The Settings table also gives the fiscal year, the Monte Carlo
+    trials and seed and the other settings; without it the defaults apply.
     """
     p_rows = _with_header(prospects, "prospects")
-    s_rows = _with_header(stages, "stages") if not _blank_range(stages) else None
-    t_rows = _with_header(targets, "targets") if not _blank_range(targets) else None
-    key = (_freeze(p_rows), s_rows and _freeze(s_rows), t_rows and _freeze(t_rows))
+    tables = {
+        name: _optional_table(value, name)
+        for name, value in (
+            ("stages", stages),
+            ("targets", targets),
+            ("activities", activities),
+            ("snapshots", snapshots),
+            ("settings", settings),
+        )
+    }
+    key = (as_of, _freeze(p_rows), *(t and _freeze(t) for t in tables.values()))
 
     def build() -> Model:
-        as_of = _latest_date(p_rows)
-        settings = Settings(as_of=as_of)
-        model = validate(p_rows, s_rows, t_rows, settings=settings, as_of=as_of)
+        given = tables["settings"]
+        day = as_of
+        if day is None and not _settings_as_of(given):
+            day = _latest_date(p_rows)
+        model = validate(
+            p_rows,
+            tables["stages"],
+            tables["targets"],
+            tables["activities"],
+            tables["snapshots"],
+            given if given is not None else Settings(as_of=day or date.min),
+            as_of=day,
+        )
         _refuse_errors(model.issues)
         return model
 

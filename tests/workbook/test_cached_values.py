@@ -25,6 +25,7 @@ from python_calamine import CalamineWorkbook
 from pipeline_xl.core.cells import EXCEL_ERRORS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io import libreoffice
+from pipeline_xl.io.package import Package
 from pipeline_xl.udfs import functions
 from pipeline_xl.usecases.importing import import_export
 from pipeline_xl.usecases.new import new_workbook
@@ -253,6 +254,20 @@ class TestCalculationSettings:
         calc = xp.open_book(path).workbook.find("m:calcPr", xp.NS)
         assert calc is not None
         assert dict(calc.attrib) == {**CALC_PR, "fullCalcOnLoad": "1"}
+
+    def test_the_full_calculation_flag_is_set_once_and_only_on_calc_pr(self, books):
+        package = Package(books["empty"].read_bytes())
+        package.calculate_on_open()
+        package.calculate_on_open()
+        text = package.part("xl/workbook.xml").decode("utf-8")
+        assert re.findall(r"<calcPr[^>]*>", text) == [
+            '<calcPr calcId="191029" fullCalcOnLoad="1"/>'
+        ]
+        # Without <calcPr> Excel recalculates anyway (calcId 0): nothing to add.
+        bare = re.sub(r"<calcPr[^>]*/>", "", text)
+        package.set_part("xl/workbook.xml", bare.encode("utf-8"))
+        package.calculate_on_open()
+        assert package.part("xl/workbook.xml").decode("utf-8") == bare
 
 
 # ------------------------------------------------------------------ the values

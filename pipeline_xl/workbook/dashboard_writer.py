@@ -32,15 +32,15 @@ LITE_PREFIX = "_xldudf_"
 """How a file stores a call to an Office add-in's custom function (xlwings Lite's)."""
 
 CLASSIC_HINT = (
-    "First use in Excel (Windows): click Import functions once (needs Trust access to the "
-    "VBA project object model), press Ctrl+Alt+F9 to recalculate, then save."
+    "First use (Windows): Import functions once (needs Trust access to the VBA project "
+    "object model), then Ctrl+Alt+F9, save."
 )
 """The note beside the buttons. Importing the functions recalculates nothing: until a full
 recalculation (Ctrl+Alt+F9) the cells keep the values they had, #NAME? included."""
 
 LITE_HINT = (
-    "Functions and Refresh run in the xlwings Lite add-in: open it once from the ribbon, "
-    "then save; it then starts with this workbook."
+    "Python runs in the xlwings Lite add-in: open it once from the ribbon and save; it then "
+    "starts with this file."
 )
 """The Lite note: Lite starts a workbook's code by itself only once the add-in was opened
 for it and the workbook saved (xlwings Lite change log, 1.0.0.0-28)."""

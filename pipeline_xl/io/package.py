@@ -9,7 +9,9 @@ zip compression type), so only the parts a refresh must change are rewritten:
 * the package directory: ``[Content_Types].xml``, ``xl/workbook.xml``, its ``.rels``
   and ``docProps/app.xml`` (sheet titles), only when the sheet list changes;
 * ``xl/calcChain.xml`` is dropped when a sheet it lists is replaced or removed (Excel
-  rebuilds it; a stale one makes Excel repair the file).
+  rebuilds it; a stale one makes Excel repair the file);
+* ``<calcPr>`` in ``xl/workbook.xml`` is left as found, unless an edit that makes cached
+  formula values stale asks for a full recalculation on open (`Package.calculate_on_open`).
 
 Those directory parts are edited as text, element by element, so namespace prefixes,
 ``mc:Ignorable`` declarations and every element this module does not know stay exactly
@@ -375,6 +377,22 @@ class Package(RelationshipStore):
                 self.remove_rel(self.workbook_part, chain.rid)
                 self.remove_part(chain.part)
                 return
+
+    def calculate_on_open(self) -> None:
+        """Ask Excel to recalculate every formula when it next opens the workbook.
+
+        For edits that change what formulas read (table rows): their cached values are
+        then stale, and Excel shows cached values on open unless ``<calcPr>`` asks for a
+        full calculation (``fullCalcOnLoad="1"``). A workbook without ``<calcPr>`` is left
+        as it is: Excel then takes calculation id 0 and recalculates everything anyway.
+        """
+
+        def flag(listing: _Children) -> None:
+            for i, item in listing.elements():
+                tag = _start_tag(item)
+                listing.items[i] = item.replace(tag, _set_attr(tag, "fullCalcOnLoad", "1"), 1)
+
+        self._edit_list(self.workbook_part, "workbook", "calcPr", flag)
 
     # ------------------------------------------------------------------ drawings
 

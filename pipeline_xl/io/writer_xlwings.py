@@ -5,13 +5,18 @@ One adapter for two runtimes: classic xlwings driving Excel on Windows or macOS 
 turns every change into actions for Excel. Cells go where `report_model.place` puts
 them, so the sheets match the headless writer's cell for cell. Text that Excel would
 take for a formula is written with a leading apostrophe, which Excel keeps as text.
+
+Column widths are worked out in characters, the unit of desktop Excel and of classic
+xlwings' ``Range.column_width``. xlwings' remote engine, which Lite runs on, takes
+points there (what Office.js measures widths in), so on that engine each width is
+converted (`points_from_characters`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pandas as pd
@@ -25,6 +30,7 @@ from pipeline_xl.core.report_model import Block, ColumnKind, PlacedBlock, Report
 __all__ = [
     "NUMBER_FORMATS",
     "history_name",
+    "points_from_characters",
     "read_book",
     "text_cell",
     "write_report",
@@ -42,6 +48,34 @@ _FORMULA_START = ("=", "+", "-", "@")
 _HEADER_FILL = (31, 78, 121)
 _WHITE = (255, 255, 255)
 _FLAG_FILL = {"F": (198, 239, 206), "U": (255, 199, 206)}
+
+
+_DIGIT_PX = 7  # widest digit of the default font (Calibri or Aptos Narrow 11) in pixels
+_PADDING_PX = 5  # Excel's cell padding, in pixels
+_POINTS_PER_PX = 0.75  # 72 points per inch, 96 pixels per inch
+
+
+def points_from_characters(width: float) -> float:
+    """A column width in characters as points, as Excel shows it with the default font.
+
+    Excel draws a width of ``w`` characters as ``w`` times the widest digit plus the
+    cell padding, in whole pixels (ECMA-376 Part 1, 18.3.1.13): 8.43 characters are
+    64 pixels, 48 points.
+    """
+    if width <= 0:
+        return 0.0
+    if width < 1:
+        pixels = int(width * (_DIGIT_PX + _PADDING_PX) + 0.5)
+    else:
+        pixels = int(width * _DIGIT_PX + 0.5) + _PADDING_PX
+    return pixels * _POINTS_PER_PX
+
+
+def _width_unit(book: xw.Book) -> Callable[[float], float]:
+    """How a width in characters is handed to ``column_width`` on ``book``'s engine."""
+    if book.app.engine.type == "remote":  # xlwings Lite and xlwings Server: points
+        return points_from_characters
+    return float
 
 
 def text_cell(value: str) -> str:
@@ -197,8 +231,9 @@ def _write_sheet(sheet: xw.Sheet, report_sheet: ReportSheet, currency: str) -> N
             longest = max((len(str(r[j - 1])) for r in rows if r[j - 1] is not None), default=8)
             wanted = column_width(longest, column.width)
             widths[j] = max(widths.get(j, 0.0), float(wanted))
+    unit = _width_unit(sheet.book)
     for j, width in widths.items():
-        sheet.range((1, j)).column_width = width
+        sheet.range((1, j)).column_width = unit(width)
 
 
 def _snapshot_frame(log_frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:

@@ -2,9 +2,11 @@
 
 Reads the export (`pipeline_xl.io.exports`), maps and converts it (`pipeline_xl.core.crm`),
 plans the upsert by ID and rewrites ``tblProspects`` through the non-destructive package
-writer (`pipeline_xl.io.tables.replace_table_rows`), then `pipeline_xl.io.safety.atomic_write`
-keeps the previous file as ``NAME.bak``. Every problem with the user's files is one
-`InputError` raised before anything is written.
+writer (`pipeline_xl.io.tables.replace_table_rows`), flags the workbook for a full
+recalculation when Excel next opens it (the formulas' cached values were computed from the
+old rows), then `pipeline_xl.io.safety.atomic_write` keeps the previous file as
+``NAME.bak``. Every problem with the user's files is one `InputError` raised before
+anything is written.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def _write_prospects(workbook: Path, plan: crm.UpsertPlan) -> Path | None:
             sheet=PROSPECTS.sheet,
             expected="a workbook made by pipeline-xl new",
         ) from err
+    package.calculate_on_open()  # the Dashboard's cached values were for the old rows
     return atomic_write(workbook, package.to_bytes(), backup=True)
 
 

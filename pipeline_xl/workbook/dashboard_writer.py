@@ -25,11 +25,25 @@ from pipeline_xl.workbook.dashboard_spec import DashboardLayout
 from pipeline_xl.workbook.formats import Formats, Writer
 from pipeline_xl.workbook.spec import STYLE, VALIDATIONS
 
-__all__ = ["LITE_PREFIX", "write_dashboard"]
+__all__ = ["CLASSIC_HINT", "LITE_HINT", "LITE_PREFIX", "write_dashboard"]
 
 _PIPE_CALL = re.compile(r"(?<![A-Za-z0-9_.])(PIPE_[A-Z_]+\()")
 LITE_PREFIX = "_xldudf_"
 """How a file stores a call to an Office add-in's custom function (xlwings Lite's)."""
+
+CLASSIC_HINT = (
+    "First use (Windows): Import functions once (needs Trust access to the VBA project "
+    "object model), then Ctrl+Alt+F9, save."
+)
+"""The note beside the buttons. Importing the functions recalculates nothing: until a full
+recalculation (Ctrl+Alt+F9) the cells keep the values they had, #NAME? included."""
+
+LITE_HINT = (
+    "Python runs in the xlwings Lite add-in: open it once from the ribbon and save; it then "
+    "starts with this file."
+)
+"""The Lite note: Lite starts a workbook's code by itself only once the add-in was opened
+for it and the workbook saved (xlwings Lite change log, 1.0.0.0-28)."""
 
 
 def _dashboard_formats(fm: Formats) -> dict[str, Any]:
@@ -135,12 +149,7 @@ def _write_heading(
         f"As of {as_of:%Y-%m-%d}  |  amounts in {currency}  |  fiscal year starts in {month_name}",
         styles["subtitle"],
     )
-    hint = (
-        "Python functions run in the xlwings Lite add-in."
-        if lite
-        else "First use in Excel: click Import functions once (needs access to the VBA "
-        "project object model), then save."
-    )
+    hint = LITE_HINT if lite else CLASSIC_HINT
     ws.merge_range("F3:I3", "", styles["note"])
     ws.write_string("F3", hint, styles["note"])
 

@@ -5,9 +5,15 @@ buttons or the xlwings.conf sheet (`pipeline_xl.workbook.builder.workbook_bytes`
 as the last step, adds the parts that make Excel load the xlwings Lite add-in with this
 workbook's code (design notes, section 3):
 
-* ``xl/webextensions/webextension1.xml``: the add-in reference (xlwings Lite's Office
-  store id) and two properties, ``main.py`` (`pipeline_xl.workbook.lite_bundle.build_main_py`) and
-  ``requirements.txt``, each a JSON-encoded string;
+* ``xl/webextensions/webextension1.xml``, as Excel writes it for a workbook whose cells
+  call the add-in's functions: the add-in reference (xlwings Lite's Office store id); four
+  properties, each a JSON-encoded string, in Excel's order: ``main.py``
+  (`pipeline_xl.workbook.lite_bundle.build_main_py`), ``pyodideVersion``, ``addinVersion``
+  and ``requirements.txt`` (`pipeline_xl.workbook.lite_bundle.requirements_txt`); then an
+  extension list that says the workbook contains custom functions and names each one its
+  cells call (``_xldudf_PIPE_WON`` ...: `custom_function_ids` reads them from the built
+  sheets and defined names, so the list always matches the cells). Without that list
+  Excel has no reason to tie the stored ``_xldudf_`` calls to the add-in;
 * ``xl/webextensions/taskpanes.xml`` and its ``_rels``: a task pane showing that add-in,
   open when the workbook opens, so the functions and the refresh button register;
 * a root ``_rels/.rels`` relationship to the task panes and two ``[Content_Types].xml``
@@ -24,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -42,14 +49,17 @@ from pipeline_xl.workbook.dashboard_spec import dashboard_layout
 from pipeline_xl.workbook.lite_bundle import build_main_py, requirements_txt
 
 __all__ = [
+    "ADDIN_VERSION",
     "CONTENT_TYPES",
     "LITE_STORE_ID",
+    "PYODIDE_VERSION",
     "TASKPANES_PART",
     "TASKPANES_REL",
     "WEBEXTENSION_PART",
     "WEBEXTENSION_REL",
     "add_lite_parts",
     "build_lite_workbook",
+    "custom_function_ids",
     "refresh_button",
     "taskpanes_xml",
     "webextension_xml",
@@ -57,6 +67,13 @@ __all__ = [
 
 LITE_STORE_ID = "WA200008175"
 """xlwings Lite's id in the Office add-in store (AppSource / OMEX)."""
+
+PYODIDE_VERSION = "0.27.5"
+"""The ``pyodideVersion`` property: the Pyodide release of the newest Excel-saved xlwings
+Lite workbooks published (add-in version 1.0.0.0-18, January 2026)."""
+
+ADDIN_VERSION = "1.0.0.0-18"
+"""The ``addinVersion`` property: the xlwings Lite add-in version of those workbooks."""
 
 WEBEXTENSION_PART = "xl/webextensions/webextension1.xml"
 TASKPANES_PART = "xl/webextensions/taskpanes.xml"
@@ -69,6 +86,11 @@ CONTENT_TYPES: dict[str, str] = {
 }
 _WE_NS = "http://schemas.microsoft.com/office/webextensions/webextension/2010/11"
 _WETP_NS = "http://schemas.microsoft.com/office/webextensions/taskpanes/2010/11"
+_A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+# The two extensions Excel writes after the snapshot (their uri values are Excel's).
+_CONTAINS_FUNCTIONS_URI = "{D87F86FE-615C-45B5-9D79-34F1136793EB}"
+_FUNCTION_IDS_URI = "{7C84B067-C214-45C3-A712-C9D94CD141B2}"
+_ADDIN_CALL = re.compile(rb"(?<![A-Za-z0-9_.])(_xldudf_[A-Za-z][A-Za-z0-9_.]*)\(")
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -86,11 +108,38 @@ def _json_property(name: str, text: str) -> str:
     return f"<we:property name={_attr(name)} value={_attr(json.dumps(text))}/>"
 
 
-def webextension_xml(main_py: str, requirements: str, *, extension_id: uuid.UUID) -> bytes:
+def _extension_list(functions: Iterable[str]) -> str:
+    """Excel's extension list: whether the workbook calls custom functions, and which.
+
+    With no function Excel writes both elements empty.
+    """
+    names = sorted(set(functions))
+    if names:
+        ids = "".join(f"<we:customFunctionIds>{escape(n)}</we:customFunctionIds>" for n in names)
+        contains = '<we:containsCustomFunctions val="1"/>'
+        id_list = f"<we:customFunctionIdList>{ids}</we:customFunctionIdList>"
+    else:
+        contains, id_list = "<we:containsCustomFunctions/>", "<we:customFunctionIdList/>"
+    return (
+        "<we:extLst>"
+        f'<a:ext xmlns:a="{_A_NS}" uri="{_CONTAINS_FUNCTIONS_URI}">{contains}</a:ext>'
+        f'<a:ext xmlns:a="{_A_NS}" uri="{_FUNCTION_IDS_URI}">{id_list}</a:ext>'
+        "</we:extLst>"
+    )
+
+
+def webextension_xml(
+    main_py: str,
+    requirements: str,
+    *,
+    extension_id: uuid.UUID,
+    functions: Iterable[str] = (),
+) -> bytes:
     """The web-extension part: xlwings Lite from the Office store, with the code as properties.
 
-    The reference is the store add-in (store type OMEX); ``main.py`` and
-    ``requirements.txt`` are JSON-encoded strings, as xlwings Lite stores them.
+    The reference is the store add-in (store type OMEX); the properties are JSON-encoded
+    strings in the order Excel saves them; ``functions`` are the ``_xldudf_`` names the
+    cells call (sorted in the part, as Excel lists them).
     """
     reference = f'id="{LITE_STORE_ID.lower()}" version="1.0.0.0" store="en-US" storeType="OMEX"'
     alternate = f'id="{LITE_STORE_ID}" version="1.0.0.0" store="{LITE_STORE_ID}" storeType="OMEX"'
@@ -100,13 +149,31 @@ def webextension_xml(main_py: str, requirements: str, *, extension_id: uuid.UUID
         f"<we:alternateReferences><we:reference {alternate}/></we:alternateReferences>"
         "<we:properties>"
         f"{_json_property('main.py', main_py)}"
+        f"{_json_property('pyodideVersion', PYODIDE_VERSION)}"
+        f"{_json_property('addinVersion', ADDIN_VERSION)}"
         f"{_json_property('requirements.txt', requirements)}"
         "</we:properties>"
         "<we:bindings/>"
         f'<we:snapshot xmlns:r="{_R_NS}"/>'
+        f"{_extension_list(functions)}"
         "</we:webextension>"
     )
     return xml.encode("utf-8")
+
+
+def custom_function_ids(parts: Mapping[str, bytes]) -> list[str]:
+    """The add-in functions (``_xldudf_NAME``) that the package's formulas call, sorted.
+
+    Read from every worksheet part and from ``xl/workbook.xml`` (defined names), so the
+    list names exactly what the built cells use.
+    """
+    found: set[str] = set()
+    for name, data in parts.items():
+        if name == "xl/workbook.xml" or (
+            name.startswith("xl/worksheets/") and name.endswith(".xml")
+        ):
+            found.update(m.decode("ascii") for m in _ADDIN_CALL.findall(data))
+    return sorted(found)
 
 
 def taskpanes_xml() -> bytes:
@@ -148,7 +215,7 @@ def add_lite_parts(package: bytes, *, main_py: str, requirements: str) -> bytes:
 
     Only ``[Content_Types].xml`` (two overrides) and ``_rels/.rels`` (one relationship)
     change. The web-extension id is derived from the code, so the same inputs give the
-    same file.
+    same file; the custom functions listed are those the package's formulas call.
 
     Raises:
         ValueError: the package already holds web extensions, or lacks its directory parts.
@@ -178,7 +245,9 @@ def add_lite_parts(package: bytes, *, main_py: str, requirements: str) -> bytes:
     digest = hashlib.sha256(f"{main_py}\0{requirements}".encode()).hexdigest()
     extension_id = uuid.uuid5(_ID_NAMESPACE, digest)
     added = {
-        WEBEXTENSION_PART: webextension_xml(main_py, requirements, extension_id=extension_id),
+        WEBEXTENSION_PART: webextension_xml(
+            main_py, requirements, extension_id=extension_id, functions=custom_function_ids(parts)
+        ),
         TASKPANES_PART: taskpanes_xml(),
         _TASKPANES_RELS: _taskpanes_rels(),
     }

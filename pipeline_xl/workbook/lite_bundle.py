@@ -32,6 +32,7 @@ from pathlib import Path
 __all__ = [
     "BUNDLE_ROOTS",
     "DEFAULT_BUTTON",
+    "LITE_REQUIRED",
     "MAX_MAIN_PY_BYTES",
     "REQUIREMENTS",
     "BundleError",
@@ -49,10 +50,16 @@ DEFAULT_BUTTON = "Dashboard!F1"
 
 MAX_MAIN_PY_BYTES = 300 * 1024
 
-REQUIREMENTS: tuple[str, ...] = ("xlwings>=0.33.14,<1.0", "numpy", "pandas")
-"""What xlwings Lite installs. numpy and pandas come from its Pyodide distribution and are
-tied to it (their docs: do not pin them; Lite records what it installed in
-requirements-pinned.txt). xlwings is pure Python from PyPI; 0.33.14 added sheet buttons."""
+LITE_REQUIRED: tuple[str, ...] = ("python-dotenv==1.1.1", "pyodide-http", "black")
+"""The packages xlwings Lite itself needs, as it lists them after xlwings (each marked
+``# required``; the pins of its add-in version 1.0.0.0-18)."""
+
+REQUIREMENTS: tuple[str, ...] = ("numpy", "pandas")
+"""What the engine needs besides xlwings. numpy and pandas come from Lite's Pyodide
+distribution and are tied to it (Lite records what it installed in
+requirements-pinned.txt), so they are not pinned."""
+
+_REQUIRED_MARK = "  # required"
 
 _OUR_PACKAGES = frozenset({"pipeline_xl"})
 _RUNTIME_PACKAGES = frozenset({"numpy", "pandas", "xlwings", "__future__"})
@@ -252,9 +259,23 @@ def _packages(modules: Iterable[BundledModule]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def requirements_txt() -> str:
-    """The ``requirements.txt`` stored with the workbook (one requirement a line)."""
-    return "\n".join(REQUIREMENTS) + "\n"
+def requirements_txt(xlwings_version: str | None = None) -> str:
+    """The ``requirements.txt`` stored with the workbook, in the form xlwings Lite writes.
+
+    First xlwings, pinned to ``xlwings_version`` (default: the xlwings installed here,
+    the one the engine and its tests run with), then Lite's own packages
+    (`LITE_REQUIRED`), each marked ``# required`` as Lite marks them, then numpy and
+    pandas unpinned. One requirement a line, no final newline (as Lite saves it).
+    """
+    version = xlwings_version or _xlwings_version()
+    required = (f"xlwings=={version}", *LITE_REQUIRED)
+    return "\n".join([*(r + _REQUIRED_MARK for r in required), *REQUIREMENTS])
+
+
+def _xlwings_version() -> str:
+    from importlib.metadata import version  # noqa: PLC0415 - only needed when building
+
+    return version("xlwings")
 
 
 def _version() -> str:

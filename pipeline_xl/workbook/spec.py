@@ -33,6 +33,7 @@ __all__ = [
     "LIST_NAMES",
     "MACROS",
     "OWNER_LIST",
+    "REFRESH_COMMAND",
     "SETTINGS_ROWS",
     "STAGE_LIST",
     "STYLE",
@@ -408,5 +409,14 @@ XLWINGS_CONF_ROWS: tuple[tuple[str, str | bool], ...] = (
 )
 """Key/value rows xlwings reads from A1 down (same keys and order as its quickstart)."""
 
-MACROS = {"refresh": "SampleCall", "import": "ImportPythonUDFs"}
-"""Macros of xlwings' standalone quickstart VBA that the two buttons run."""
+REFRESH_COMMAND = "import pipeline_xl.button;pipeline_xl.button.refresh_caller()"
+"""The Python the Refresh reports button runs (through xlwings' ``RunPython``)."""
+
+MACROS = {"refresh": f"'RunPython \"{REFRESH_COMMAND}\"'", "import": "ImportPythonUDFs"}
+"""What the two buttons run, from xlwings' standalone VBA project (nothing else is in it).
+
+Refresh: a call of its public ``RunPython`` with `REFRESH_COMMAND`, written the way Excel
+stores a button macro with an argument (the quoted call). Unlike the quickstart's
+``SampleCall``, which imports the module named after the workbook's file (a copy saved
+as "Book (1).xlsm" looks for ``Book (1).py``), the command does not depend on the file
+name. Import functions: its ``ImportPythonUDFs`` macro."""

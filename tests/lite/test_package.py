@@ -92,7 +92,7 @@ class TestParts:
         alternates = extension.findall(f"{WE}alternateReferences/{WE}reference")
         assert [a.get("store") for a in alternates] == [LITE_STORE_ID]
         names = [p.get("name") for p in extension.iter(f"{WE}property")]
-        assert names == ["main.py", "requirements.txt"]
+        assert names == ["main.py", "pyodideVersion", "addinVersion", "requirements.txt"]
 
     def test_properties_are_json_strings_that_decode(self, lite_book, main_py):
         properties = lite_properties(lite_book)
@@ -100,13 +100,20 @@ class TestParts:
         compile(main_py, "main.py", "exec")
         assert properties["requirements.txt"] == requirements_txt()
 
-    def test_requirements_list_what_lite_installs(self):
-        lines = requirements_txt().splitlines()
-        names = [line.split("=")[0].split(">")[0].split("<")[0] for line in lines]
-        assert names == ["xlwings", "numpy", "pandas"]
-        # numpy and pandas come with Lite's Pyodide and must not be pinned.
-        assert lines[1:] == ["numpy", "pandas"]
-        assert lines[0].startswith("xlwings>=")
+    def test_requirements_in_lites_form(self):
+        from importlib.metadata import version
+
+        # Lite lists xlwings pinned, then its own packages, each marked "# required", then
+        # the workbook's own; numpy and pandas come with its Pyodide and stay unpinned.
+        assert requirements_txt().split("\n") == [
+            f"xlwings=={version('xlwings')}  # required",
+            "python-dotenv==1.1.1  # required",
+            "pyodide-http  # required",
+            "black  # required",
+            "numpy",
+            "pandas",
+        ]
+        assert requirements_txt("0.33.15").startswith("xlwings==0.33.15  # required\n")
 
 
 class TestPackageEditing:

@@ -7,6 +7,7 @@ test reads back what Excel would be asked to do (its licence key: tests/conftest
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -14,7 +15,14 @@ import pytest
 xw = pytest.importorskip("xlwings")
 
 from pipeline_xl.core.report_model import Block, ChartSpec, Column, Report, ReportSheet  # noqa: E402
-from pipeline_xl.io.writer_xlwings import history_name, read_book, text_cell, write_report  # noqa: E402
+from pipeline_xl.io.writer_xlwings import (  # noqa: E402
+    _width_unit,
+    history_name,
+    points_from_characters,
+    read_book,
+    text_cell,
+    write_report,
+)
 
 
 def table_json(name: str, rows: int, cols: int) -> dict[str, object]:
@@ -128,3 +136,39 @@ def test_replace_and_keep_history():
     book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}))
     write_report(book, report(), keep_history=True)
     assert [s.name for s in book.sheets] == ["Variance 2026-11-30", "Variance"]
+
+
+class TestColumnWidths:
+    """The remote engine (Lite's) takes widths in points; the desktop engines characters."""
+
+    def test_points_of_known_excel_widths(self):
+        # Excel with its default 11-point font: 8.43 characters = 64 px = 48 pt (the
+        # default column), 1 character = 12 px, 10 characters = 75 px, 45 = 320 px.
+        assert points_from_characters(8.43) == 48.0
+        assert points_from_characters(1) == 9.0
+        assert points_from_characters(10) == 56.25
+        assert points_from_characters(45) == 240.0
+        assert points_from_characters(0.5) == 4.5  # 6 px: below one character no padding
+        assert points_from_characters(0) == 0.0
+
+    def test_report_widths_reach_the_remote_engine_in_points(self):
+        header = ["Snapshot date", "ID", "Owner", "Stage", "Status", "Amount", "Expected close",
+                  "Probability"]  # fmt: skip
+        book = xw.Book(json=book_json({"Snapshots": ("tblSnapshots", [header, [None] * 8])}))
+        write_report(book, report())
+        widths = {
+            a["start_column"]: a["args"]
+            for a in actions(book)
+            if a["func"] == "setColumnWidth" and a["sheet_position"] == 1
+        }
+        # Characters: Period 9 ("2026-11" + 2), Won/Target/F-U 8 (the minimum), Name 39
+        # (the quoted formula-like text + 2), Day 12 ("2026-11-30" + 2); as points.
+        assert widths == {
+            0: [51.0], 1: [45.75], 2: [45.75], 3: [45.75], 4: [208.5], 5: [66.75],
+        }  # fmt: skip
+
+    def test_desktop_engines_keep_characters(self):
+        desktop = SimpleNamespace(app=SimpleNamespace(engine=SimpleNamespace(type="desktop")))
+        remote = SimpleNamespace(app=SimpleNamespace(engine=SimpleNamespace(type="remote")))
+        assert _width_unit(desktop)(12.0) == 12.0
+        assert _width_unit(remote)(12.0) == 66.75

@@ -26,7 +26,7 @@ GOLDEN = Path(__file__).with_name("golden") / "structure.json"
 
 
 def summarize(path: Path) -> dict[str, object]:
-    """Sheets, code names, tables, lists, names, buttons, Dashboard formulas, xlwings.conf."""
+    """Sheets, code names, tables, lists, names, buttons, formulas, xlwings.conf, calcPr."""
     book = xp.open_book(path)
     dashboard = xp.cells(book.sheet("Dashboard"))
     formulas = {
@@ -45,6 +45,7 @@ def summarize(path: Path) -> dict[str, object]:
         "dashboard_formulas": formulas,
         "xlwings_conf": [r[:2] for r in conf_rows[: len(spec.XLWINGS_CONF_ROWS)]],
         "vba_project": "xl/vbaProject.bin" in book.zf.namelist(),
+        "calc_pr": dict(book.workbook.find("m:calcPr", xp.NS).attrib),
     }
 
 

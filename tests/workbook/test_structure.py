@@ -169,7 +169,10 @@ class TestVbaAndButtons:
     def test_buttons_bound_to_macros(self, book):
         found = xp.buttons(book, book.sheet("Dashboard"))
         assert {(b["caption"], b["macro"]) for b in found} == {
-            ("Refresh reports", "[0]!SampleCall"),
+            (
+                "Refresh reports",
+                """'RunPython "import pipeline_xl.button;pipeline_xl.button.refresh_caller()"'""",
+            ),
             ("Import functions", "[0]!ImportPythonUDFs"),
         }
 

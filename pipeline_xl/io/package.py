@@ -387,10 +387,10 @@ class Package(RelationshipStore):
         as it is: Excel then takes calculation id 0 and recalculates everything anyway.
         """
 
-        def flag(listing: _Children) -> None:
+        def flag(listing: Children) -> None:
             for i, item in listing.elements():
-                tag = _start_tag(item)
-                listing.items[i] = item.replace(tag, _set_attr(tag, "fullCalcOnLoad", "1"), 1)
+                tag = start_tag(item)
+                listing.items[i] = item.replace(tag, set_attr(tag, "fullCalcOnLoad", "1"), 1)
 
         self._edit_list(self.workbook_part, "workbook", "calcPr", flag)
 

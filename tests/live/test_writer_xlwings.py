@@ -14,6 +14,7 @@ import pytest
 
 xw = pytest.importorskip("xlwings")
 
+from pipeline_xl.core.display import column_width  # noqa: E402
 from pipeline_xl.core.report_model import Block, ChartSpec, Column, Report, ReportSheet  # noqa: E402
 from pipeline_xl.io.writer_xlwings import (  # noqa: E402
     _width_unit,
@@ -161,10 +162,12 @@ class TestColumnWidths:
             for a in actions(book)
             if a["func"] == "setColumnWidth" and a["sheet_position"] == 1
         }
-        # Characters: Period 9 ("2026-11" + 2), Won/Target/F-U 8 (the minimum), Name 39
-        # (the quoted formula-like text + 2), Day 12 ("2026-11-30" + 2); as points.
+        # Characters by the shared rule (core.display.column_width: content x 1.1 + 2, at
+        # least 6): Period "2026-11" 9.7, Name (the quoted formula-like text) 42.7, Day
+        # "2026-11-30" 13; then as points, as Excel draws them.
+        assert widths[0] == [points_from_characters(column_width(7))]
         assert widths == {
-            0: [51.0], 1: [45.75], 2: [45.75], 3: [45.75], 4: [208.5], 5: [66.75],
+            0: [54.75], 1: [43.5], 2: [48.75], 3: [35.25], 4: [228.0], 5: [72.0],
         }  # fmt: skip
 
     def test_desktop_engines_keep_characters(self):

@@ -39,8 +39,8 @@ _WRITE_KINDS: dict[Kind, WriteKind] = {
     "rate": "number",
     "date": "date",
 }
-_PREVIEWED = tuple(PROSPECTS.header(n) for n in ("name", "stage", "amount"))
-"""The cells a preview line shows of a new deal."""
+_PREVIEWED = ("name", "stage", "amount")
+"""The fields a preview line shows of a new deal."""
 
 
 @dataclass
@@ -85,17 +85,21 @@ class UpsertPlan:
         return lines
 
     def preview(self, limit: int = 5) -> list[str]:
-        """The first new and updated deals, one line each."""
+        """The first new and updated deals, one line each.
+
+        Columns are found as validation finds them (`schema.match_headers`), so a table
+        whose ID column is headed "Deal ID" previews like one headed "ID".
+        """
         lines = []
-        pos = {h: i for i, h in enumerate(self.header)}
-        at = pos[PROSPECTS.header("id")]
+        pos = match_headers(self.header, PROSPECTS)
+        at = pos["id"]
         index = {str(r[at]): r for r in self.rows[-len(self.added) :]} if self.added else {}
         for key in self.added[:limit]:
             row = index.get(key, [])
             shown = [
-                f"{h}={_show(row[pos[h]])}"
-                for h in _PREVIEWED
-                if h in pos and row and row[pos[h]] is not None
+                f"{self.header[pos[f]]}={_show(row[pos[f]])}"
+                for f in _PREVIEWED
+                if f in pos and row and row[pos[f]] is not None
             ]
             lines.append(f"+ {key}: {', '.join(shown)}")
         if len(self.added) > limit:

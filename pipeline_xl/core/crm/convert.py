@@ -337,7 +337,8 @@ def _date_order(
 def _currency(frame: pd.DataFrame, mapping: ColumnMapping, notes: list[Note]) -> str | None:
     """The one ISO currency of the export's currency column, else None (reported)."""
     texts, _ = clean_texts(_coalesce(frame, mapping.currency))
-    counts = Counter(t.upper() for t in texts.tolist() if t)
+    typed = [t for t in texts.tolist() if t]
+    counts = Counter(t.upper() for t in typed)
     column = mapping.headers[mapping.currency[0]]
     if len(counts) > 1:
         listed = ", ".join(f"{c} ({k:,})" for c, k in counts.most_common(5))
@@ -351,9 +352,8 @@ def _currency(frame: pd.DataFrame, mapping: ColumnMapping, notes: list[Note]) ->
         return None
     if not counts:
         return None
-    text = next(iter(counts))
     try:
-        return currency_code(text, argument=column)
+        return currency_code(typed[0], argument=column)
     except InputError as err:
         notes.append(Note("warning", str(err)))
         return None

@@ -104,8 +104,14 @@ class UpsertPlan:
             lines.append(f"+ {key}: {', '.join(shown)}")
         if len(self.added) > limit:
             lines.append(f"+ ... {len(self.added) - limit:,} more")
+        field_of = {f.header: f.name for f in PROSPECTS.fields}
+
+        def header_of(h: str) -> str:  # the workbook's own header of an incoming field
+            at = pos.get(field_of.get(h, ""))
+            return self.header[at] if at is not None else h
+
         for key, cells in list(self.updated.items())[:limit]:
-            changes = ", ".join(f"{h} {_show(a)} -> {_show(b)}" for h, a, b in cells[:4])
+            changes = ", ".join(f"{header_of(h)} {_show(a)} -> {_show(b)}" for h, a, b in cells[:4])
             lines.append(f"~ {key}: {changes}")
         if len(self.updated) > limit:
             lines.append(f"~ ... {len(self.updated) - limit:,} more")

@@ -173,7 +173,7 @@ def _metric_rows(m: Metrics, currency: str) -> list[tuple[str, str]]:
         ("Average won deal", amount(m.avg_won_deal, currency)),
         ("Median cycle (days)", days(m.median_cycle_days)),
         ("P80 cycle (days)", days(m.p80_cycle_days)),
-        ("Open pipeline", f"{amount(m.open_amount, currency)}  ({m.open_count:,} deals)"),
+        ("Open pipeline", f"{amount(m.open_amount, currency)}  ({counted(m.open_count, 'deal')})"),
         (f"Coverage ({m.coverage_period})", cover),
         ("Velocity (per day)", amount(m.velocity, currency)),
         ("Stale open deals", f"{m.stale_count:,}"),

@@ -124,7 +124,10 @@ class TestChangedExport:
         second = write_export(tmp_path / "b.csv", "salesforce", changed)
         code, out, _ = run(capsys, "import", second, "--into", book, "--preset", "salesforce")
         assert code == 0
-        assert "1 new, 2 updated, 2 unchanged; 1 deals of the workbook not in the export" in out
+        assert (
+            "1 new, 2 updated, 2 unchanged; 1 deal of the workbook not in the export kept as it is"
+            in out
+        )
         assert "~ D-001: Stage 'Qualified' -> 'Proposal'" in out
         assert "~ D-002: Amount 1,234.5 -> 1,500" in out
         after = prospects(book)

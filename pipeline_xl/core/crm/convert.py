@@ -13,9 +13,10 @@ All pure: no file access, no Excel library, no clock. For each mapped field
 * stages: an export stage matches a workbook stage ignoring case, spaces and accents,
   with or without a trailing ``(...)``; ``Closed Won`` and ``Closed Lost`` (and the other
   status words of `contract.status_word`) match the Won and Lost stages; ``stage_map``
-  renames CRM stages to workbook stages. A stage that still does not match is written as
-  it is and reported (validation leaves those deals out until the Stages sheet knows the
-  stage);
+  (`mapping.stage_map_for`: the preset's map, the stored one, ``--stage-map``) renames
+  CRM stages to workbook stages first, and the stages it renamed are reported. A stage
+  that still does not match is written as it is and reported with the ``--stage-map``
+  to give (validation leaves those deals out until the Stages sheet knows the stage);
 * a Status column saying won or lost moves the deal to the Won or Lost stage (a lost
   deal's open stage becomes its Stage reached); statuses are written as
   `contract.STATUS_LABELS` says; other status text is kept and reported;
@@ -32,8 +33,9 @@ All pure: no file access, no Excel library, no clock. For each mapped field
   imported once, with different values it is a conflict: reported and not imported;
 * a preset's currency column (`mapping.ColumnMapping.currency`) gives the export's
   currency (`incoming.Incoming.currency`) when every deal has the same ISO code; several
-  currencies, or text that is no ISO code, are reported (amounts are never converted).
-
+  currencies, or text that is no ISO code, are reported (amounts are never converted);
+* an export without ID or Name read for ``metrics`` (``need_key`` off in
+  `mapping.resolve_mapping`) has one deal per row, keyed ``row N``.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_dates, parse_numbers
 from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.schema import match_headers
 
@@ -75,7 +76,8 @@ class UpsertPlan:
         """Counts, conflicts and notes as report lines."""
         counts = (
             f"{len(self.added):,} new, {len(self.updated):,} updated, {self.unchanged:,} "
-            f"unchanged; {self.kept:,} deals of the workbook not in the export kept as they are"
+            f"unchanged; {counted(self.kept, 'deal')} of the workbook not in the export kept "
+            f"as {'it is' if self.kept == 1 else 'they are'}"
         )
         lines = [counts]
         if self.new_columns:

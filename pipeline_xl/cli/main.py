@@ -9,11 +9,13 @@ import math
 import sys
 from collections.abc import Sequence
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 
 from pipeline_xl.cli.show import amount, pct, progress, say, table
 from pipeline_xl.core.cells import parse_as_of
 from pipeline_xl.core.crm import PRESETS
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.metrics import Metrics
 
@@ -145,6 +147,7 @@ def _import(args: argparse.Namespace) -> int:
             preset=args.preset,
             mapping=args.map,
             stage_map=args.stage_map,
+            currency=args.currency,
             sheet=args.sheet,
             dry_run=args.dry_run,
             progress=bar,
@@ -170,7 +173,7 @@ def _metric_rows(m: Metrics, currency: str) -> list[tuple[str, str]]:
         ("Average won deal", amount(m.avg_won_deal, currency)),
         ("Median cycle (days)", days(m.median_cycle_days)),
         ("P80 cycle (days)", days(m.p80_cycle_days)),
-        ("Open pipeline", f"{amount(m.open_amount, currency)}  ({m.open_count:,} deals)"),
+        ("Open pipeline", f"{amount(m.open_amount, currency)}  ({counted(m.open_count, 'deal')})"),
         (f"Coverage ({m.coverage_period})", cover),
         ("Velocity (per day)", amount(m.velocity, currency)),
         ("Stale open deals", f"{m.stale_count:,}"),
@@ -182,20 +185,24 @@ def _metrics(args: argparse.Namespace) -> int:
 
     result = metrics_of(
         args.source, preset=args.preset, mapping=args.map, as_of=_as_of(args),
-        owner=args.owner or "",
+        owner=args.owner or "", currency=args.currency,
     )  # fmt: skip
     if args.json:
         say(json.dumps(result.to_dict(), ensure_ascii=False, sort_keys=True))
         return 0
+    for hint in result.hints:
+        say(hint)
     m = result.metrics
     who = f"owner {m.owner}" if m.owner else "team"
     title = f"Metrics of {result.source.name} ({result.kind}), {who}, as of {m.as_of.isoformat()}"
     table(["Metric", "Value"], _metric_rows(m, result.currency), title=title)
     data = result.to_dict()
-    say(
-        f"Data issues: {data['issues_errors']:,} errors (rows left out), "
-        f"{data['issues_warnings']:,} warnings"
-    )
+    errors, warnings = int(str(data["issues_errors"])), int(str(data["issues_warnings"]))
+    say(f"Data issues: {counted(errors, 'error')} (rows left out), {counted(warnings, 'warning')}")
+    for line in result.issue_lines():
+        say(f"  {line}")
+    if result.notes:
+        say("Conversion of the export:")
     for note in result.notes:
         say(f"  {note}")
     return 0
@@ -233,7 +240,9 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     size.add_argument("--sample", type=int, default=1000, metavar="N",
                       help="fill with N sample prospects (default 1000)")  # fmt: skip
     size.add_argument("--empty", action="store_true", help="one blank row, default stages")
-    new.add_argument("--currency", default="EUR", help="currency code (default EUR)")
+    new.add_argument(
+        "--currency", default="EUR", metavar="CODE", help="ISO 4217 currency code (default EUR)"
+    )
     new.add_argument("--fiscal-start", type=int, default=1, metavar="MONTH",
                      help="fiscal-year start month, 1-12 (default 1)")  # fmt: skip
     new.add_argument("--lite", action="store_true", help="an xlwings Lite workbook (.xlsx)")
@@ -270,6 +279,12 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="CRM=STAGE,...",
         help="rename CRM stages to workbook stages, e.g. Engaging=Qualified",
     )
+    imp.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="ISO 4217 code of the export's amounts, e.g. USD (default: the preset's or "
+        "the export's currency column); set on a workbook without deals",
+    )
     imp.add_argument("--sheet", help="sheet of an Excel export (default: the first with deals)")
     imp.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     imp.add_argument("--preview", type=int, default=5, help="changed deals to list (default 5)")
@@ -288,6 +303,9 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="as-of date YYYY-MM-DD (default: the workbook's or the export's latest date)",
     )
     met.add_argument("--owner", help="one owner's metrics (default: the team)")
+    met.add_argument(
+        "--currency", metavar="CODE", help="ISO 4217 code of an export's amounts, e.g. USD"
+    )
     met.add_argument("--json", action="store_true", help="print one JSON object")
     met.set_defaults(handler=_metrics)
 
@@ -305,6 +323,18 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     rol.set_defaults(handler=_rollup)
 
 
+def _unrecognized(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """``unrecognized arguments: --asof 2026-01-31 (did you mean --as-of?)``."""
+    options = [o for a in command._actions for o in a.option_strings]
+    meant = [
+        match[0]
+        for e in extras
+        if e.startswith("-") and (match := get_close_matches(e.split("=")[0], options, 1, 0.6))
+    ]
+    hint = f" (did you mean {' / '.join(dict.fromkeys(meant))}?)" if meant else ""
+    return f"unrecognized arguments: {' '.join(extras)}{hint}"
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``pipeline-xl`` argument parser."""
     top = argparse.ArgumentParser(
@@ -317,9 +347,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _command(top: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of sub-command ``name``."""
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return top
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
-    args = parser().parse_args(argv)
+    """Run the command line; returns the process exit code.
+
+    An unknown option is refused by its sub-command, with the sub-command's usage and
+    the option meant (argparse alone shows the top-level usage).
+    """
+    top = parser()
+    args, extras = top.parse_known_args(argv)
+    if extras:
+        command = _command(top, str(getattr(args, "command", "")))
+        command.error(_unrecognized(command, extras))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.handler(args))

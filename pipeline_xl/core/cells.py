@@ -11,6 +11,9 @@ conventions from the whole column:
   thirty-four);
 * day/month order: if any ``a/b/yyyy`` value has ``b > 12`` the column is month-first,
   otherwise day-first (values whose first part is above 12 are read day-first anyway).
+  `date_order` gives the evidence itself (how many distinct texts only read month
+  first, only day first, or either way), for readers that decide per column and report
+  what they could not tell.
 
 Excel serial numbers use the 1900 date system (`pipeline_xl.core.excel`): serials below 61
 fall in Excel's fake 1900-02-29 zone and are never real sales dates, so they are rejected
@@ -42,9 +45,11 @@ from pipeline_xl.core.excel import EPOCH_1900, FIRST_SERIAL, serial_date
 __all__ = [
     "EXCEL_ERRORS",
     "CellProblem",
+    "DateOrder",
     "clean_text",
     "clean_text_codes",
     "clean_texts",
+    "date_order",
     "excel_error",
     "is_blank",
     "parse_as_of",
@@ -67,6 +72,7 @@ _MIN_DAY = date(1678, 1, 1)
 _MAX_DAY = date(2261, 12, 31)
 _MAX_SERIAL = (_MAX_DAY - EPOCH_1900).days
 _NAT: Any = np.datetime64("NaT", "ns")
+_MONTHS_IN_YEAR = 12
 
 FloatArray = npt.NDArray[np.float64]
 DateArray = npt.NDArray[np.datetime64]
@@ -570,13 +576,70 @@ def parse_month(value: object) -> int | None:
     return None
 
 
-def _month_first(texts: npt.NDArray[Any]) -> bool:
-    """True when some ``a/b/yyyy`` text has ``b > 12``: the column is month-first."""
-    for text in texts:
-        match = isinstance(text, str) and _DMY_RE.match(_TIME_RE.sub("", text.strip()))
-        if match and int(match[2]) > 12 >= int(match[1]):
-            return True
-    return False
+@dataclass(frozen=True, slots=True)
+class DateOrder:
+    """What the ``a/b/yy`` and ``a/b/yyyy`` texts of a column say about day/month order.
+
+    Counts are of distinct texts: ``month_first`` can only be month first (``6/13/24``),
+    ``day_first`` only day first (``13/6/24``), ``ambiguous`` either (``3/4/24``; ``4/4/24``
+    reads the same both ways and is not counted). ``month_example`` and ``day_example``
+    are the first text of each kind. Evidence adds up (``a + b``) over columns or files.
+    """
+
+    month_first: int = 0
+    day_first: int = 0
+    ambiguous: int = 0
+    month_example: str = ""
+    day_example: str = ""
+    ambiguous_example: str = ""
+
+    def __add__(self, other: DateOrder) -> DateOrder:
+        return DateOrder(
+            self.month_first + other.month_first,
+            self.day_first + other.day_first,
+            self.ambiguous + other.ambiguous,
+            self.month_example or other.month_example,
+            self.day_example or other.day_example,
+            self.ambiguous_example or other.ambiguous_example,
+        )
+
+    @property
+    def order(self) -> Literal["month", "day"] | None:
+        """The order the texts tell: the kind seen more often; None when neither is seen."""
+        if not self.month_first and not self.day_first:
+            return None
+        return "month" if self.month_first > self.day_first else "day"
+
+    @property
+    def mixed(self) -> bool:
+        """Both orders seen: some texts only read month first, others only day first."""
+        return bool(self.month_first and self.day_first)
+
+
+def date_order(values: Sequence[object] | pd.Series | npt.NDArray[Any]) -> DateOrder:
+    """The day/month evidence of a column's text dates, from every distinct value."""
+    arr = _as_array(values)
+    if arr.dtype.kind != "O" or not len(arr):
+        return DateOrder()
+    counts = [0, 0, 0]
+    examples = ["", "", ""]
+    for text in pd.unique(arr):
+        if not isinstance(text, str) or not text[:1].isdigit():
+            continue
+        match = _DMY_RE.match(_TIME_RE.sub("", text.strip()))
+        if not match:
+            continue
+        first, second = int(match[1]), int(match[2])
+        if first == second or not first or not second or min(first, second) > _MONTHS_IN_YEAR:
+            continue  # reads the same both ways, or not a date at all
+        kind = 2
+        if second > _MONTHS_IN_YEAR:
+            kind = 0
+        elif first > _MONTHS_IN_YEAR:
+            kind = 1
+        counts[kind] += 1
+        examples[kind] = examples[kind] or text.strip()
+    return DateOrder(counts[0], counts[1], counts[2], examples[0], examples[1], examples[2])
 
 
 def parse_dates(
@@ -609,7 +672,7 @@ def parse_dates(
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         pass  # the cell-by-cell path below finds and reports the culprits
     factorized = _factorize(arr)
-    month_first = _month_first(factorized[1])
+    month_first = date_order(factorized[1]).month_first > 0
 
     def parse(value: object) -> tuple[object, str | None, bool]:
         try:

@@ -477,9 +477,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slip_probability", "Slip probability", "percent", ("Probabilité de glissement",)),
     Setting("min_history", "Minimum history", "int", ("Min history", "Historique minimum")),
     Setting("owner", "Owner", "text", ("Sales rep", "Rep", "Responsable", "Vendeur")),
+    Setting(
+        "stage_map",
+        "CRM stage map",
+        "text",
+        ("Stage map", "CRM stages", "Correspondance des étapes", "Étapes du CRM"),
+    ),
 )
 """Known settings in the ready workbook's order. ``owner`` names the rep a personal
-workbook belongs to (a team rollup gives it to rows without an owner)."""
+workbook belongs to (a team rollup gives it to rows without an owner). ``stage_map``
+holds the ``--stage-map`` of past imports (``CRM stage=workbook stage, ...``), which
+later imports apply too."""
 
 _SETTING_INDEX = {norm_key(label): s for s in SETTINGS for label in s.labels}
 

@@ -1,5 +1,7 @@
 """How the workbook looks, shared by every writer: number formats, colours, fonts, widths.
 
+Also how a count reads in a message (`counted`: "1 warning", "3 warnings").
+
 The workbook builder, the headless report writer and the live (xlwings) writer all take
 their currency formats and palette from here, so a report sheet looks like the sheets
 the builder made.
@@ -23,6 +25,7 @@ __all__ = [
     "STYLE",
     "Style",
     "column_width",
+    "counted",
     "currency_format",
     "shown_width",
     "text_width",
@@ -53,6 +56,15 @@ def currency_format(currency: str, *, decimals: int = 0, red_negative: bool = Fa
     if red_negative:
         neg = "[Red]" + neg
     return f"{pos};{neg}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 warning``, ``2,089 warnings``: a count and its noun in the matching number.
+
+    ``plural`` when the noun does not simply take an ``s`` (``1 was``/``2 were`` style
+    agreement is the caller's).
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 @dataclass(frozen=True, slots=True)

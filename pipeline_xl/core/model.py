@@ -220,6 +220,7 @@ class Settings:
     slip_probability: float = 0.2
     min_history: int = 30
     owner: str = ""
+    stage_map: str = ""  # CRM stage=workbook stage, ... (``import --stage-map``, stored)
 
     def period_of(self, day: date, kind: Granularity | None = None) -> Period:
         """The reporting period that contains ``day``."""

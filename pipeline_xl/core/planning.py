@@ -158,7 +158,7 @@ def _checked_rates(rates: object) -> tuple[list[float], list[object]]:
         if not (valid and 0.0 < value <= 1.0 and (ratio := _ratio(rate))[0] <= ratio[1]):
             raise _arg_error(
                 "rates",
-                f"{_show(rate)} is not a rate between 0 and 1",
+                f"{_show(rate)} is not a conversion rate above 0 and at most 1",
                 rate,
                 "a conversion rate above 0 and at most 1",
             )

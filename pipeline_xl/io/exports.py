@@ -3,9 +3,12 @@
 CSV files: the encoding is UTF-8 (with or without a byte-order mark), UTF-16 with a mark,
 else Windows-1252 (cp1252, what Excel saves as "CSV" on Western Windows), else Latin-1.
 The delimiter is the one of ``,`` ``;`` tab ``|`` that splits the first rows into the
-same number of columns (more than one). Conventions the cells share are detected over the
-first rows: a decimal comma (``1.234,50``; a clear comma decimal beats a clear point
-decimal by count) and month-first dates (some ``a/b/yyyy`` with ``b`` above 12).
+same number of columns (more than one). Conventions the cells share are detected: a
+decimal comma over the first rows (``1.234,50``; a clear comma decimal beats a clear point
+decimal by count), and the day/month order of ``a/b/yy`` dates from every distinct date
+text of the file (`pipeline_xl.core.cells.date_order`: ``6/13/24`` can only be month
+first). The conversion decides per column from the column's own dates and falls back on
+the file's evidence; a file whose dates never tell the order says so.
 
 Excel files (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``) are read with python-calamine,
 after `safety.check_zip` for zip packages; the sheet is the named one, else the first
@@ -29,7 +32,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.cells import clean_text
+from pipeline_xl.core.cells import DateOrder, clean_text, date_order
 from pipeline_xl.core.crm import Preset, known_header, price_list
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.safety import check_zip
@@ -55,7 +58,6 @@ _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 _NUMBER_RE = re.compile(r"^[-+(]?\d[\d.,'\s\u00a0\u202f]*\)?$")
 _DATE_LIKE_RE = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-_SLASH_DATE_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T].*)?$")
 _CURRENCY_RE = re.compile(r"[$€£¥%]|\b[A-Z]{3}\b")
 
 
@@ -77,8 +79,14 @@ class ExportFile:
     encoding: str | None = None
     delimiter: str | None = None
     decimal_comma: bool = False
-    month_first: bool = False
+    dates: DateOrder = field(default_factory=DateOrder)
     sheet: str | None = None
+
+    @property
+    def month_first(self) -> bool | None:
+        """The file's day/month order: True month first, False day first, None untold."""
+        order = self.dates.order
+        return None if order is None else order == "month"
 
     def describe(self) -> str:
         """One line: file kind, encoding, delimiter, conventions, row count."""
@@ -90,7 +98,15 @@ class ExportFile:
         else:
             parts.append(f"Excel sheet {self.sheet!r}")
         parts.append("decimal comma" if self.decimal_comma else "decimal point")
-        parts.append("dates month first" if self.month_first else "dates day first")
+        dates = self.dates
+        if dates.mixed:
+            parts.append(f"dates in both orders ({dates.month_example}, {dates.day_example})")
+        elif dates.order == "month":
+            parts.append(f"dates month first ({dates.month_example})")
+        elif dates.order == "day":
+            parts.append(f"dates day first ({dates.day_example})")
+        elif dates.ambiguous:
+            parts.append(f"day/month order untold ({dates.ambiguous_example})")
         parts.append(f"header on row {self.header_row}, {len(self.frame):,} data rows")
         return ": ".join(parts[:2]) + ", " + ", ".join(parts[2:])
 
@@ -197,9 +213,9 @@ def _number_signal(text: str) -> Literal["comma", "dot"] | None:
     return "comma" if sep == "," else "dot"
 
 
-def _conventions(frame: pd.DataFrame) -> tuple[bool, bool]:
-    """(decimal comma, month first) from the text cells of the first rows."""
-    comma = dot = month_first = day_first = 0
+def _conventions(frame: pd.DataFrame) -> tuple[bool, DateOrder]:
+    """(decimal comma from the first rows, day/month evidence of every column's dates)."""
+    comma = dot = 0
     head = frame.head(_SCAN_ROWS)
     for col in range(head.shape[1]):
         texts = {v.strip() for v in head.iloc[:, col].tolist() if isinstance(v, str) and v.strip()}
@@ -207,12 +223,10 @@ def _conventions(frame: pd.DataFrame) -> tuple[bool, bool]:
             signal = _number_signal(text)
             comma += signal == "comma"
             dot += signal == "dot"
-            match = _SLASH_DATE_RE.match(text)
-            if match:
-                first, second = int(match[1]), int(match[2])
-                month_first += second > 12 >= first
-                day_first += first > 12 >= second
-    return comma > dot, month_first > day_first
+    dates = DateOrder()
+    for col in range(frame.shape[1]):
+        dates += date_order(frame.iloc[:, col].to_numpy(dtype=object))
+    return comma > dot, dates
 
 
 # --------------------------------------------------------------------------- tables
@@ -322,9 +336,9 @@ def _read_csv(path: Path, data: bytes) -> ExportFile:
     except csv.Error as err:
         raise InputError(f"{name} is not a readable CSV file: {err}") from err
     headers, frame, rows, header_row = _table(grid, name, "the file")
-    comma, month_first = _conventions(frame)
+    comma, dates = _conventions(frame)
     return ExportFile(
-        path, "csv", headers, frame, rows, header_row, encoding, delimiter, comma, month_first
+        path, "csv", headers, frame, rows, header_row, encoding, delimiter, comma, dates
     )
 
 
@@ -364,19 +378,9 @@ def _read_excel(path: Path, data: bytes, sheet: str | None) -> ExportFile:
         raise InputError(f"{name} is empty: no sheet holds a value", expected="a deals export")
     sheet_name, rows = chosen
     headers, frame, numbers, header_row = _table(_grid(rows), name, f"sheet {sheet_name!r}")
-    comma, month_first = _conventions(frame)
+    comma, dates = _conventions(frame)
     return ExportFile(
-        path,
-        "excel",
-        headers,
-        frame,
-        numbers,
-        header_row,
-        None,
-        None,
-        comma,
-        month_first,
-        sheet_name,
+        path, "excel", headers, frame, numbers, header_row, None, None, comma, dates, sheet_name
     )
 
 

@@ -7,29 +7,57 @@ recalculation when Excel next opens it (the formulas' cached values were compute
 old rows), then `pipeline_xl.io.safety.atomic_write` keeps the previous file as
 ``NAME.bak``. Every problem with the user's files is one `InputError` raised before
 anything is written.
+
+Stages: the preset's map of its CRM's stages onto the workbook's, then the stage map
+stored in the workbook's Settings (``CRM stage map``), then ``--stage-map``
+(`crm.stage_map_for`). A ``--stage-map`` is stored, merged into the stored one, so the
+next import applies it without being told.
+
+Currency: ``--currency`` (an ISO 4217 code), else the export's currency column, else the
+preset's (Maven: USD). When it differs from the workbook's Currency setting, a workbook
+without deals takes it (Settings, `pipeline_xl.io.settings.write_settings`); a workbook
+with deals refuses the import, since its amounts would mix two currencies.
+
+An export without ``--preset`` whose columns are a preset's gets that preset suggested.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from pipeline_xl.core import crm
-from pipeline_xl.core.contract import PROSPECTS
+from pipeline_xl.core.cells import clean_text
+from pipeline_xl.core.contract import DATA_ISSUES, PROSPECTS, SETTINGS, SETTINGS_TABLE
+from pipeline_xl.core.currency import currency_code
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Settings, Stages
+from pipeline_xl.core.raw import RawWorkbook, Rows
 from pipeline_xl.core.schema import validate
 from pipeline_xl.io.exports import ExportFile, read_export, read_price_list
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.safety import atomic_write, check_not_open
+from pipeline_xl.io.settings import write_settings
 from pipeline_xl.io.tables import replace_table_rows
 from pipeline_xl.usecases.progress import SILENT, Progress
 
-__all__ = ["ImportResult", "convert", "import_export", "preset_named"]
+__all__ = [
+    "ImportResult",
+    "convert",
+    "import_export",
+    "issue_lines",
+    "preset_named",
+    "suggest_preset",
+]
+
+_MAP_LABEL = next(s.label for s in SETTINGS if s.key == "stage_map")
+_DEFAULT_CURRENCY = str(next(f.default for f in fields(Settings) if f.name == "currency"))
 
 
 @dataclass
@@ -46,20 +74,28 @@ class ImportResult:
     issues: tuple[int, int] | None = None  # validation errors, warnings after the import
     problems: list[str] = field(default_factory=list)  # the most frequent ones
     notes: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)  # said first: e.g. the matching preset
+    settings: dict[str, str] = field(default_factory=dict)  # written to Settings
+    currency: list[str] = field(default_factory=list)  # the amounts' currency and why
 
     def lines(self, *, dry_run: bool = False, preview: int = 5) -> list[str]:
         """The report printed by ``pipeline-xl import``."""
         title = f"Mapping ({self.preset.title})" if self.preset else "Mapping (header names)"
-        out = [f"Read {self.export.describe()}", f"{title}:"]
+        out = [*self.hints, f"Read {self.export.describe()}", f"{title}:"]
         out += [f"  {line}" for line in self.mapping.describe()]
-        out.append(f"Deals: {len(self.incoming):,} from {self.incoming.read:,} rows")
+        out.append(f"Deals: {len(self.incoming):,} from {counted(self.incoming.read, 'row')}")
         out += [f"  {n.severity}: {n.text}" for n in self.incoming.notes]
         out += [f"  {line}" for line in self.plan.summary()]
+        out += [f"  {line}" for line in self.currency]
+        for key, value in self.settings.items():
+            label = next(s.label for s in SETTINGS if s.key == key)
+            out.append(f"  {SETTINGS_TABLE.sheet} {label}: {value}")
         if self.issues is not None:
             errors, warnings = self.issues
             out.append(
-                f"Validation after the import: {errors:,} errors (rows left out of the numbers), "
-                f"{warnings:,} warnings; a refresh lists them on the Data issues sheet"
+                f"Validation after the import: {counted(errors, 'error')} (rows left out of "
+                f"the numbers), {counted(warnings, 'warning')}; a refresh lists them on the "
+                f"{DATA_ISSUES} sheet"
             )
             out += [f"  {line}" for line in self.problems]
         shown = self.plan.preview(preview)
@@ -85,6 +121,55 @@ def preset_named(name: str | None) -> crm.Preset | None:
     return crm.PRESETS[key]
 
 
+def suggest_preset(export: ExportFile, preset: crm.Preset | None) -> list[str]:
+    """A hint naming the preset whose columns the export has, when none was given."""
+    if preset is not None:
+        return []
+    match = crm.matching_preset(export.headers)
+    if match is None:
+        return []
+    extras = ["maps its stages onto the workbook's"]
+    if match.prices is not None:
+        extras.append(f"prices open and lost deals from {match.prices[0]}")
+    if match.currency is not None:
+        extras.append(f"labels the amounts {match.currency}")
+    said = extras[0] if len(extras) == 1 else f"{', '.join(extras[:-1])} and {extras[-1]}"
+    hint = (
+        f"hint: {export.path.name} has the columns of the {match.title} export: add "
+        f"--preset {match.name} (it {said})"
+    )
+    return [hint]
+
+
+def issue_lines(issues: pd.DataFrame, limit: int = 8) -> list[str]:
+    """Validation issues grouped by severity, column and problem, most frequent first.
+
+    One line per group: ``warning Amount: lost deal at 0 (2,473 rows: 5, 9, ...)``.
+    """
+    if not len(issues):
+        return []
+    groups: dict[tuple[str, str, str], list[object]] = {}
+    for severity, sheet, column, problem, row in zip(
+        issues["severity"], issues["sheet"], issues["column"], issues["problem"],
+        issues["row"], strict=True,
+    ):  # fmt: skip
+        where = f"{sheet} {column}".strip() if sheet != PROSPECTS.sheet else str(column)
+        groups.setdefault((str(severity), where, str(problem)), []).append(row)
+    ranked = sorted(groups.items(), key=lambda kv: (kv[0][0] != "error", -len(kv[1])))
+    lines = []
+    for (severity, where, problem), rows in ranked[:limit]:
+        found = pd.to_numeric(pd.Series(rows, dtype=object), errors="coerce").dropna()
+        numbers = [int(r) for r in found.tolist()]
+        if not numbers:  # about the table, not its rows
+            lines.append(f"{severity} {where}: {problem}")
+            continue
+        shown = ", ".join(str(r) for r in numbers[:5]) + (", ..." if len(numbers) > 5 else "")
+        lines.append(f"{severity} {where}: {problem} ({counted(len(numbers), 'row')}: {shown})")
+    if len(ranked) > limit:
+        lines.append(f"... {counted(len(ranked) - limit, 'other kind')} of issue")
+    return lines
+
+
 def convert(
     export: ExportFile,
     stages: Stages,
@@ -92,14 +177,20 @@ def convert(
     preset: crm.Preset | None,
     mapping_text: str | None,
     stage_map: Mapping[str, str] | None = None,
+    need_key: bool = True,
 ) -> tuple[crm.ColumnMapping, crm.Incoming]:
-    """Map an export's columns and convert its rows into deals for ``stages``."""
+    """Map an export's columns and convert its rows into deals for ``stages``.
+
+    ``stage_map`` is the whole map to apply (`crm.stage_map_for`); without one, the
+    preset's map onto ``stages``. ``need_key``: see `crm.resolve_mapping`.
+    """
     mapping = crm.resolve_mapping(
         export.headers,
         preset=preset,
         explicit=crm.parse_map(mapping_text),
         where=export.path.name,
         header_row=export.header_row,
+        need_key=need_key,
     )
     prices = read_price_list(export.path, preset) if preset is not None else None
     incoming = crm.convert_export(
@@ -109,7 +200,7 @@ def convert(
         rows=export.rows,
         decimal_comma=export.decimal_comma,
         month_first=export.month_first,
-        stage_map=stage_map,
+        stage_map=crm.preset_stage_map(preset, stages) if stage_map is None else stage_map,
         prices=None if prices is None else prices[0],
         preset=preset,
         prices_name="the price list" if prices is None else prices[1].name,
@@ -117,11 +208,17 @@ def convert(
     return mapping, incoming
 
 
-def _write_prospects(workbook: Path, plan: crm.UpsertPlan) -> Path | None:
-    """Rewrite tblProspects through the package writer; returns the backup path."""
+def _write(
+    workbook: Path,
+    plan: crm.UpsertPlan,
+    settings_rows: Rows | None,
+    settings: Mapping[str, str],
+) -> Path | None:
+    """Rewrite tblProspects (and settings) through the package writer; returns the backup."""
     package = Package.open(workbook)
     try:
-        replace_table_rows(package, PROSPECTS.name, plan.header, plan.rows, plan.kinds)
+        if plan.changed:
+            replace_table_rows(package, PROSPECTS.name, plan.header, plan.rows, plan.kinds)
     except KeyError as err:
         raise InputError(
             f"{workbook.name} has no {PROSPECTS.name} table",
@@ -129,6 +226,16 @@ def _write_prospects(workbook: Path, plan: crm.UpsertPlan) -> Path | None:
             expected="a workbook made by pipeline-xl new",
         ) from err
     package.calculate_on_open()  # the Dashboard's cached values were for the old rows
+    if settings:
+        try:
+            write_settings(package, settings_rows or [], settings)
+        except (KeyError, ValueError) as err:
+            raise InputError(
+                f"{workbook.name}: the {SETTINGS_TABLE.name} table cannot take "
+                f"{', '.join(settings.values())} ({err})",
+                sheet=SETTINGS_TABLE.sheet,
+                expected="a workbook made by pipeline-xl new",
+            ) from err
     return atomic_write(workbook, package.to_bytes(), backup=True)
 
 
@@ -140,11 +247,56 @@ def _validation(plan: crm.UpsertPlan, stages: Stages) -> tuple[int, int, list[st
         model = validate(rows, stages, settings=Settings(as_of=date(2000, 1, 1)))
     except InputError as err:
         return 1, 0, [str(err)]
-    issues = model.issues
-    severity = issues["severity"]
-    keys = list(zip(severity, issues["column"], issues["problem"], strict=True))
-    lines = [f"{s} {c}: {p} ({n:,})" for (s, c, p), n in Counter(keys).most_common(4)]
-    return int((severity == "error").sum()), int((severity == "warning").sum()), lines
+    severity = model.issues["severity"]
+    errors, warnings = int((severity == "error").sum()), int((severity == "warning").sum())
+    return errors, warnings, issue_lines(model.issues, limit=4)
+
+
+def _has_deals(rows: Rows) -> bool:
+    """Whether a Prospects table holds any deal (a non-blank data row)."""
+    return any(any(clean_text(v) for v in row) for row in rows[1:])
+
+
+def _currency(
+    given: str | None,
+    preset: crm.Preset | None,
+    incoming: crm.Incoming,
+    book: RawWorkbook,
+    prospects: Rows,
+) -> tuple[str | None, list[str]]:
+    """The Currency setting to write (None: keep it) and the lines that say why.
+
+    Raises:
+        InputError: the workbook holds deals in another currency.
+
+    """
+    sources = (
+        (given, "--currency"),
+        (incoming.currency, "the export's currency column"),
+        (
+            preset.currency if preset is not None else None,
+            f"the {preset.name if preset else ''} preset",
+        ),
+    )
+    code, source = next(((c, w) for c, w in sources if c), (None, ""))
+    if code is None:
+        return None, []
+    typed = clean_text(book.setting("currency"))
+    current = typed.upper() or _DEFAULT_CURRENCY
+    if code == current:
+        return None, [f"amounts in {code} ({source}), as the workbook's Currency setting says"]
+    if _has_deals(prospects):
+        raise InputError(
+            f"the export's amounts are in {code} ({source}) but the workbook's deals are in "
+            f"{current}: one workbook holds one currency",
+            sheet=SETTINGS_TABLE.sheet,
+            column="Currency",
+            value=typed or None,
+            expected=f"--currency {current} if the export's amounts are in {current} too, "
+            f"a workbook in {code} (pipeline-xl new --currency {code}), or Currency set to "
+            f"{code} on the {SETTINGS_TABLE.sheet} sheet if every amount is in {code}",
+        )
+    return code, [f"amounts in {code} ({source}); the workbook said {current}"]
 
 
 def import_export(
@@ -154,6 +306,7 @@ def import_export(
     preset: str | None = None,
     mapping: str | None = None,
     stage_map: str | None = None,
+    currency: str | None = None,
     sheet: str | None = None,
     dry_run: bool = False,
     progress: Progress = SILENT,
@@ -163,14 +316,17 @@ def import_export(
     Reads the export, maps its columns (``preset``, ``mapping`` as ``field=column,...``,
     else header synonyms), converts its cells, plans the upsert by ID and, unless
     ``dry_run`` or nothing changed, rewrites ``tblProspects`` in place with a backup.
+    ``stage_map`` and the currency go to the Settings table (module docstring).
 
     Raises:
         InputError: a bad export, a workbook that is missing, open in Excel or without a
-            Prospects table, or a bad option.
+            Prospects table, a bad option, or amounts in another currency than the
+            workbook's deals.
 
     """
     book_path = Path(workbook)
     chosen = preset_named(preset)
+    given_currency = currency_code(currency, argument="--currency") if currency else None
     progress.start("import", 5)
     if not book_path.is_file():
         raise InputError(
@@ -186,26 +342,37 @@ def import_export(
     book = read_workbook(book_path)
     prospects = book.require_prospects()
     stages = book.stages()
+    stored_text = clean_text(book.setting("stage_map"))
+    stored = crm.parse_stage_map(stored_text, stages, where=f"{SETTINGS_TABLE.sheet}: {_MAP_LABEL}")
+    given = crm.parse_stage_map(stage_map, stages)
     progress.step("mapping and converting")
     column_map, incoming = convert(
         export,
         stages,
         preset=chosen,
         mapping_text=mapping,
-        stage_map=crm.parse_stage_map(stage_map, stages),
+        stage_map=crm.stage_map_for(chosen, stages, stored=stored, given=given),
     )
     progress.step("comparing with the workbook")
     plan = crm.plan_upsert(prospects[0], prospects[1:], incoming)
     result = ImportResult(export, chosen, column_map, incoming, plan)
+    result.hints = suggest_preset(export, chosen)
+    code, result.currency = _currency(given_currency, chosen, incoming, book, prospects)
+    if code is not None:
+        result.settings["currency"] = code
+    merged = crm.format_stage_map(crm.stage_map_for(None, stages, stored=stored, given=given))
+    if given and merged != stored_text:
+        result.settings["stage_map"] = merged
     errors, warnings, result.problems = _validation(plan, stages)
     result.issues = (errors, warnings)
     if dry_run:
         result.notes.append("dry run: nothing was written")
-    elif not plan.changed:
+    elif not plan.changed and not result.settings:
         result.notes.append(f"nothing changed: {book_path.name} was not written")
     else:
         progress.step("writing the workbook")
-        result.backup = _write_prospects(book_path, plan)
+        settings_rows = book.table(SETTINGS_TABLE)
+        result.backup = _write(book_path, plan, settings_rows, result.settings)
         result.written = True
         saved = f" (previous version: {result.backup.name})" if result.backup else ""
         result.notes.append(f"written: {book_path}{saved}")

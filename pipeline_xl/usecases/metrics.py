@@ -1,9 +1,16 @@
 """Headline metrics of a workbook or of a CRM export (``pipeline-xl metrics``).
 
 A workbook is validated as it is, as of its Settings date (or the given one). An export
-is mapped like ``import`` does, with a Stages table made of the preset's stages and the
-stages it uses (`crm.export_stages_table`), and is as of its latest close, creation or
-activity date unless an as-of date is given.
+is mapped like ``import`` does, needing no ID column (each deal is keyed as the import
+would key it, or each row is a deal), and gets the Stages table of a new workbook with
+the preset's map of its CRM's stages onto it (`crm.export_stages_table`): so the metrics
+of an export are those of the same export imported into a new workbook. It is as of its
+latest close, creation or activity date unless an as-of date is given. Its currency is
+``--currency``, else its currency column, else the preset's. An export given without
+``--preset`` whose columns are a preset's gets that preset suggested.
+
+The data issues validation finds are listed by kind (`MetricsResult.issue_lines`), not
+only counted.
 """
 
 from __future__ import annotations
@@ -16,27 +23,32 @@ import numpy as np
 
 from pipeline_xl.core import crm
 from pipeline_xl.core.contract import PROSPECTS
+from pipeline_xl.core.currency import currency_code
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.metrics import Metrics, compute_metrics
 from pipeline_xl.core.model import Model, Settings
 from pipeline_xl.core.schema import validate, validate_stages
 from pipeline_xl.io.exports import read_export
 from pipeline_xl.io.reader import is_pipeline_workbook, read_workbook
-from pipeline_xl.usecases.importing import convert, preset_named
+from pipeline_xl.usecases.importing import convert, issue_lines, preset_named, suggest_preset
 
 __all__ = ["MetricsResult", "metrics_of"]
 
 
 @dataclass(frozen=True)
 class MetricsResult:
-    """Metrics of a workbook or an export, and where they came from."""
+    """Metrics of a workbook or an export, and where they came from.
+
+    ``hints`` come first (a preset to use); ``notes`` say what the conversion did.
+    """
 
     source: Path
     kind: str  # "workbook" or "export"
     metrics: Metrics
     model: Model
     notes: tuple[str, ...] = ()
-    currency: str = ""  # the workbook's currency; an export does not say
+    currency: str = ""  # the workbook's, or the export's when known
+    hints: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """`Metrics.to_dict` plus the source and the issue counts (JSON-ready)."""
@@ -49,6 +61,10 @@ class MetricsResult:
             "issues_errors": int((severity == "error").sum()),
             "issues_warnings": int((severity == "warning").sum()),
         }
+
+    def issue_lines(self, limit: int = 8) -> list[str]:
+        """The data issues by kind, most frequent first, with their counts and first rows."""
+        return issue_lines(self.model.issues, limit)
 
 
 def _latest_date(incoming: crm.Incoming) -> date | None:
@@ -69,14 +85,18 @@ def metrics_of(
     mapping: str | None = None,
     as_of: date | None = None,
     owner: str = "",
+    currency: str | None = None,
 ) -> MetricsResult:
     """Headline metrics (`metrics.compute_metrics`) of a workbook or of an export file.
+
+    ``currency`` (an ISO 4217 code) labels an export's amounts; a workbook has its own.
 
     Raises:
         InputError: a bad file or option, or an export without any date and no ``as_of``.
 
     """
     path = Path(source)
+    given = currency_code(currency, argument="--currency") if currency else None
     if is_pipeline_workbook(path):
         model = read_workbook(path).validate(as_of=as_of)
         metrics = compute_metrics(model, model.owner_named(owner, argument="--owner"))
@@ -84,12 +104,16 @@ def metrics_of(
     chosen = preset_named(preset)
     export = read_export(path)
     first = crm.resolve_mapping(
-        export.headers, preset=chosen, explicit=crm.parse_map(mapping), where=path.name
+        export.headers,
+        preset=chosen,
+        explicit=crm.parse_map(mapping),
+        where=path.name,
+        need_key=False,
     )
     stage_texts = export.frame.iloc[:, first.columns["stage"][0]].tolist()
     stages_table = crm.export_stages_table(chosen, stage_texts)
     stages = validate_stages(stages_table)[0]
-    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping)
+    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping, need_key=False)
     notes = [f"{n.severity}: {n.text}" for n in incoming.notes] + list(incoming.conflicts)
     day = as_of or _latest_date(incoming)
     if day is None:
@@ -100,7 +124,7 @@ def metrics_of(
     if as_of is None:
         notes.append(f"as of {day.isoformat()}: the latest date in the export (--as-of to change)")
     if not len(incoming):
-        raise InputError(f"{path.name} has no deal with an ID", expected="one row per deal")
+        raise InputError(f"{path.name} has no deal", expected="one row per deal")
     model = validate(
         crm.prospects_frame_from(incoming),
         stages_table,
@@ -108,4 +132,13 @@ def metrics_of(
         header_rows={PROSPECTS.sheet: export.header_row},
     )
     who = model.owner_named(owner, argument="--owner")
-    return MetricsResult(path, "export", compute_metrics(model, who), model, tuple(notes))
+    code = given or incoming.currency or (chosen.currency if chosen is not None else None)
+    return MetricsResult(
+        path,
+        "export",
+        compute_metrics(model, who),
+        model,
+        tuple(notes),
+        currency=code or "",
+        hints=tuple(suggest_preset(export, chosen)),
+    )

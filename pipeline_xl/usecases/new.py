@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline_xl.core.currency import currency_code
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.sample import generate
 from pipeline_xl.workbook.builder import empty_tables, workbook_from_tables
@@ -70,6 +71,22 @@ def write_workbook(
     )  # fmt: skip
 
 
+def _check_suffix(path: Path, *, lite: bool) -> None:
+    """Refuse ``.xlsx`` for a classic workbook and ``.xlsm`` for a Lite one, saying why."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx" and not lite:
+        raise InputError(
+            f"{path.name}: a classic workbook is a macro-enabled .xlsm (its buttons run the "
+            "Python code through xlwings)",
+            expected=f"--lite for an xlwings Lite workbook (.xlsx), or {path.stem}.xlsm",
+        )
+    if suffix == ".xlsm" and lite:
+        raise InputError(
+            f"{path.name}: an xlwings Lite workbook is an .xlsx (it holds no macros)",
+            expected=f"{path.stem}.xlsx with --lite, or no --lite for a classic .xlsm",
+        )
+
+
 def new_workbook(
     path: str | os.PathLike[str],
     *,
@@ -83,10 +100,16 @@ def new_workbook(
 ) -> Path:
     """Create a ready workbook at ``path`` and return it.
 
+    ``currency`` is an ISO 4217 code (``EUR``; ``euro`` is refused with the code meant).
+    A classic workbook is an ``.xlsm``, an xlwings Lite one (``lite``) an ``.xlsx``: the
+    other suffix is refused with the option that fits it.
+
     Raises:
         InputError: both ``sample`` and ``empty`` given, or a bad argument.
 
     """
+    currency = currency_code(currency, argument="--currency")
+    _check_suffix(Path(path), lite=lite)
     tables = starting_tables(
         sample, empty=empty, company=company, currency=currency, fiscal_start=fiscal_start,
         as_of=as_of,

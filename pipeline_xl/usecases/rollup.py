@@ -20,6 +20,7 @@ import pandas as pd
 from pipeline_xl.core import contract
 from pipeline_xl.core.cells import clean_text, parse_date, parse_number
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, Table, norm_key
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.schema import match_headers
@@ -55,20 +56,20 @@ class RollupResult:
     def lines(self) -> list[str]:
         """The report printed by ``pipeline-xl rollup``."""
         out = [
-            f"{name}: {n:,} deal{'' if n == 1 else 's'} (owner for rows without one: "
-            f"{self.owners[name]})"
+            f"{name}: {counted(n, 'deal')} (owner for rows without one: {self.owners[name]})"
             for name, n in self.deals.items()
         ]
         out += [f"duplicate: {d}" for d in self.duplicates]
         out += self.notes
         out.append(
-            f"Team workbook: {self.path} ({sum(self.deals.values()):,} deals, "
+            f"Team workbook: {self.path} ({counted(sum(self.deals.values()), 'deal')}, "
             f"as of {self.as_of.isoformat()})"
         )
         if self.refresh is not None:
             r = self.refresh
             out.append(
-                f"Refreshed: {', '.join(r.sheets)}; {r.issues:,} data issues ({r.errors:,} errors)"
+                f"Refreshed: {', '.join(r.sheets)}; {counted(r.issues, 'data issue')} "
+                f"({counted(r.errors, 'error')})"
             )
         return out
 

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from pipeline_xl.core.cells import (
     EXCEL_ERRORS,
     CellProblem,
+    DateOrder,
     clean_text,
     clean_text_codes,
     clean_texts,
+    date_order,
     excel_error,
     is_blank,
     parse_date,
@@ -368,6 +370,39 @@ class TestParseDates:
             got == [parse_date(v, month_first=first) for v in values] for first in (False, True)
         )
         assert all(got[p.index] is None for p in problems)
+
+
+class TestDateOrder:
+    """The day/month evidence of a column's text dates."""
+
+    def test_counts_distinct_texts_of_each_kind(self):
+        values = ["6/13/24", "6/13/24", "13/6/2024", "3/4/24", "4/4/24", "2024-03-04",
+                  "7/30/2024 14:05", None, 45000.0, "lots"]  # fmt: skip
+        found = date_order(values)
+        # 6/13/24 and 7/30/2024 only read month first; 13/6/2024 only day first; 3/4/24
+        # either way; 4/4/24 reads the same both ways and ISO text tells nothing.
+        assert found == DateOrder(2, 1, 1, "6/13/24", "13/6/2024", "3/4/24")
+        assert found.order == "month"
+        assert found.mixed
+
+    def test_order_of_clear_columns_and_none_when_untold(self):
+        assert date_order(["6/13/24", "1/2/24"]).order == "month"
+        assert date_order(["13.06.2024", "01.02.2024"]).order == "day"
+        untold = date_order(["1/2/24", "2024-06-13"])
+        assert untold.order is None
+        assert untold.ambiguous == 1
+        assert not untold.mixed
+        assert date_order(np.array([1.0, 2.0])) == DateOrder()
+
+    def test_evidence_adds_up(self):
+        total = date_order(["6/13/24"]) + date_order(["1/2/24", "25/12/2024"])
+        assert (total.month_first, total.day_first, total.ambiguous) == (1, 1, 1)
+        assert (total.month_example, total.day_example) == ("6/13/24", "25/12/2024")
+
+    def test_the_whole_column_counts_not_its_first_rows(self):
+        values = ["1/2/24"] * 10_000 + ["6/13/24"]
+        assert date_order(values).order == "month"
+        assert parse_dates(values)[0][0] == np.datetime64("2024-01-02")
 
 
 class TestCleanText:

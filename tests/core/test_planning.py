@@ -108,15 +108,15 @@ class TestRequiredCounts:
     @pytest.mark.parametrize(
         ("args", "message"),
         [
-            ((100, 10, [1.4]), "rates: 1.4 is not a rate between 0 and 1"),
-            ((100, 10, [0.5, 0.0]), "rates: 0.0 is not a rate between 0 and 1"),
-            ((100, 10, [-0.2]), "rates: -0.2 is not a rate between 0 and 1"),
-            ((100, 10, [math.nan]), "rates: nan is not a rate between 0 and 1"),
-            ((100, 10, ["50%"]), "rates: '50%' is not a rate between 0 and 1"),
-            ((100, 10, [None]), "rates: None is not a rate between 0 and 1"),
+            ((100, 10, [1.4]), "rates: 1.4 is not a conversion rate above 0 and at most 1"),
+            ((100, 10, [0.5, 0.0]), "rates: 0.0 is not a conversion rate above 0 and at most 1"),
+            ((100, 10, [-0.2]), "rates: -0.2 is not a conversion rate above 0 and at most 1"),
+            ((100, 10, [math.nan]), "rates: nan is not a conversion rate above 0 and at most 1"),
+            ((100, 10, ["50%"]), "rates: '50%' is not a conversion rate above 0 and at most 1"),
+            ((100, 10, [None]), "rates: None is not a conversion rate above 0 and at most 1"),
             (
                 (100, 10, [Fraction(11, 10)]),
-                "rates: Fraction(11, 10) is not a rate between 0 and 1",
+                "rates: Fraction(11, 10) is not a conversion rate above 0 and at most 1",
             ),
             ((100, 10, []), "rates: needs at least one conversion rate"),
             ((100, 10, "0.5"), "rates: expected a list of conversion rates"),
@@ -237,7 +237,7 @@ class TestFunnelTable:
         assert list(table["required"]) == [4, 2]
 
     def test_bad_rates(self):
-        with pytest.raises(InputError, match="rates: 2 is not a rate"):
+        with pytest.raises(InputError, match="rates: 2 is not a conversion rate above 0"):
             funnel_table(100, 50, [2])
 
 

@@ -161,9 +161,15 @@ class TestMapping:
 
     def test_stage_map(self):
         found = crm.parse_stage_map("Engaging=qualified, Prospecting = Lead", STAGES)
-        assert found == {"engaging": "Qualified", "prospecting": "Lead"}
-        with pytest.raises(InputError, match="not a stage"):
+        assert found == {"Engaging": "Qualified", "Prospecting": "Lead"}
+        # A CRM stage given twice keeps its later pair, whatever its spelling.
+        assert crm.parse_stage_map("Demo=Lead, DEMO=Proposal", STAGES) == {"DEMO": "Proposal"}
+        assert crm.format_stage_map(found) == "Engaging=Qualified, Prospecting=Lead"
+        assert crm.parse_stage_map(crm.format_stage_map(found), STAGES) == found
+        with pytest.raises(InputError, match="--stage-map: not a stage"):
             crm.parse_stage_map("Engaging=Demo", STAGES)
+        with pytest.raises(InputError, match="Settings: CRM stage map: not a stage=stage pair"):
+            crm.parse_stage_map("Engaging", STAGES, where="Settings: CRM stage map")
 
 
 class TestConversion:
@@ -380,17 +386,15 @@ def test_prospects_frame_from_keeps_headers_and_ids():
     assert np.asarray(table["Amount"]).dtype == object
 
 
-def test_export_stages_table_orders_preset_then_seen_stages():
+def test_export_stages_table_is_a_new_workbooks_plus_unknown_stages():
     rows = crm.export_stages_table(crm.PRESETS["maven"], ["Won", "Demo", "Engaging", "Demo"])
-    assert rows == [
-        ["Stage", "Activity", "Probability", "Status"],
-        ["Prospecting", "Prospecting", None, "open"],
-        ["Engaging", "Engaging", None, "open"],
-        ["Demo", "Demo", None, "open"],
-        ["Won", "Order", 1.0, "won"],
-        ["Lost", "", 0.0, "lost"],
-    ]
-    # "closed won" is a status word, not a new open stage.
-    assert [r[0] for r in crm.export_stages_table(None, ["Closed won", "Demo"])][1:] == [
-        "Demo", "Won", "Lost",
-    ]  # fmt: skip
+    assert rows[0] == ["Stage", "Activity", "Probability", "Conversion", "Days to close",
+                       "Status"]  # fmt: skip
+    # A new workbook's stages, then Demo (unknown to both); Engaging is mapped by the preset.
+    assert [r[0] for r in rows[1:]] == ["Lead", "Qualified", "Proposal", "Negotiation",
+                                        "Demo", "Won", "Lost"]  # fmt: skip
+    assert rows[5] == ["Demo", "Demo", None, None, None, "open"]
+    assert rows[1][:3] == ["Lead", "Call", 0.05]
+    # Without the preset, Engaging is one more open stage; "closed won" is a status word.
+    names = [r[0] for r in crm.export_stages_table(None, ["Closed won", "Engaging (EU)"])]
+    assert names[5:] == ["Engaging (EU)", "Won", "Lost"]

@@ -78,6 +78,21 @@ class TestConventions:
         text = "ID,Amount,Close Date\nA,10,3/15/2026\nB,20,4/2/2026\n"
         assert read_export(write(tmp_path, text)).month_first
 
+    def test_the_dates_of_the_whole_file_tell_the_order(self, tmp_path):
+        # 6,000 dates that read both ways, then one that can only be month first.
+        lines = [f"D{i},10,1/2/24" for i in range(6000)] + ["X,10,6/13/24"]
+        found = read_export(write(tmp_path, "ID,Amount,Close Date\n" + "\n".join(lines)))
+        assert found.month_first is True
+        assert found.dates.month_first == 1
+        assert "dates month first (6/13/24)" in found.describe()
+
+    def test_a_file_whose_dates_never_tell_says_so(self, tmp_path):
+        found = read_export(write(tmp_path, "ID,Amount,Date\nA,1,01/02/2026\nB,2,2026-03-04\n"))
+        assert found.month_first is None
+        assert "day/month order untold (01/02/2026)" in found.describe()
+        iso = read_export(write(tmp_path, "ID,Amount,Date\nA,1,2026-03-04\n", name="iso.csv"))
+        assert "order" not in iso.describe()
+
     def test_day_dot_dates_are_not_decimal_numbers(self, tmp_path):
         text = "ID;Amount;Date\nA;10;15.03.2026\nB;20;01.02.2026\n"
         found = read_export(write(tmp_path, text))

@@ -17,7 +17,7 @@ from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.tables import replace_table_rows
 from pipeline_xl.usecases.importing import import_export
 from pipeline_xl.usecases.metrics import metrics_of
-from tests.crm.conftest import DEALS, FORMATS, write_export, write_rows
+from tests.crm.conftest import DEALS, FORMATS, salesforce_rows, write_export, write_rows
 
 HEADERS = list(PROSPECTS.headers)
 
@@ -124,7 +124,10 @@ class TestChangedExport:
         second = write_export(tmp_path / "b.csv", "salesforce", changed)
         code, out, _ = run(capsys, "import", second, "--into", book, "--preset", "salesforce")
         assert code == 0
-        assert "1 new, 2 updated, 2 unchanged; 1 deals of the workbook not in the export" in out
+        assert (
+            "1 new, 2 updated, 2 unchanged; 1 deal of the workbook not in the export kept as it is"
+            in out
+        )
         assert "~ D-001: Stage 'Qualified' -> 'Proposal'" in out
         assert "~ D-002: Amount 1,234.5 -> 1,500" in out
         after = prospects(book)
@@ -295,3 +298,147 @@ def test_imported_workbook_passes_the_audit_and_refreshes(tmp_path, book):
         assert [e.description for e in found.errors] == []
     result = refresh_file(book, as_of=date(2026, 3, 31))
     assert result.errors == 0  # every imported deal is valid in the default stages
+
+
+class TestStoredStageMap:
+    def test_a_stage_map_is_stored_and_used_by_later_imports(self, tmp_path, book, capsys):
+        export = write_rows(
+            tmp_path / "s.csv", [["ID", "Stage", "Amount"], ["A", "Engaging", "10"]]
+        )
+        code, out, _ = run(capsys, "import", export, "--into", book,
+                           "--stage-map", "Engaging=Qualified")  # fmt: skip
+        assert code == 0
+        assert "Settings CRM stage map: Engaging=Qualified" in out
+        assert read_workbook(book).setting("stage_map") == "Engaging=Qualified"
+        # The next export is told nothing: the stored map still applies.
+        later = write_rows(tmp_path / "t.csv", [["ID", "Stage", "Amount"], ["A", "Engaging", "10"],
+                                                ["B", "Engaging", "20"]])  # fmt: skip
+        code, out, _ = run(capsys, "import", later, "--into", book)
+        assert code == 0
+        assert "stages not in the workbook" not in out
+        assert "1 new, 0 updated, 1 unchanged" in out
+        assert prospects(book)["B"]["Stage"] == "Qualified"
+        # A new pair joins the stored ones; a pair for the same CRM stage replaces it.
+        run(capsys, "import", later, "--into", book, "--stage-map", "Demo=Lead,engaging=Proposal")
+        assert read_workbook(book).setting("stage_map") == "Demo=Lead, engaging=Proposal"
+        assert prospects(book)["A"]["Stage"] == "Proposal"
+
+    def test_a_stored_map_naming_a_stage_the_workbook_lost_is_refused(self, tmp_path, book,
+                                                                       capsys):  # fmt: skip
+        export = write_rows(tmp_path / "s.csv", [["ID", "Stage", "Amount"], ["A", "Demo", "10"]])
+        import_export(export, book, stage_map="Demo=Qualified")
+        package = Package.open(book)
+        replace_table_rows(package, "tblSettings", ["Setting", "Value"],
+                           [["As-of date", date(2026, 3, 31)], ["CRM stage map", "Demo=Pitch"]],
+                           ["auto", "auto"])  # fmt: skip
+        book.write_bytes(package.to_bytes())
+        code, _, err = run(capsys, "import", export, "--into", book)
+        assert code == 2
+        assert "Settings: CRM stage map: not a stage of the workbook's Stages table: 'Pitch'" in err
+
+
+class TestCurrency:
+    def test_the_presets_currency_labels_a_workbook_without_deals(self, tmp_path, book, capsys):
+        export = write_export(tmp_path / "m.csv", "maven")
+        code, out, _ = run(capsys, "import", export, "--into", book, "--preset", "maven")
+        assert code == 0
+        assert "amounts in USD (the maven preset); the workbook said EUR" in out
+        assert read_workbook(book).setting("currency") == "USD"
+        assert "USD" in run(capsys, "metrics", book)[1]
+        # Importing again says the currency agrees, and writes nothing.
+        before = book.read_bytes()
+        out = run(capsys, "import", export, "--into", book, "--preset", "maven")[1]
+        assert "amounts in USD (the maven preset), as the workbook's Currency setting says" in out
+        assert book.read_bytes() == before
+
+    def test_deals_in_another_currency_are_refused(self, tmp_path, book, capsys):
+        export = write_export(tmp_path / "h.csv", "hubspot")
+        assert run(capsys, "import", export, "--into", book, "--preset", "hubspot")[0] == 0
+        before = book.read_bytes()
+        code, _, err = run(capsys, "import", export, "--into", book, "--preset", "hubspot",
+                           "--currency", "usd")  # fmt: skip
+        assert code == 2
+        assert (
+            "the export's amounts are in USD (--currency) but the workbook's deals are in EUR"
+            in err
+        )
+        assert "--currency EUR if the export's amounts are in EUR too" in err
+        assert book.read_bytes() == before
+
+    @pytest.mark.parametrize("command", ["import", "metrics", "new"])
+    def test_a_currency_name_is_refused_with_its_code(self, tmp_path, book, capsys, command):
+        export = write_rows(tmp_path / "ok.csv", GOOD)
+        argv = {"import": ["import", export, "--into", book], "metrics": ["metrics", export],
+                "new": ["new", tmp_path / "n.xlsm", "--empty"]}[command]  # fmt: skip
+        code, _, err = run(capsys, *argv, "--currency", "euro")
+        assert code == 2
+        assert "--currency: not an ISO 4217 currency code: 'euro' (expected the three-letter" in err
+        assert "code: EUR)" in err
+        assert not (tmp_path / "n.xlsm").exists()
+
+
+class TestExportsWithoutIds:
+    def test_a_salesforce_report_without_ids_imports_and_reimports(self, tmp_path, book, capsys):
+        rows = [r[:9] + r[10:] for r in salesforce_rows()]  # the Opportunity ID column removed
+        rows[0] = [h if h != "Amount" else "Total ACV" for h in rows[0]]
+        for r in rows[1:]:  # M/D/YY, as Salesforce writes dates for a US user
+            r[7], r[8] = r[7][:-4] + r[7][-2:], r[8][:-4] + r[8][-2:]
+        export = write_rows(tmp_path / "sf.csv", rows)
+        code, _, err = run(capsys, "metrics", export, "--preset", "salesforce")
+        assert code == 2
+        assert '--map "amount=Total ACV"' in err
+        argv = ["--preset", "salesforce", "--map", "amount=Total ACV"]
+        code, out, _ = run(capsys, "metrics", export, *argv, "--json")
+        assert code == 0
+        assert json.loads(out)["won_amount"] == 50000
+        code, out, _ = run(capsys, "import", export, "--into", book, *argv)
+        assert code == 0
+        assert "no ID column: deals keyed by Name, Company and Created" in out
+        assert "5 new, 0 updated" in out
+        table = prospects(book)
+        assert all(key.startswith("K-") for key in table)
+        by_name = {row["Name"]: row for row in table.values()}
+        for deal in DEALS:
+            row = by_name[deal["name"]]
+            assert as_day(row["Expected close"]) == (deal["closed"] or deal["expected_close"])
+            assert as_day(row["Created"]) == deal["created"]
+        assert "0 new, 0 updated, 5 unchanged" in run(capsys, "import", export, "--into", book,
+                                                      *argv)[1]  # fmt: skip
+
+
+class TestNewcomerMessages:
+    def test_an_export_of_a_known_crm_without_preset_gets_it_suggested(self, tmp_path, capsys):
+        export = write_export(tmp_path / "pipeline.csv", "maven")
+        code, out, _ = run(capsys, "metrics", export)
+        assert code == 0
+        assert out.startswith("hint: pipeline.csv has the columns of the Maven Analytics CRM "
+                              "sales pipeline export: add --preset maven")  # fmt: skip
+        assert "hint:" not in run(capsys, "metrics", export, "--preset", "maven")[1]
+
+    def test_metrics_lists_its_warnings_in_the_right_number(self, tmp_path, capsys):
+        rows = [["ID", "Stage", "Amount", "Closed"], ["A", "Won", "10", "2026-03-01"],
+                ["B", "Lost", "0", "2026-03-02"]]  # fmt: skip
+        code, out, _ = run(capsys, "metrics", write_rows(tmp_path / "x.csv", rows))
+        assert code == 0
+        assert "Data issues: 0 errors (rows left out), 1 warning\n" in out
+        assert "  warning Amount: lost deal with a zero amount; kept (1 row: 3)" in out
+
+    def test_an_option_typo_shows_the_sub_commands_usage(self, tmp_path, capsys):
+        export = write_rows(tmp_path / "ok.csv", GOOD)
+        with pytest.raises(SystemExit) as caught:
+            main(["metrics", str(export), "--asof", "2026-01-31"])
+        assert caught.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: pipeline-xl metrics ")
+        assert "unrecognized arguments: --asof 2026-01-31 (did you mean --as-of?)" in err
+
+    @pytest.mark.parametrize(
+        ("name", "lite", "said"),
+        [("Foo.xlsx", [], "expected --lite for an xlwings Lite workbook (.xlsx), or Foo.xlsm"),
+         ("Foo.xlsm", ["--lite"], "expected Foo.xlsx with --lite")],
+    )  # fmt: skip
+    def test_new_with_the_wrong_suffix_names_the_option(self, tmp_path, capsys, name, lite, said):
+        code, _, err = run(capsys, "new", tmp_path / name, "--empty", *lite)
+        assert code == 2
+        assert said in err
+        assert not (tmp_path / name).exists()

@@ -20,6 +20,7 @@ from tests.crm.conftest import DATA
 
 PIPELINE = DATA / "sales_pipeline.csv"
 PRODUCTS = DATA / "products.csv"
+AS_OF = date(2017, 12, 31)
 
 pytestmark = pytest.mark.skipif(
     not PIPELINE.exists(), reason=f"the Maven CRM export is not at {DATA}"
@@ -44,15 +45,21 @@ def imported(tmp_path_factory):
     from pipeline_xl.usecases.new import new_workbook
 
     folder = tmp_path_factory.mktemp("maven")
-    book = new_workbook(
-        folder / "maven.xlsm",
-        company="Maven",
-        sample=None,
-        currency="USD",
-        as_of=date(2017, 12, 31),
-    )
+    # A new workbook in the default currency: the maven preset says the amounts are USD.
+    book = new_workbook(folder / "maven.xlsm", company="Maven", sample=None, as_of=AS_OF)
     code = main(["import", str(PIPELINE), "--into", str(book), "--preset", "maven"])
     assert code == 0
+    return book
+
+
+@pytest.fixture(scope="module")
+def refreshed(imported, tmp_path_factory):
+    """A copy of the imported workbook, refreshed as of 2017-12-31."""
+    from pipeline_xl.usecases.refresh import refresh_file
+
+    book = tmp_path_factory.mktemp("refreshed") / "maven.xlsm"
+    book.write_bytes(imported.read_bytes())
+    refresh_file(book, as_of=AS_OF)
     return book
 
 
@@ -96,7 +103,10 @@ def test_the_workbook_holds_the_priced_and_dated_deals(imported, raw, prices):
     # Prospecting deals have no engage date: their Created cell stays empty.
     prospecting = merged[merged["deal_stage"] == "Prospecting"]
     assert prospecting["Created"].isna().all()
-    assert set(merged["Stage"]) == {"Won", "Lost", "Prospecting", "Engaging"}
+    # Maven's open stages land in the workbook's process: Prospecting (nobody engaged
+    # yet) is a Lead, Engaging (in conversation, no offer) is Qualified.
+    stage_of = {"Won": "Won", "Lost": "Lost", "Prospecting": "Lead", "Engaging": "Qualified"}
+    assert (merged["Stage"] == merged["deal_stage"].map(stage_of)).all()
 
 
 def test_quirks_are_reported(imported, capsys):
@@ -108,9 +118,11 @@ def test_quirks_are_reported(imported, capsys):
     assert "2,089 deals of the 2,089 open deals without an amount priced" in out
     assert "GTXPro = GTX Pro" in out
     assert "Company: 1,425 deals blank" in out
-    assert "Created: 500 deals blank (by stage: Prospecting 500)" in out
-    # The empty workbook's stages do not include Maven's open stages: said plainly.
-    assert "Engaging (1,589), Prospecting (500)" in out
+    assert "Created: 500 deals blank (by stage: Lead 500)" in out
+    # Maven's open stages are mapped onto the workbook's, and the mapping is said.
+    assert "stages mapped onto the workbook's: Engaging -> Qualified (1,589), " in out
+    assert "Prospecting -> Lead (500)" in out
+    assert "stages not in the workbook" not in out
 
 
 def test_reimport_writes_nothing(imported, capsys):
@@ -127,3 +139,37 @@ def test_export_metrics_count_open_deals_at_list_price(raw, prices, capsys):
     assert data["open_count"] == len(opened)
     assert data["open_amount"] == pytest.approx(sum(prices[norm_key(p)] for p in opened["product"]))
     assert data["as_of"] == pd.to_datetime(raw["close_date"]).max().date().isoformat()
+
+
+def test_the_workbook_shows_what_the_export_shows(refreshed, raw, prices, capsys):
+    """Imported into a new workbook and refreshed, the export keeps every open deal."""
+    export = run_json(capsys, "metrics", str(PIPELINE), "--preset", "maven", "--as-of",
+                      AS_OF.isoformat())  # fmt: skip
+    book = run_json(capsys, "metrics", str(refreshed), "--as-of", AS_OF.isoformat())
+    # The witness, plain pandas: Prospecting and Engaging deals are open, priced at their
+    # product's list price; a deal is stale after 30 days without a touch, its engage
+    # date being its last one (Prospecting deals have none and cannot be judged).
+    opened = raw[raw["deal_stage"].isin(["Prospecting", "Engaging"])]
+    open_amount = sum(prices[norm_key(p)] for p in opened["product"])
+    idle = (pd.Timestamp(AS_OF) - pd.to_datetime(opened["engage_date"])).dt.days
+    stale = int((idle > 30).sum())
+    assert (len(opened), stale) == (2089, 1571)
+    for data in (export, book):
+        assert data["open_count"] == len(opened)
+        assert data["open_amount"] == pytest.approx(open_amount, rel=1e-12)
+        assert data["stale_count"] == stale
+        assert data["currency"] == "USD"
+    same = {k: v for k, v in export.items() if not k.startswith(("source", "issues"))}
+    assert same == {k: book[k] for k in same}
+
+
+def test_the_export_without_preset_suggests_it(capsys):
+    assert main(["metrics", str(PIPELINE), "--as-of", AS_OF.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hint: sales_pipeline.csv has the columns of the Maven Analytics CRM "
+                          "sales pipeline export: add --preset maven (it maps its stages onto "
+                          "the workbook's, prices open and lost deals from products.csv and "
+                          "labels the amounts USD)\n")  # fmt: skip
+    # What the newcomer saw without the preset is now explained by the issues listed.
+    assert "Data issues: 2,089 errors (rows left out), 4,564 warnings" in out
+    assert "  error Amount: missing amount (2,089 rows: " in out

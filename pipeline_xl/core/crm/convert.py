@@ -4,15 +4,19 @@ All pure: no file access, no Excel library, no clock. For each mapped field
 (`mapping.ColumnMapping`), each row takes the first non-blank of its columns, then:
 
 * cells are typed by the field's kind in `contract.PROSPECTS` (`incoming.kind_of`):
-  numbers with the file's decimal separator, dates with its day/month order, rates as
-  shares (a 0-100 column, or a header with ``%``, is divided by 100; ``40%`` is 0.40). A
+  numbers with the file's decimal separator, rates as shares (a 0-100 column, or a
+  header with ``%``, is divided by 100; ``40%`` is 0.40), dates with the day/month order
+  their own column tells (`cells.date_order` over the whole column: ``6/13/24`` is month
+  first), else the one the file's other dates tell, else day first, reported when some
+  date could be read both ways. A column with dates of both orders is reported too. A
   cell that cannot be read is kept as text and reported with its export rows;
 * stages: an export stage matches a workbook stage ignoring case, spaces and accents,
   with or without a trailing ``(...)``; ``Closed Won`` and ``Closed Lost`` (and the other
   status words of `contract.status_word`) match the Won and Lost stages; ``stage_map``
-  renames CRM stages to workbook stages. A stage that still does not match is written as
-  it is and reported (validation leaves those deals out until the Stages sheet knows the
-  stage);
+  (`mapping.stage_map_for`: the preset's map, the stored one, ``--stage-map``) renames
+  CRM stages to workbook stages first, and the stages it renamed are reported. A stage
+  that still does not match is written as it is and reported with the ``--stage-map``
+  to give (validation leaves those deals out until the Stages sheet knows the stage);
 * a Status column saying won or lost moves the deal to the Won or Lost stage (a lost
   deal's open stage becomes its Stage reached); statuses are written as
   `contract.STATUS_LABELS` says; other status text is kept and reported;
@@ -21,29 +25,40 @@ All pure: no file access, no Excel library, no clock. For each mapped field
 * with a price list (`price_list`, the preset's ``prices``), open deals without an amount
   and lost deals at 0 take their product's price, products matched by
   `contract.norm_key`;
-* rows without an ID are skipped; an ID given twice with the same values
-  (`incoming.same_cell`) is imported once, with different values it is a conflict:
-  reported and not imported.
-
-An export read on its own (``metrics`` on an export file) gets a Stages table from its
-preset and the stages it uses (`export_stages_table`) and is validated as a raw Prospects
-table (`prospects_frame_from`).
+* an export without an ID column (`mapping.ColumnMapping.keyed_by`) gets a stable key
+  per deal from its name, company and created date (`keys.deal_key`), reported with a
+  warning: a deal renamed in the CRM will be seen as a new one;
+* rows without an ID (or, without an ID column, without a name, company or created
+  date) are skipped; an ID given twice with the same values (`incoming.same_cell`) is
+  imported once, with different values it is a conflict: reported and not imported;
+* a preset's currency column (`mapping.ColumnMapping.currency`) gives the export's
+  currency (`incoming.Incoming.currency`) when every deal has the same ISO code; several
+  currencies, or text that is no ISO code, are reported (amounts are never converted);
+* an export without ID or Name read for ``metrics`` (``need_key`` off in
+  `mapping.resolve_mapping`) has one deal per row, keyed ``row N``.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_date, parse_number
+from pipeline_xl.core.cells import (
+    DateOrder,
+    clean_text,
+    clean_texts,
+    date_order,
+    is_blank,
+    parse_date,
+    parse_number,
+)
 from pipeline_xl.core.contract import (
     PROSPECTS,
     STAGES,
@@ -53,14 +68,15 @@ from pipeline_xl.core.contract import (
     status_word,
 )
 from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
-from pipeline_xl.core.crm.mapping import ColumnMapping
+from pipeline_xl.core.crm.keys import deal_keys
+from pipeline_xl.core.crm.mapping import ColumnMapping, stage_spellings
 from pipeline_xl.core.crm.presets import Preset
+from pipeline_xl.core.currency import currency_code
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import Stages, default_stages
+from pipeline_xl.core.model import Stages
 
-__all__ = ["convert_export", "export_stages_table", "price_list", "prospects_frame_from"]
-
-_TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+__all__ = ["convert_export", "price_list"]
 
 
 def _objects(frame: pd.DataFrame, pos: int) -> ObjectArray:
@@ -138,12 +154,13 @@ def _stage_lookup(
 ) -> Callable[[str], tuple[str, StatusWord | None]]:
     """Export stage text -> (workbook stage name, status); unknown: (text, None)."""
     lost_name = _lost_name(stages)
+    folded = {norm_key(k): v for k, v in stage_map.items()}
 
     def find(text: str) -> tuple[str, StatusWord | None]:
-        for candidate in (text, _TRAILING_PARENS.sub("", text)):
+        for candidate in stage_spellings(text):
             if not candidate:
                 continue
-            mapped = stage_map.get(norm_key(candidate))
+            mapped = folded.get(norm_key(candidate))
             stage = stages.find(mapped if mapped is not None else candidate)
             if stage is not None:
                 return stage.name, stage.status
@@ -155,10 +172,6 @@ def _stage_lookup(
         return text, None
 
     return find
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _some_rows(rows: npt.NDArray[np.int64], limit: int = 5) -> str:
@@ -205,7 +218,7 @@ def convert_export(
     *,
     rows: Sequence[int] | npt.NDArray[np.int64] | None = None,
     decimal_comma: bool = False,
-    month_first: bool = False,
+    month_first: bool | None = None,
     stage_map: Mapping[str, str] | None = None,
     prices: Mapping[str, tuple[str, float]] | None = None,
     preset: Preset | None = None,
@@ -214,13 +227,16 @@ def convert_export(
     """The export's deals as Prospects cells (module docstring), with notes on what was done.
 
     ``frame``: the export's data rows, columns in header order; ``rows``: their row
-    numbers in the file (default: 2, 3, ...). ``decimal_comma`` and ``month_first``
-    are the file's conventions for ambiguous numbers (``1.234``) and dates
-    (``03/04/2026``). ``prices`` (from `price_list`) prices open deals without an amount
-    and lost deals at zero, by the product in ``preset.product_field``.
+    numbers in the file (default: 2, 3, ...). ``decimal_comma`` is the file's convention
+    for ambiguous numbers (``1.234``); ``month_first`` the day/month order the file's
+    dates tell (None: they do not), for a date column whose own dates do not tell
+    (``03/04/2026``). ``stage_map``: CRM stage -> workbook stage (`mapping.stage_map_for`).
+    ``prices`` (from `price_list`) prices open deals without an amount and lost deals
+    at zero, by the product in ``preset.product_field``.
 
     Rows without an ID are skipped; an ID given twice with the same values is imported
-    once, with different values it is a conflict: reported and not imported.
+    once, with different values it is a conflict: reported and not imported. Without an
+    ID column, deals are keyed by `keys.deal_key`.
     """
     n = len(frame)
     row_numbers = (
@@ -232,7 +248,10 @@ def convert_export(
         raw = _coalesce(frame, positions)
         kind = kind_of(name)
         percent = "%" in mapping.headers[positions[0]]
-        options = {"decimal_comma": decimal_comma, "month_first": month_first}
+        first = False
+        if kind == "date":
+            first = _date_order(raw, PROSPECTS.header(name), notes, file_month_first=month_first)
+        options = {"decimal_comma": decimal_comma, "month_first": first}
         converted, bad = _convert_column(raw, kind, percent=percent, **options)
         if kind == "rate" and not percent:
             # A 0-100 column (35 meaning 35 %): every cell without a % sign is divided.
@@ -244,8 +263,9 @@ def convert_export(
             notes.append(
                 Note(
                     "warning",
-                    f"{PROSPECTS.header(name)}: {_plural(bad, 'cell')} "
-                    f"could not be read and were kept as text (export rows "
+                    f"{PROSPECTS.header(name)}: {counted(bad, 'cell')} "
+                    f"could not be read and {'was' if bad == 1 else 'were'} kept as text "
+                    f"(export rows "
                     f"{_some_rows(row_numbers[where])})",
                 )
             )
@@ -257,17 +277,24 @@ def convert_export(
     if prices is not None and preset is not None and preset.product_field in values:
         _price(build, prices, preset.product_field or "", prices_name)
     _blank_notes(build, mapping)
-    ids = values.pop("id")
+    if "id" in values:
+        ids = values.pop("id")
+    elif mapping.keyed_by:
+        ids = deal_keys(values, mapping.keyed_by, notes)
+    else:  # metrics of an export without ID or Name: each row is a deal
+        ids = np.asarray([f"row {r}" for r in row_numbers.tolist()], dtype=object)
     keep = np.asarray([v is not None for v in ids], dtype=bool)
     if not keep.all():
         missing = row_numbers[~keep]
+        what = "an ID" if "id" in mapping.columns else "anything to key them by"
         notes.append(
             Note(
                 "warning",
-                f"{_plural(len(missing), 'row')} without an ID skipped "
+                f"{counted(len(missing), 'row')} without {what} skipped "
                 f"(export rows {_some_rows(missing)})",
             )
         )
+    currency = _currency(frame, mapping, notes) if mapping.currency else None
     incoming = Incoming(
         ids=ids[keep],
         values={PROSPECTS.header(k): v[keep] for k, v in build.values.items()},
@@ -275,8 +302,63 @@ def convert_export(
         status=build.status[keep],
         notes=notes,
         read=n,
+        currency=currency,
     )
     return _dedupe(incoming)
+
+
+def _date_order(
+    raw: ObjectArray, header: str, notes: list[Note], *, file_month_first: bool | None
+) -> bool:
+    """Whether a date column reads month first: its own dates, else the file's; reported."""
+    order: DateOrder = date_order(raw)
+    if order.mixed:
+        read = "month" if order.order == "month" else "day"
+        notes.append(
+            Note(
+                "warning",
+                f"{header}: dates of both orders ({order.month_example} can only be month "
+                f"first, {order.day_example} only day first); dates that read both ways "
+                f"are read {read} first: check the column",
+            )
+        )
+    if order.order is not None:
+        return order.order == "month"
+    if order.ambiguous and file_month_first is None:
+        notes.append(
+            Note(
+                "warning",
+                f"{header}: {counted(order.ambiguous, 'date')} such as "
+                f"{order.ambiguous_example} could be day/month or month/day and no date "
+                f"of the file tells; read day first: check them",
+            )
+        )
+    return bool(file_month_first)
+
+
+def _currency(frame: pd.DataFrame, mapping: ColumnMapping, notes: list[Note]) -> str | None:
+    """The one ISO currency of the export's currency column, else None (reported)."""
+    texts, _ = clean_texts(_coalesce(frame, mapping.currency))
+    typed = [t for t in texts.tolist() if t]
+    counts = Counter(t.upper() for t in typed)
+    column = mapping.headers[mapping.currency[0]]
+    if len(counts) > 1:
+        listed = ", ".join(f"{c} ({k:,})" for c, k in counts.most_common(5))
+        notes.append(
+            Note(
+                "warning",
+                f"{column}: amounts in several currencies ({listed}); the workbook has one "
+                f"currency and amounts are not converted",
+            )
+        )
+        return None
+    if not counts:
+        return None
+    try:
+        return currency_code(typed[0], argument=column)
+    except InputError as err:
+        notes.append(Note("warning", str(err)))
+        return None
 
 
 def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str]) -> None:
@@ -290,15 +372,27 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
     unknown = np.asarray([f[1] is None and bool(f[0]) for f in found], dtype=bool)
     # A stage the workbook does not know is an open stage (Won and Lost words are known).
     status = np.asarray([f[1] or ("open" if f[0] else "") for f in found], dtype=object)
+    folded = {norm_key(k) for k in stage_map}
+    renamed = Counter(
+        (clean_text(t), n)
+        for t, n, f in zip(stage.tolist(), names.tolist(), found.tolist(), strict=True)
+        if isinstance(t, str) and f[1] == "open" and norm_key(t) in folded
+    )
+    if renamed:
+        listed = ", ".join(f"{t} -> {n} ({c:,})" for (t, n), c in sorted(renamed.items()))
+        notes.append(Note("info", f"stages mapped onto the workbook's: {listed}"))
     if unknown.any():
         counts = Counter(names[unknown].tolist())
         listed = ", ".join(f"{s} ({c:,})" for s, c in counts.most_common(8))
+        first = counts.most_common(1)[0][0]
         notes.append(
             Note(
                 "warning",
                 f"stages not in the workbook's {STAGES.sheet} table, written as "
                 f"they are: {listed}. Validation leaves these deals out until the "
-                f"{STAGES.sheet} sheet has them (or use --stage-map CRM=workbook)",
+                f"{STAGES.sheet} sheet has them, or map them onto its stages "
+                f"({', '.join(s.name for s in stages.open)}): "
+                f'--stage-map "{first}={stages.open[0].name},..."',
             )
         )
     if "status" in values:
@@ -310,7 +404,7 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
             notes.append(
                 Note(
                     "warning",
-                    f"{PROSPECTS.header('status')}: {_plural(int(odd.sum()), 'deal')} with a "
+                    f"{PROSPECTS.header('status')}: {counted(int(odd.sum()), 'deal')} with a "
                     f"status that is not open, won or lost ({listed}); status taken "
                     f"from the stage",
                 )
@@ -330,7 +424,7 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
             notes.append(
                 Note(
                     "info",
-                    f"{_plural(int(moved.sum()), 'deal')} moved to "
+                    f"{counted(int(moved.sum()), 'deal')} moved to "
                     f"{stages.won.name} or {lost_name} as their status says; "
                     f"a lost deal's stage is kept as its {PROSPECTS.header('reached')}",
                 )
@@ -375,7 +469,7 @@ def _price(
         priced = mask & known
         amount[priced] = price[priced]
         text = (
-            f"Amount: {_plural(int(priced.sum()), 'deal')} of the {int(mask.sum()):,} {what} "
+            f"Amount: {counted(int(priced.sum()), 'deal')} of the {int(mask.sum()):,} {what} "
             f"priced at their product's price from {source}"
         )
         if what.startswith("lost"):
@@ -421,7 +515,7 @@ def _blank_notes(build: _Build, mapping: ColumnMapping) -> None:
         notes.append(
             Note(
                 "info",
-                f"{PROSPECTS.header(name)}: {_plural(int(blank.sum()), 'deal')} "
+                f"{PROSPECTS.header(name)}: {counted(int(blank.sum()), 'deal')} "
                 f"blank" + (f" (by stage: {where})" if where else ""),
             )
         )
@@ -461,7 +555,7 @@ def _dedupe(incoming: Incoming) -> Incoming:
         incoming.notes.append(
             Note(
                 "info",
-                f"{_plural(same, 'repeated row')} with the same "
+                f"{counted(same, 'repeated row')} with the same "
                 f"values as an earlier row of the same ID imported once",
             )
         )
@@ -473,43 +567,5 @@ def _dedupe(incoming: Incoming) -> Incoming:
         notes=incoming.notes,
         conflicts=incoming.conflicts,
         read=incoming.read,
+        currency=incoming.currency,
     )
-
-
-# --------------------------------------------------------------------------- an export alone
-
-
-def export_stages_table(
-    preset: Preset | None, incoming_stages: Sequence[object]
-) -> list[list[object]]:
-    """A Stages table for an export read on its own (``metrics`` on an export file).
-
-    Open stages: the preset's in process order with their probabilities, then any other
-    stage the export uses, in order of first appearance; then Won and Lost as
-    `model.default_stages` has them.
-    """
-    columns = ("stage", "activity", "probability", "status")
-    rows: list[list[object]] = [[STAGES.header(c) for c in columns]]
-    keys: set[str] = set()
-    for name, probability in preset.stages if preset is not None else ():
-        rows.append([name, name, probability, "open"])
-        keys.add(norm_key(name))
-    for text in incoming_stages:
-        cleaned = clean_text(text)
-        key = norm_key(cleaned)
-        if not key or key in keys or status_word(cleaned) in {"won", "lost"}:
-            continue
-        keys.add(key)
-        rows.append([cleaned, cleaned, None, "open"])
-    default = default_stages()
-    closing = (default.won, default.lost)
-    rows.extend([s.name, s.activity, s.probability, s.status] for s in closing if s is not None)
-    return rows
-
-
-def prospects_frame_from(incoming: Incoming) -> pd.DataFrame:
-    """The incoming deals as a raw Prospects table (workbook headers) for validation."""
-    data: dict[str, Any] = {PROSPECTS.header("id"): pd.Series(incoming.ids, dtype=object)}
-    for h, v in incoming.values.items():
-        data[h] = pd.Series(v, dtype=object)
-    return pd.DataFrame(data)

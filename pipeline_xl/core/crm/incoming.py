@@ -59,7 +59,8 @@ class Incoming:
 
     ``values``: workbook header -> object array (str, float, datetime or None; a cell
     that could not be read keeps its text). ``rows``: the export row of each deal.
-    ``status``: open/won/lost ("" when the stage is unknown).
+    ``status``: open/won/lost ("" when the stage is unknown). ``currency``: the ISO
+    code the export's currency column gives every deal, when it does.
     """
 
     ids: ObjectArray
@@ -69,6 +70,7 @@ class Incoming:
     notes: list[Note] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     read: int = 0
+    currency: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)

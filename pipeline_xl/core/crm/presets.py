@@ -39,8 +39,37 @@ maven       Maven Analytics CRM Sales Opportunities (sales_pipeline.csv): ID <-
             ("GTXPro" = "GTX Pro").
 ==========  =============================================================================
 
-Each preset also carries the CRM's default open stages, in process order with their
-default probability, for an export read on its own (``metrics`` on an export file).
+Stages (``stages``): each preset knows its CRM's standard open stages and maps them onto
+the workbook's own process (`model.default_stages`: Lead, entered by a call; Qualified,
+by a meeting; Proposal, by an offer; Negotiation), rather than adding the CRM's stages to
+the Stages table. The team keeps planning with one process (its activities, conversions
+and backward plan), conversions are learned from the deals' history whatever the CRM
+called the stages, and exports of different CRMs land in the same stages. The rule: a
+stage before any conversation is a Lead; talking, qualifying, presenting, all before an
+offer, is Qualified; an offer or quote out is Proposal; negotiating or a contract out is
+Negotiation:
+
+==========  =============================================================================
+preset      CRM stage -> workbook stage
+==========  =============================================================================
+salesforce  Prospecting -> Lead; Qualification, Needs Analysis, Value Proposition, Id.
+            Decision Makers, Perception Analysis -> Qualified; Proposal/Price Quote ->
+            Proposal; Negotiation/Review -> Negotiation.
+hubspot     Appointment Scheduled -> Lead (the meeting is booked, not held); Qualified To
+            Buy, Presentation Scheduled -> Qualified; Decision Maker Bought-In -> Proposal;
+            Contract Sent -> Negotiation.
+pipedrive   Qualified, Contact Made, Demo Scheduled -> Qualified (a Pipedrive deal starts
+            qualified: raw leads live in its Leads Inbox); Proposal Made -> Proposal;
+            Negotiations Started -> Negotiation.
+maven       Prospecting -> Lead (no engage date yet: nobody talked to the account);
+            Engaging -> Qualified (in conversation; Maven records no offer stage).
+==========  =============================================================================
+
+A workbook stage of the CRM stage's own name wins over the preset's map, and a
+``--stage-map`` (given now or stored in the workbook's Settings) over both.
+
+Currency: Maven's data is in US dollars (``currency``); Salesforce (multi-currency
+orgs), HubSpot and Pipedrive exports may carry a currency column (``currency_columns``).
 """
 
 from __future__ import annotations
@@ -48,7 +77,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pipeline_xl.core.model import default_stages
+
 __all__ = ["PRESETS", "Preset"]
+
+_LEAD, _QUALIFIED, _PROPOSAL, _NEGOTIATION = (s.name for s in default_stages().open)
+"""The open stages of the workbook's default process, first to last."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +90,25 @@ class Preset:
     """The standard deals export of one CRM.
 
     ``columns``: field -> the export's column names, first choice first (on each row
-    the first non-blank present column is taken). ``stages``: the CRM's default open
-    stages in process order with their default probability (None when the CRM sets
-    none). ``close_date_closes``: the close-date column is also the actual close date of
-    won and lost deals. ``prices``: (file beside the export, product column, price
-    column) used to price open and lost deals; ``product_field``: the field that holds
-    the product name.
+    the first non-blank present column is taken). ``stages``: the CRM's standard open
+    stages in process order, each with the stage of the workbook's default process it
+    maps onto (module docstring). ``close_date_closes``: the close-date column is also
+    the actual close date of won and lost deals. ``prices``: (file beside the export,
+    product column, price column) used to price open and lost deals; ``product_field``:
+    the field that holds the product name. ``currency``: the ISO code of every amount
+    of this export, when the CRM fixes it; ``currency_columns``: columns that give each
+    deal's currency.
     """
 
     name: str
     title: str
     columns: Mapping[str, tuple[str, ...]]
-    stages: tuple[tuple[str, float | None], ...] = ()
+    stages: tuple[tuple[str, str], ...] = ()
     close_date_closes: bool = False
     prices: tuple[str, str, str] | None = None
     product_field: str | None = None
+    currency: str | None = None
+    currency_columns: tuple[str, ...] = ()
 
 
 PRESETS: dict[str, Preset] = {
@@ -92,16 +130,17 @@ PRESETS: dict[str, Preset] = {
             "last_activity": ("Last Activity",),
         },
         stages=(
-            ("Prospecting", 0.10),
-            ("Qualification", 0.10),
-            ("Needs Analysis", 0.20),
-            ("Value Proposition", 0.50),
-            ("Id. Decision Makers", 0.60),
-            ("Perception Analysis", 0.70),
-            ("Proposal/Price Quote", 0.75),
-            ("Negotiation/Review", 0.90),
+            ("Prospecting", _LEAD),
+            ("Qualification", _QUALIFIED),
+            ("Needs Analysis", _QUALIFIED),
+            ("Value Proposition", _QUALIFIED),
+            ("Id. Decision Makers", _QUALIFIED),
+            ("Perception Analysis", _QUALIFIED),
+            ("Proposal/Price Quote", _PROPOSAL),
+            ("Negotiation/Review", _NEGOTIATION),
         ),
         close_date_closes=True,
+        currency_columns=("Opportunity Currency", "Amount Currency"),
     ),
     "hubspot": Preset(
         "hubspot",
@@ -121,13 +160,14 @@ PRESETS: dict[str, Preset] = {
             "last_activity": ("Last Activity Date",),
         },
         stages=(
-            ("Appointment Scheduled", 0.20),
-            ("Qualified To Buy", 0.40),
-            ("Presentation Scheduled", 0.60),
-            ("Decision Maker Bought-In", 0.80),
-            ("Contract Sent", 0.90),
+            ("Appointment Scheduled", _LEAD),
+            ("Qualified To Buy", _QUALIFIED),
+            ("Presentation Scheduled", _QUALIFIED),
+            ("Decision Maker Bought-In", _PROPOSAL),
+            ("Contract Sent", _NEGOTIATION),
         ),
         close_date_closes=True,
+        currency_columns=("Currency", "Deal currency code"),
     ),
     "pipedrive": Preset(
         "pipedrive",
@@ -148,12 +188,13 @@ PRESETS: dict[str, Preset] = {
             "last_activity": ("Deal - Last activity date",),
         },
         stages=(
-            ("Qualified", None),
-            ("Contact Made", None),
-            ("Demo Scheduled", None),
-            ("Proposal Made", None),
-            ("Negotiations Started", None),
+            ("Qualified", _QUALIFIED),
+            ("Contact Made", _QUALIFIED),
+            ("Demo Scheduled", _QUALIFIED),
+            ("Proposal Made", _PROPOSAL),
+            ("Negotiations Started", _NEGOTIATION),
         ),
+        currency_columns=("Deal - Currency",),
     ),
     "maven": Preset(
         "maven",
@@ -168,9 +209,10 @@ PRESETS: dict[str, Preset] = {
             "closed": ("close_date",),
             "amount": ("close_value",),
         },
-        stages=(("Prospecting", None), ("Engaging", None)),
+        stages=(("Prospecting", _LEAD), ("Engaging", _QUALIFIED)),
         prices=("products.csv", "product", "sales_price"),
         product_field="name",
+        currency="USD",
     ),
 }
 """The presets by name (``--preset``)."""

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_dates, parse_numbers
 from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
+from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.schema import match_headers
 
@@ -39,8 +40,8 @@ _WRITE_KINDS: dict[Kind, WriteKind] = {
     "rate": "number",
     "date": "date",
 }
-_PREVIEWED = tuple(PROSPECTS.header(n) for n in ("name", "stage", "amount"))
-"""The cells a preview line shows of a new deal."""
+_PREVIEWED = ("name", "stage", "amount")
+"""The fields a preview line shows of a new deal."""
 
 
 @dataclass
@@ -75,7 +76,8 @@ class UpsertPlan:
         """Counts, conflicts and notes as report lines."""
         counts = (
             f"{len(self.added):,} new, {len(self.updated):,} updated, {self.unchanged:,} "
-            f"unchanged; {self.kept:,} deals of the workbook not in the export kept as they are"
+            f"unchanged; {counted(self.kept, 'deal')} of the workbook not in the export kept "
+            f"as {'it is' if self.kept == 1 else 'they are'}"
         )
         lines = [counts]
         if self.new_columns:
@@ -85,23 +87,33 @@ class UpsertPlan:
         return lines
 
     def preview(self, limit: int = 5) -> list[str]:
-        """The first new and updated deals, one line each."""
+        """The first new and updated deals, one line each.
+
+        Columns are found as validation finds them (`schema.match_headers`), so a table
+        whose ID column is headed "Deal ID" previews like one headed "ID".
+        """
         lines = []
-        pos = {h: i for i, h in enumerate(self.header)}
-        at = pos[PROSPECTS.header("id")]
+        pos = match_headers(self.header, PROSPECTS)
+        at = pos["id"]
         index = {str(r[at]): r for r in self.rows[-len(self.added) :]} if self.added else {}
         for key in self.added[:limit]:
             row = index.get(key, [])
             shown = [
-                f"{h}={_show(row[pos[h]])}"
-                for h in _PREVIEWED
-                if h in pos and row and row[pos[h]] is not None
+                f"{self.header[pos[f]]}={_show(row[pos[f]])}"
+                for f in _PREVIEWED
+                if f in pos and row and row[pos[f]] is not None
             ]
             lines.append(f"+ {key}: {', '.join(shown)}")
         if len(self.added) > limit:
             lines.append(f"+ ... {len(self.added) - limit:,} more")
+        field_of = {f.header: f.name for f in PROSPECTS.fields}
+
+        def header_of(h: str) -> str:  # the workbook's own header of an incoming field
+            at = pos.get(field_of.get(h, ""))
+            return self.header[at] if at is not None else h
+
         for key, cells in list(self.updated.items())[:limit]:
-            changes = ", ".join(f"{h} {_show(a)} -> {_show(b)}" for h, a, b in cells[:4])
+            changes = ", ".join(f"{header_of(h)} {_show(a)} -> {_show(b)}" for h, a, b in cells[:4])
             lines.append(f"~ {key}: {changes}")
         if len(self.updated) > limit:
             lines.append(f"~ ... {len(self.updated) - limit:,} more")

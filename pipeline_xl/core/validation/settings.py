@@ -2,7 +2,9 @@
 
 Labels are the contract's (`pipeline_xl.core.contract.SETTINGS`, English and French). An
 unknown label is a warning; a value that cannot be read or is out of range raises
-`InputError` naming the setting; a setting given twice keeps the later value (warning).
+`InputError` naming the setting; a setting given twice keeps the later value (warning). A
+currency that is not an ISO 4217 code (`pipeline_xl.core.currency`) is kept as typed, with
+a warning: the Dashboard would read "amounts in EURO".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipeline_xl.core.contract import (
     norm_key,
     setting_named,
 )
+from pipeline_xl.core.currency import currency_code
 from pipeline_xl.core.errors import InputError, Issue
 from pipeline_xl.core.model import Settings
 from pipeline_xl.core.validation.reading import HEADER_SCAN, Issues, RawTable, header_row_hint
@@ -96,7 +99,7 @@ def _setting_value(name: str, label: str, row: int | None, value: object) -> obj
         if found is not None:
             return found
         raise _settings_error(label, "not a period length", row, value, "month or quarter")
-    if name in ("currency", "owner"):
+    if name in ("currency", "owner", "stage_map"):
         return clean_text(value)
     if name == "slip_probability":
         rate = parse_number(value, rate=True)
@@ -115,6 +118,15 @@ def _setting_value(name: str, label: str, row: int | None, value: object) -> obj
     if number is None or not float(number).is_integer() or not low <= number <= high:
         raise _settings_error(label, "out of range", row, value, expected)
     return int(number)
+
+
+def _check_currency(text: str, row: int | None, cell: object, issues: Issues) -> None:
+    """A warning when the Currency setting is not an ISO 4217 code (amounts keep it as typed)."""
+    try:
+        currency_code(text)
+    except InputError as err:
+        problem = f"not an ISO 4217 currency code; amounts are labelled as typed ({err.expected})"
+        issues.add(Issue(SETTINGS_TABLE.sheet, row, "Value", cell, problem, "warning"))
 
 
 def read_settings(
@@ -157,6 +169,8 @@ def read_settings(
                     Issue(SETTINGS_TABLE.sheet, row, _SETTING_COLUMN, key_cell, again, "warning")
                 )
             found[name] = _setting_value(name, label, row, value_cell)
+            if name == "currency":
+                _check_currency(str(found[name]), row, value_cell, issues)
     if as_of is not None:
         day = parse_date(as_of)
         if day is None:

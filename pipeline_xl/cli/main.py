@@ -13,8 +13,8 @@ from difflib import get_close_matches
 from pathlib import Path
 
 from pipeline_xl.cli.show import amount, pct, progress, say, table
-from pipeline_xl.core.cells import parse_as_of
 from pipeline_xl.core.crm import PRESETS
+from pipeline_xl.core.dates import parse_as_of
 from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.metrics import Metrics

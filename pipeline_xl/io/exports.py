@@ -40,8 +40,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.cells import DateOrder, clean_text, date_order
+from pipeline_xl.core.cells import clean_text
 from pipeline_xl.core.crm import Preset, known_header, price_list
+from pipeline_xl.core.dates import DateOrder, date_order
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.safety import check_zip
 

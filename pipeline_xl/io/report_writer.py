@@ -23,8 +23,9 @@ from itertools import compress, count
 
 import pandas as pd
 
-from pipeline_xl.core.cells import clean_text, parse_date
+from pipeline_xl.core.cells import clean_text
 from pipeline_xl.core.contract import SNAPSHOTS
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.raw import RawWorkbook

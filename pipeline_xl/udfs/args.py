@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-from pipeline_xl.core.cells import EXCEL_ERRORS, parse_date
+from pipeline_xl.core.cells import EXCEL_ERRORS
 from pipeline_xl.core.contract import norm_key
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.periods import Period, parse_period
 

@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import pandas as pd
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.cells import parse_date
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
 from pipeline_xl.core.raw import settings_pairs

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.cells import clean_text, parse_date, parse_number
+from pipeline_xl.core.cells import clean_text, parse_number
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, Table, norm_key
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook

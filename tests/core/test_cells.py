@@ -14,20 +14,16 @@ from hypothesis import strategies as st
 from pipeline_xl.core.cells import (
     EXCEL_ERRORS,
     CellProblem,
-    DateOrder,
     clean_text,
     clean_text_codes,
     clean_texts,
-    date_order,
     excel_error,
     is_blank,
-    parse_date,
-    parse_dates,
     parse_distinct,
-    parse_month,
     parse_number,
     parse_numbers,
 )
+from pipeline_xl.core.dates import DateOrder, date_order, parse_date, parse_dates, parse_month
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from pipeline_xl.cli import main
-from pipeline_xl.core.cells import parse_date
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook

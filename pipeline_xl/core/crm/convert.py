@@ -50,15 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.cells import (
-    DateOrder,
-    clean_text,
-    clean_texts,
-    date_order,
-    is_blank,
-    parse_date,
-    parse_number,
-)
+from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_number
 from pipeline_xl.core.contract import (
     PROSPECTS,
     STAGES,
@@ -72,6 +64,7 @@ from pipeline_xl.core.crm.keys import deal_keys
 from pipeline_xl.core.crm.mapping import ColumnMapping, stage_spellings
 from pipeline_xl.core.crm.presets import Preset
 from pipeline_xl.core.currency import currency_code
+from pipeline_xl.core.dates import DateOrder, date_order, parse_date
 from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Stages

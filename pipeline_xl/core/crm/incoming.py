@@ -22,8 +22,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from pipeline_xl.core.cells import clean_text, is_blank, parse_date, parse_number
+from pipeline_xl.core.cells import clean_text, is_blank, parse_number
 from pipeline_xl.core.contract import PROSPECTS
+from pipeline_xl.core.dates import parse_date
 
 __all__ = ["Incoming", "Kind", "Note", "ObjectArray", "kind_of", "same_cell"]
 

@@ -23,9 +23,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_dates, parse_numbers
+from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_numbers
 from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
+from pipeline_xl.core.dates import parse_dates
 from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.schema import match_headers

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from pipeline_xl.core.cells import clean_text, parse_date, parse_month, parse_number
+from pipeline_xl.core.cells import clean_text, parse_number
 from pipeline_xl.core.contract import (
     SETTINGS,
     SETTINGS_TABLE,
@@ -23,6 +23,7 @@ from pipeline_xl.core.contract import (
     setting_named,
 )
 from pipeline_xl.core.currency import currency_code
+from pipeline_xl.core.dates import parse_date, parse_month
 from pipeline_xl.core.errors import InputError, Issue
 from pipeline_xl.core.model import Settings
 from pipeline_xl.core.validation.reading import HEADER_SCAN, Issues, RawTable, header_row_hint

@@ -21,10 +21,10 @@ from pipeline_xl.core.cells import (
     clean_text_codes,
     clean_texts,
     is_blank,
-    parse_dates,
     parse_numbers,
 )
 from pipeline_xl.core.contract import status_word
+from pipeline_xl.core.dates import parse_dates
 from pipeline_xl.core.errors import InputError, Issue, Severity
 from pipeline_xl.core.model import Stages
 from pipeline_xl.core.validation.reading import HEADER_SCAN, Column, Issues, Raw, match_headers

@@ -145,7 +145,7 @@ def _optional_table(value: object, argument: str) -> list[list[object]] | None:
     return None if _blank_range(value) else _with_header(value, argument)
 
 
-def model_of(  # noqa: PLR0917 - the tables come in the workbook's order
+def model_of(
     prospects: object,
     stages: object = None,
     targets: object = None,

@@ -195,7 +195,7 @@ class TestBadTables:
         def boom(*_args, **_kwargs):
             raise ZeroDivisionError("internal detail")
 
-        monkeypatch.setattr("pipeline_xl.udfs.functions.period_forecast", boom)
+        monkeypatch.setattr("pipeline_xl.udfs.forecasts.period_forecast", boom)
         with pytest.raises(RuntimeError, match="unexpected error") as err:
             PIPE_WON(sample_tables["Prospects"], "2026-11")
         assert "internal detail" not in str(err.value)

@@ -1,0 +1,292 @@
+"""Forecast worksheet functions: won, weighted, expected, ranges and the chance of target.
+
+Expected period result = won in the period + weighted pipeline for the period, the
+weighted pipeline being the sum over open deals closing in the period of amount x win
+probability (`pipeline_xl.core.forecast`). The Monte Carlo functions simulate each open
+deal winning with its probability and, once won, slipping k periods with probability
+slip^k; trials and seed come from the Settings table (10,000 trials and its seed by
+default), slip from the argument, else what the Snapshots log teaches (when passed), else
+the Settings' slip probability (20% by default). Percentiles are simulated outcomes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+
+from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.forecast import period_forecast, simulate
+from pipeline_xl.core.metrics import coverage
+from pipeline_xl.core.model import Model
+from pipeline_xl.core.periods import Period, period_of
+from pipeline_xl.udfs.args import MAX_COUNT, as_count, as_rate, as_text, is_blank
+from pipeline_xl.udfs.common import (
+    CATEGORY,
+    DOC_OWNER,
+    DOC_PERIOD,
+    DOC_PROSPECTS,
+    DOC_TARGETS,
+    book_model,
+    model_period,
+    tail_args,
+)
+from pipeline_xl.udfs.values import NA, guard
+
+__all__ = [
+    "METHODS",
+    "PIPE_COVERAGE",
+    "PIPE_FORECAST",
+    "PIPE_FORECAST_RANGE",
+    "PIPE_GAP",
+    "PIPE_HIT_PROBABILITY",
+    "PIPE_WEIGHTED",
+    "PIPE_WON",
+]
+
+METHODS = ("weighted", "commit", "best_case", "pipeline", "montecarlo")
+_DOC_SLIP = "Optional chance (0-1) that a win slips a period; empty = learned or Settings"
+_NO_TARGET = "targets: no target for this period and owner"
+
+
+def _slip(value: object) -> float | None:
+    return None if is_blank(value) else as_rate(value, "slip")
+
+
+def _simulated(
+    model: Model, period: Period, owner: str, trials: int, seed: int, slip: float | None
+) -> pd.Series:
+    """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period."""
+    fiscal = model.settings.fiscal_start_month
+    if period.kind == "year" or period != period_of(period.start, period.kind, fiscal):
+        raise InputError("period: Monte Carlo needs a month or a quarter")
+    settings = dataclasses.replace(model.settings, granularity=period.kind)
+    result = simulate(
+        dataclasses.replace(model, settings=settings), np.random.default_rng(seed),
+        trials=trials, periods=[period], owner=owner, slip=slip,
+    )  # fmt: skip
+    return result.table.iloc[0]
+
+
+def _trials(model: Model, value: object) -> int:
+    return as_count(value, "trials", default=model.settings.mc_trials, low=100, high=1_000_000)
+
+
+def _seed(model: Model, value: object) -> int:
+    return as_count(value, "seed", default=model.settings.mc_seed, low=0, high=MAX_COUNT)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@xw.arg(
+    "method",
+    doc="weighted (default), commit, best_case, pipeline or montecarlo (P50)",
+    err_to_str=True,
+)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@xw.arg("slip", doc=_DOC_SLIP, err_to_str=True)
+@guard
+def PIPE_FORECAST(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    period: Any,
+    owner: Any = None,
+    method: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+    slip: Any = None,
+) -> float:
+    """Expected revenue of the period: won + open deals weighted by their win probability.
+
+    commit / best_case add those forecast categories at full value; montecarlo gives the
+    median (P50) of the seeded simulation.
+    """
+    model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
+    chosen = as_text(method).lower().replace(" ", "_") or "weighted"
+    if chosen not in METHODS:
+        raise InputError(f"method: {method!r} is not one of {', '.join(METHODS)}")
+    p, who = model_period(model, period), model.owner_named(owner)
+    if chosen == "montecarlo":
+        row = _simulated(
+            model, p, who, model.settings.mc_trials, model.settings.mc_seed, _slip(slip)
+        )
+        return float(row["p50"])
+    forecast = period_forecast(model, p, who)
+    values = {
+        "weighted": forecast.expected, "commit": forecast.commit,
+        "best_case": forecast.best_case, "pipeline": forecast.won + forecast.pipeline,
+    }  # fmt: skip
+    return values[chosen]
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@xw.arg("trials", doc="Optional number of trials; empty = the Settings' (10,000)", err_to_str=True)
+@xw.arg("seed", doc="Optional random seed; empty = the Settings' (same seed, same numbers)",
+        err_to_str=True)  # fmt: skip
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@xw.arg("slip", doc=_DOC_SLIP, err_to_str=True)
+@guard
+def PIPE_FORECAST_RANGE(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    period: Any,
+    owner: Any = None,
+    trials: Any = None,
+    seed: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+    slip: Any = None,
+) -> Any:
+    """Spills P10, P50 and P90 of the period's revenue: outcomes of a seeded Monte Carlo run."""
+    model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
+    row = _simulated(
+        model, model_period(model, period), model.owner_named(owner), _trials(model, trials),
+        _seed(model, seed), _slip(slip),
+    )  # fmt: skip
+    return [[float(row["p10"]), float(row["p50"]), float(row["p90"])]]
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@xw.arg("slip", doc=_DOC_SLIP, err_to_str=True)
+@guard
+def PIPE_HIT_PROBABILITY(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    targets: Any,
+    period: Any,
+    owner: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+    slip: Any = None,
+) -> float:
+    """Probability (0-1) of reaching the period's target, from the seeded Monte Carlo run.
+
+    Trials and seed come from the Settings table; slip as in PIPE_FORECAST_RANGE.
+    """
+    model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
+    row = _simulated(
+        model, model_period(model, period), model.owner_named(owner),
+        model.settings.mc_trials, model.settings.mc_seed, _slip(slip),
+    )  # fmt: skip
+    if math.isnan(float(row["target"])):
+        raise InputError(_NO_TARGET)
+    return float(row["hit_probability"])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@guard
+def PIPE_WON(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    period: Any,
+    owner: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+) -> float:
+    """Revenue won in the period (won deals whose close date falls in it, up to the as-of)."""
+    model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
+    return period_forecast(model, model_period(model, period), model.owner_named(owner)).won
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@guard
+def PIPE_WEIGHTED(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    period: Any,
+    owner: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+) -> float:
+    """Weighted open pipeline of the period: sum of amount x win probability."""
+    model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
+    p, who = model_period(model, period), model.owner_named(owner)
+    return period_forecast(model, p, who).weighted
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@guard
+def PIPE_GAP(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    targets: Any,
+    period: Any,
+    owner: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+) -> float:
+    """Target minus expected result (won + weighted pipeline); negative = ahead of target."""
+    model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
+    forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
+    if math.isnan(forecast.target):
+        raise InputError(_NO_TARGET)
+    return forecast.gap
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=DOC_TARGETS, err_to_str=True)
+@xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
+@xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
+@tail_args("as_of", "stages", "activities", "settings", "snapshots")
+@guard
+def PIPE_COVERAGE(  # noqa: N802 - Excel names and positional arguments
+    prospects: Any,
+    targets: Any,
+    period: Any,
+    owner: Any = None,
+    as_of: Any = None,
+    stages: Any = None,
+    activities: Any = None,
+    settings: Any = None,
+    snapshots: Any = None,
+) -> Any:
+    """Open pipeline closing in the period / (target - won); #N/A once the target is reached.
+
+    A coverage of about 1 / win rate is needed to reach the target.
+    """
+    model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
+    forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
+    if math.isnan(forecast.target):
+        raise InputError(_NO_TARGET)
+    value = coverage(forecast.pipeline, forecast.target, forecast.won)
+    return value if math.isfinite(value) else NA

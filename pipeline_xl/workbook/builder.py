@@ -41,13 +41,15 @@ import xlsxwriter
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import excel_serial
 from pipeline_xl.io.safety import atomic_write
-from pipeline_xl.workbook.cache import engine_values
-from pipeline_xl.workbook.dashboard_spec import DEFINED_NAMES
+from pipeline_xl.io.sheetxml import number_text
+from pipeline_xl.workbook.cache import dashboard_pipe_values
+from pipeline_xl.workbook.dashboard_spec import DEFINED_NAMES, REFRESH_AS_OF
 from pipeline_xl.workbook.dashboard_writer import write_dashboard
 from pipeline_xl.workbook.data_sheets import sheet_setup, write_conf, write_table
 from pipeline_xl.workbook.formats import Formats, Writer
-from pipeline_xl.workbook.native import Result, native_values
+from pipeline_xl.workbook.native import native_values
 from pipeline_xl.workbook.prepare import (
     Prepared,
     dashboard_periods,
@@ -167,11 +169,14 @@ def _book(
     lite: bool,
     module: str,
     cached: Mapping[str, object] | None,
+    pin_as_of: bool,
 ) -> _Book:
     """Prepare the tables and compute the plain formulas' values (arguments checked)."""
-    prepared = prepare(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
+    prepared = prepare(
+        tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of, pin_as_of=pin_as_of
+    )
     values: dict[str, object] = dict(
-        native_values(prepared.layout, prepared.by_sheet, prepared.periods)
+        native_values(prepared.layout, prepared.by_sheet, prepared.periods, refresh_as_of=as_of)
     )
     values.update(cached or {})
     return _Book(company, currency, fiscal_start, as_of, module, lite, prepared, values)
@@ -187,6 +192,7 @@ def build_workbook(
     as_of: date,
     lite: bool = False,
     cached: Mapping[str, object] | None = None,
+    pin_as_of: bool = True,
 ) -> Path:
     """Write the pipeline workbook to ``path`` and return the path.
 
@@ -199,11 +205,14 @@ def build_workbook(
             as validation matches them; other columns are kept after them.
         currency: currency code; sets the amount formats and the Settings value.
         fiscal_start: first month of the fiscal year (1-12).
-        as_of: the as-of date (Settings, Dashboard periods, file properties).
+        as_of: the as-of date (Dashboard periods, cached values, file properties, and
+            the ``RefreshAsOf`` name the Dashboard falls back on).
         lite: write an ``.xlsx`` for xlwings Lite: no VBA, buttons or xlwings.conf sheet.
         cached: values to store with the Dashboard's formulas, by cell id
             (`dashboard_spec.DashboardLayout.ids`); the plain-formula cells are computed
             here unless given.
+        pin_as_of: write ``as_of`` into the Settings table; without it the Settings as-of
+            date stays blank, which means the day of each refresh.
 
     Raises:
         InputError: a bad path, argument or Stages table.
@@ -217,7 +226,7 @@ def build_workbook(
     module = "" if lite else module_name(target)
     book = _book(
         company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
-        as_of=as_of, lite=lite, module=module, cached=cached,
+        as_of=as_of, lite=lite, module=module, cached=cached, pin_as_of=pin_as_of,
     )  # fmt: skip
     atomic_write(target, lambda tmp: _write_book(tmp, book), backup=False)
     return target
@@ -231,6 +240,7 @@ def workbook_bytes(
     fiscal_start: int = 1,
     as_of: date,
     cached: Mapping[str, object] | None = None,
+    pin_as_of: bool = True,
 ) -> bytes:
     """The xlwings Lite workbook's package before its code is added, as bytes.
 
@@ -245,7 +255,7 @@ def workbook_bytes(
     _check_values(company=company, currency=currency, fiscal_start=fiscal_start)
     book = _book(
         company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
-        as_of=as_of, lite=True, module="", cached=cached,
+        as_of=as_of, lite=True, module="", cached=cached, pin_as_of=pin_as_of,
     )  # fmt: skip
     out = io.BytesIO()
     _write_book(out, book)
@@ -300,6 +310,7 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
     )
     for name, formula in DEFINED_NAMES.items():
         wb.define_name(name, formula)
+    wb.define_name(REFRESH_AS_OF, f"={number_text(excel_serial(book.as_of))}")
 
     for table in TABLES:
         frame, cols = prepared.frames[table.name], prepared.columns[table.name]
@@ -383,19 +394,27 @@ def workbook_from_tables(
     currency: str,
     fiscal_start: int,
     as_of: date,
+    pin_as_of: bool = True,
 ) -> Path:
     """Build the classic workbook from ``tables`` with cached values, and its module."""
-    cached = engine_cache(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
+    cached = engine_cache(
+        tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of, pin_as_of=pin_as_of
+    )
     out = build_workbook(
         path, company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
-        as_of=as_of, cached=cached,
+        as_of=as_of, cached=cached, pin_as_of=pin_as_of,
     )  # fmt: skip
     write_module(out)
     return out
 
 
 def engine_cache(
-    tables: Mapping[str, pd.DataFrame], *, currency: str, fiscal_start: int, as_of: date
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    currency: str,
+    fiscal_start: int,
+    as_of: date,
+    pin_as_of: bool = True,
 ) -> dict[str, object]:
     """PIPE_* values from the worksheet functions on the tables as the workbook holds them.
 
@@ -403,10 +422,7 @@ def engine_cache(
         InputError: a bad Stages table.
 
     """
-    prepared = prepare(tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of)
-    layout = prepared.layout
-    natives: dict[str, Result] = native_values(layout, prepared.by_sheet, prepared.periods)
-    cells: dict[str, object] = {layout.period_cells[k]: v for k, v in prepared.periods.items()}
-    cells |= {t.cell: t.text for t in layout.texts}
-    cells |= {n.cell: natives.get(n.id) for n in layout.natives}
-    return dict(engine_values(layout, prepared.by_sheet, cells))
+    prepared = prepare(
+        tables, currency=currency, fiscal_start=fiscal_start, as_of=as_of, pin_as_of=pin_as_of
+    )
+    return dict(dashboard_pipe_values(prepared.layout, prepared.by_sheet, as_of=as_of))

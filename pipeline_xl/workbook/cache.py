@@ -23,16 +23,26 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 
 from pipeline_xl.core import contract
+from pipeline_xl.core.cells import parse_number
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.periods import period_of
 from pipeline_xl.udfs import functions
 from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
+from pipeline_xl.workbook.native import native_values
 
-__all__ = ["PIPE_FUNCTIONS", "CachedValue", "engine_values", "excel_rows"]
+__all__ = [
+    "PIPE_FUNCTIONS",
+    "CachedValue",
+    "dashboard_pipe_values",
+    "dashboard_values",
+    "engine_values",
+    "excel_rows",
+]
 
 CachedValue = float | str
 PipeFunction = Callable[..., object]
@@ -81,7 +91,7 @@ def _argument(
     arg: Arg, tables: Mapping[str, list[list[object]]], cells: Mapping[str, object]
 ) -> object:
     if arg.kind == "table":
-        return tables[contract.table(arg.ref).sheet]
+        return tables.get(contract.table(arg.ref).sheet)  # a table left out: an empty argument
     if arg.kind == "text":
         return arg.ref
     if arg.kind == "omit":
@@ -138,8 +148,7 @@ def engine_values(
         functions: the worksheet functions by name (tests hand in their own).
 
     Raises:
-        KeyError: a cell calls a function that ``functions`` lacks, or reads a table
-            that ``tables`` lacks.
+        KeyError: a cell calls a function that ``functions`` lacks.
 
     """
     rows = {sheet: excel_rows(frame) for sheet, frame in tables.items()}
@@ -156,3 +165,67 @@ def engine_values(
         if value is not None:
             out[cell.id] = value
     return out
+
+
+def dashboard_values(
+    layout: DashboardLayout,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of: date,
+    periods: Mapping[str, str] | None = None,
+    owner: str = "",
+) -> dict[str, object]:
+    """The cached value of every Dashboard formula (plain and PIPE_*), keyed by cell id.
+
+    ``tables`` are the workbook's tables by sheet name; ``as_of`` is the ``RefreshAsOf``
+    name (the build's or the refresh's as-of date); ``periods`` the period cells' values
+    ("month", "quarter"; default: the periods of the as-of date); ``owner`` the owner
+    cell. The builder stores these values; a refresh writes them into the file again.
+    """
+    fiscal = _fiscal_start(tables)
+    labels: Mapping[str, str] = periods or {
+        "month": period_of(as_of, "month", fiscal).label,
+        "quarter": period_of(as_of, "quarter", fiscal).label,
+    }
+    natives = native_values(layout, tables, labels, owner, refresh_as_of=as_of)
+    return {**natives, **dashboard_pipe_values(layout, tables, as_of=as_of, periods=labels,
+                                               owner=owner, natives=natives)}  # fmt: skip
+
+
+def dashboard_pipe_values(
+    layout: DashboardLayout,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of: date,
+    periods: Mapping[str, str] | None = None,
+    owner: str = "",
+    natives: Mapping[str, object] | None = None,
+) -> dict[str, CachedValue]:
+    """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too)."""
+    fiscal = _fiscal_start(tables)
+    labels: Mapping[str, str] = periods or {
+        "month": period_of(as_of, "month", fiscal).label,
+        "quarter": period_of(as_of, "quarter", fiscal).label,
+    }
+    found = natives or native_values(layout, tables, labels, owner, refresh_as_of=as_of)
+    cells: dict[str, object] = {t.cell: t.text for t in layout.texts}
+    cells |= {n.cell: found.get(n.id) for n in layout.natives}
+    cells |= {layout.period_cells[k]: v for k, v in labels.items()}
+    cells[layout.owner_cell] = owner or None
+    day = found.get("native.as_of.h")
+    cells["AsOfDate"] = day if isinstance(day, float) else None
+    return engine_values(layout, tables, cells)
+
+
+def _fiscal_start(tables: Mapping[str, pd.DataFrame]) -> int:
+    """The Settings table's fiscal-year start month (1 when absent or unreadable)."""
+    frame = tables.get(contract.SETTINGS_TABLE.sheet)
+    if frame is None or frame.empty:
+        return 1
+    for label, value in zip(frame.iloc[:, 0].tolist(), frame.iloc[:, 1].tolist(), strict=True):
+        setting = contract.setting_named(label) if isinstance(label, str) else None
+        if setting is not None and setting.key == "fiscal_start_month":
+            number = parse_number(value)
+            if number is not None and number.is_integer() and 1 <= number <= 12:
+                return int(number)
+    return 1

@@ -39,6 +39,8 @@ __all__ = [
     "DEFINED_NAMES",
     "OMITTED",
     "OPEN",
+    "REFRESH_AS_OF",
+    "TAIL",
     "WON",
     "Arg",
     "DashboardLayout",
@@ -47,8 +49,10 @@ __all__ = [
     "PipeCell",
     "TextCell",
     "dashboard_layout",
+    "month_label_expr",
     "period_start_expr",
     "pipe_formula",
+    "quarter_label_expr",
     "setting_label",
 ]
 
@@ -124,21 +128,50 @@ ARRAY_NAMES: dict[str, str] = {
 }
 """Array names the native plan reads (each evaluates to one value per table row)."""
 
+REFRESH_AS_OF = "RefreshAsOf"
+"""The workbook name holding the as-of date of the last build or refresh (a constant)."""
+
 DEFINED_NAMES: dict[str, str] = {
     **LIST_NAMES,
-    "AsOfDate": "=" + _setting_lookup("as_of"),
+    "AsOfDate": (
+        f"=IF(ISNUMBER({_setting_lookup('as_of')}),{_setting_lookup('as_of')},{REFRESH_AS_OF})"
+    ),
     "FiscalStartMonth": "=" + _setting_lookup("fiscal_start_month"),
     **ARRAY_NAMES,
 }
-"""Every workbook name: the drop-down lists, two settings and the array names."""
+"""Every formula name: the drop-down lists, two settings and the array names. ``AsOfDate``
+is the Settings as-of date when one is typed, else the as-of date of the last refresh
+(`REFRESH_AS_OF`, a constant name the builder and every refresh write)."""
 
 
-ArgKind = Literal["table", "cell", "text", "omit", "range"]
+def month_label_expr(day: str) -> str:
+    """Excel expression: the month label (``2026-03``) of the date ``day``.
+
+    Built without TEXT, whose format codes depend on Excel's language.
+    """
+    return f'YEAR({day})&"-"&RIGHT("0"&MONTH({day}),2)'
+
+
+def quarter_label_expr(day: str) -> str:
+    """Excel expression: the quarter label of ``day`` with ``FiscalStartMonth``.
+
+    ``2026-Q4`` for a January fiscal year, ``FY2027-Q3`` otherwise (a fiscal year is
+    named after the calendar year in which it ends), as `pipeline_xl.core.periods` labels.
+    """
+    calendar_q = f'YEAR({day})&"-Q"&(INT((MONTH({day})-1)/3)+1)'
+    fiscal_q = (
+        f'"FY"&(YEAR({day})+(MONTH({day})>=FiscalStartMonth))'
+        f'&"-Q"&(INT(MOD(MONTH({day})-FiscalStartMonth,12)/3)+1)'
+    )
+    return f"IF(FiscalStartMonth=1,{calendar_q},{fiscal_q})"
+
+
+ArgKind = Literal["table", "cell", "text", "omit", "range", "name"]
 
 
 @dataclass(frozen=True, slots=True)
 class Arg:
-    """One argument of a PIPE_* call: a whole table, a cell, a range, a text or omitted."""
+    """One argument of a PIPE_* call: a table, a cell, a range, a name, a text or omitted."""
 
     kind: ArgKind
     ref: str = ""  # Excel table name, A1 cell/range (with $ as written) or the text literal
@@ -248,6 +281,32 @@ _PROSPECTS_ARG = Arg("table", _P.name)
 _STAGES_ARG = Arg("table", _S.name)
 _TARGETS_ARG = Arg("table", _T.name)
 _OWNER = Arg("cell", "$B$7")
+_AS_OF = Arg("name", "AsOfDate")
+_OMIT = Arg("omit")
+TAIL: tuple[Arg, ...] = (
+    _AS_OF,
+    _STAGES_ARG,
+    Arg("table", contract.ACTIVITIES.name),
+    Arg("table", _SET.name),
+    Arg("table", contract.SNAPSHOTS.name),
+)
+"""The tail every Dashboard call passes: the as-of date and every other table, so each
+figure is computed on the tables the refresh reads (`pipeline_xl.udfs.common`)."""
+_TAIL_NO_STAGES = tuple(a for a in TAIL if a is not _STAGES_ARG)
+# Optional arguments a function has between its own and the tail (left empty).
+_GAPS = {
+    "PIPE_WON": 0,
+    "PIPE_WEIGHTED": 0,
+    "PIPE_FORECAST": 1,  # method
+    "PIPE_GAP": 0,
+    "PIPE_COVERAGE": 0,
+    "PIPE_HIT_PROBABILITY": 0,
+    "PIPE_WIN_RATE": 1,  # by_value
+    "PIPE_AVG_DEAL": 0,
+    "PIPE_CYCLE_DAYS": 1,  # percentile
+    "PIPE_VELOCITY": 0,
+    "PIPE_STALE_COUNT": 1,  # days
+}
 
 # (id, label, function, needs targets, extra trailing args, format)
 _KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
@@ -332,13 +391,17 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
         TextCell("A5", "Key figures", "section"),
         TextCell("B5", "Current month", "colhead"),
         TextCell("C5", "Current quarter", "colhead"),
-        TextCell("A6", "Period (type another to compare)"),
+        TextCell("A6", "Period (of the as-of date; type another to compare)"),
         TextCell("A7", "Owner (blank = whole team)"),
         TextCell("A8", f"Target ({_T.sheet} sheet)"),
     ]
     natives = [
         NativeCell(f"target.{kind}", f"{col}8", f"={_NATIVE_COLS[kind]}10", "amount")
         for kind, col in _PERIOD_COLS.items()
+    ]
+    natives += [
+        NativeCell("period.month", "B6", "=" + month_label_expr("AsOfDate"), "period"),
+        NativeCell("period.quarter", "C6", "=" + quarter_label_expr("AsOfDate"), "period"),
     ]
     pipes: list[PipeCell] = []
     for row, (fid, label, function, needs_targets, extra, fmt) in enumerate(
@@ -348,7 +411,8 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
         for kind, col in _PERIOD_COLS.items():
             tables = (_PROSPECTS_ARG, _TARGETS_ARG) if needs_targets else (_PROSPECTS_ARG,)
             period = () if function in _NO_PERIOD else (Arg("cell", f"{col}$6"),)
-            args = (*tables, *period, _OWNER, *extra)
+            gaps = (_OMIT,) * (_GAPS[function] - len(extra))
+            args = (*tables, *period, _OWNER, *extra, *gaps, *TAIL)
             pipes.append(PipeCell(f"{fid}.{kind}", f"{col}{row}", function, args, fmt))
     r = _RANGE_ROW
     texts += [
@@ -364,7 +428,7 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
             f"range.{kind}.{pick}",
             f"{target}{r + 1 + i}",
             "PIPE_FORECAST_RANGE",
-            (_PROSPECTS_ARG, Arg("cell", f"${col}$6"), _OWNER),
+            (_PROSPECTS_ARG, Arg("cell", f"${col}$6"), _OWNER, _OMIT, _OMIT, *TAIL),
             "amount",
             pick=pick,
         )
@@ -483,7 +547,7 @@ def _plans(
                 f"required.{k}.{kind}",
                 f"{col}{r}",
                 "PIPE_REQUIRED",
-                (Arg("cell", f"$A{r}"), *tables, Arg("cell", f"{col}$6"), _OWNER),
+                (Arg("cell", f"$A{r}"), *tables, Arg("cell", f"{col}$6"), _OWNER, *_TAIL_NO_STAGES),
                 "count",
             )
             for kind, col in _PERIOD_COLS.items()

@@ -114,7 +114,10 @@ def _write_natives(
     w: Writer, layout: DashboardLayout, values: Mapping[str, object], *, lite: bool
 ) -> None:
     ws, fm = w.sheet, w.formats
+    inputs = set(layout.period_cells.values())  # written as inputs by `write_dashboard`
     for native in layout.natives:
+        if native.cell in inputs:
+            continue
         fmt = fm.cell(_fmt_kind(native.fmt), fill=STYLE.formula_fill)
         cached = _value(values.get(native.id))
         row, col = xl_cell_to_rowcol(native.cell)
@@ -183,8 +186,11 @@ def write_dashboard(
         if text.merge_to:
             ws.merge_range(f"{text.cell}:{text.merge_to}", "", style)
         ws.write_string(text.cell, text.text, style)
+    formulas = {n.cell: n.formula for n in layout.natives}
     for kind, cell in layout.period_cells.items():
-        ws.write_string(cell, periods[kind], styles["input"])
+        # The period of the as-of date by formula; typing a period over it compares (the
+        # cell is formatted as text, so a typed 2026-03 stays a label).
+        ws.write_formula(cell, _stored(formulas[cell], lite=lite), styles["input"], periods[kind])
         ws.data_validation(
             cell,
             {

@@ -327,17 +327,22 @@ def native_values(
     tables: Mapping[str, pd.DataFrame],
     periods: Mapping[str, Cell],
     owner: str = "",
+    *,
+    refresh_as_of: date,
 ) -> dict[str, Result]:
     """Value of every native Dashboard cell, keyed by cell id.
 
     ``tables`` are the tables as written (spec headers; the Settings table gives the
     as-of date and fiscal start, as the workbook's names do); ``periods`` maps "month" and
-    "quarter" to the period cells' values; ``owner`` is the owner cell ("" = team).
+    "quarter" to the period cells' values; ``owner`` is the owner cell ("" = team);
+    ``refresh_as_of`` is the ``RefreshAsOf`` name, which ``AsOfDate`` falls back on when
+    the Settings as-of date is blank.
     """
     t = _Tables(
         *(tables.get(table.sheet) for table in (PROSPECTS, STAGES, TARGETS, SETTINGS_TABLE))
     )
-    as_of = _setting(t.settings, setting_label("as_of"))
+    typed = _setting(t.settings, setting_label("as_of"))
+    as_of: Cell = typed if isinstance(typed, float) and typed else serial(refresh_as_of)
     fiscal = _setting(t.settings, setting_label("fiscal_start_month"))
     out: dict[str, Result] = {}
     stages_activity = _column(t.stages, STAGES.header("activity"))
@@ -367,6 +372,7 @@ def native_values(
             f"native.avg_deal.{col}": avg,
             f"native.gap.{col}": gap,
             f"target.{kind}": target,
+            f"period.{kind}": label if isinstance(label, float | str) else 0.0,
         }
         count: Result = excel_round_up_count(gap, avg)
         out[f"native.required.{n_open}.{col}"] = count

@@ -167,11 +167,22 @@ def _default_value(row: SettingRow, defaults: Settings) -> object:
 
 
 def settings_frame(
-    given: pd.DataFrame | None, *, as_of: date, fiscal_start: int, currency: str
+    given: pd.DataFrame | None,
+    *,
+    as_of: date,
+    fiscal_start: int,
+    currency: str,
+    pin_as_of: bool = True,
 ) -> pd.DataFrame:
-    """Known settings in contract order (the build arguments win), then the other given rows."""
+    """Known settings in contract order (the build arguments win), then the other given rows.
+
+    The as-of date is written only with ``pin_as_of``: a blank as-of date means the day
+    of each refresh.
+    """
     defaults = Settings(as_of=as_of, fiscal_start_month=fiscal_start, currency=currency)
     values = {row.setting.key: _default_value(row, defaults) for row in SETTINGS_ROWS}
+    if not pin_as_of:
+        values["as_of"] = None
     others: list[tuple[object, object]] = []
     if given is not None and len(given.columns) >= 2:
         found = match_headers(list(given.columns), SETTINGS_TABLE)
@@ -245,7 +256,12 @@ class Prepared:
 
 
 def prepare(
-    tables: Mapping[str, pd.DataFrame], *, currency: str, fiscal_start: int, as_of: date
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    currency: str,
+    fiscal_start: int,
+    as_of: date,
+    pin_as_of: bool = True,
 ) -> Prepared:
     """Align every table, order the stages, complete the settings, lay out the Dashboard.
 
@@ -263,8 +279,9 @@ def prepare(
     }
     source[STAGES] = ordered
     source[SETTINGS_TABLE] = settings_frame(
-        tables.get(SETTINGS_TABLE.sheet), as_of=as_of, fiscal_start=fiscal_start, currency=currency
-    )
+        tables.get(SETTINGS_TABLE.sheet), as_of=as_of, fiscal_start=fiscal_start,
+        currency=currency, pin_as_of=pin_as_of,
+    )  # fmt: skip
     source[OWNERS] = owner_names(tables)
     frames: dict[str, pd.DataFrame] = {}
     columns: dict[str, tuple[Column, ...]] = {}

@@ -25,7 +25,7 @@ PROSPECTS = pd.DataFrame(
 )
 TABLES = {
     "Prospects": PROSPECTS,
-    "Stages": pd.DataFrame({"Stage": ["Lead"]}),
+    "Stages": pd.DataFrame({"Stage": ["Lead", "Won"], "Activity": ["Call", "Order"]}),
     "Targets": pd.DataFrame({"Period": ["2026-03"]}),
 }
 CELLS = {"B6": "2026-03", "C6": "2026-Q1", "A29": "Call", "H10": 9.0, "G29": 0.25, "G30": 0.4}
@@ -68,10 +68,14 @@ def test_arguments_and_results():
         PIPE_STALE_COUNT=lambda *a: True,
     )
     out = engine_values(LAYOUT, TABLES, CELLS, functions=fakes)
-    # Table as rows with its header, the period cell's text; the blank owner is left out.
-    table, period = calls["won"]
+    # Table as rows with its header, the period cell's text, the blank owner, then the
+    # tail: the as-of name (not in CELLS here) and the other tables as rows, or empty.
+    table, period, owner, as_of, *tail = calls["won"]
     assert table == excel_rows(PROSPECTS)
     assert period == "2026-03"
+    assert owner is None
+    assert as_of is None
+    assert tail == [excel_rows(TABLES["Stages"])]  # the tables after it are absent here
     assert out["won.month"] == 12.5
     assert [out[f"range.quarter.{k}"] for k in (1, 2, 3)] == [1.0, 2.0, 3.0]
     assert out["check_calls.h"] == 7.0
@@ -104,7 +108,9 @@ def test_the_real_functions_give_the_message_the_cell_shows():
     # No Stage column: every function that reads the prospects refuses the table.
     out = engine_values(LAYOUT, TABLES, CELLS)
     with pytest.raises(InputError) as shown:
-        functions.PIPE_WON(excel_rows(PROSPECTS), "2026-03")
+        functions.PIPE_WON(
+            excel_rows(PROSPECTS), "2026-03", None, None, excel_rows(TABLES["Stages"])
+        )
     assert out["won.month"] == str(shown.value)
     assert out["won.month"].startswith("PIPE_WON: ")
     assert set(PIPE_FUNCTIONS) == set(functions.__all__)

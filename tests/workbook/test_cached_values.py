@@ -40,6 +40,7 @@ TABLE_ALL = re.compile(r"(tbl\w+)\[#All\]")
 CELL = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)")
 REF_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.\[])\$?([A-Z]{1,3})\$?(\d+)(?![\w(])")
 STRING = re.compile(r'"(?:[^"]|"")*"')
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 NAME_ERROR = 525  # LibreOffice's code for #NAME?
 
 
@@ -182,6 +183,12 @@ def argument(stored: Stored, sheet: str, text: str) -> object:
         value = stored.value(sheet, text.replace("$", ""))
     elif text.upper() in {"TRUE", "FALSE"}:
         value = text.upper() == "TRUE"
+    elif NAME.fullmatch(text):
+        # A workbook name: its value is the stored value of the cell that shows it alone
+        # (=AsOfDate), itself checked against LibreOffice's recalculation.
+        shown = [ref for (where, ref), f in stored.formulas().items() if f == text]
+        assert shown, f"no cell shows the name {text}"
+        value = stored.value(sheet, shown[0])
     else:
         value = float(text)
     return value

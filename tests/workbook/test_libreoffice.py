@@ -47,7 +47,9 @@ def sample_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _mirror(tables, fiscal_start=1):
     prepared = prepare(tables, currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
-    values = native_values(prepared.layout, prepared.by_sheet, prepared.periods)
+    values = native_values(
+        prepared.layout, prepared.by_sheet, prepared.periods, refresh_as_of=AS_OF
+    )
     return {n.cell: values[n.id] for n in prepared.layout.natives}
 
 

@@ -22,7 +22,9 @@ from tests.workbook.handmade import AS_OF, hand_tables
 
 def _values(owner: str = "", fiscal_start: int = 1):
     prepared = prepare(hand_tables(), currency="EUR", fiscal_start=fiscal_start, as_of=AS_OF)
-    return native_values(prepared.layout, prepared.by_sheet, prepared.periods, owner)
+    return native_values(
+        prepared.layout, prepared.by_sheet, prepared.periods, owner, refresh_as_of=AS_OF
+    )
 
 
 class TestPeriods:

@@ -76,9 +76,9 @@ class TestSettings:
 
     def test_names_look_settings_up_by_their_contract_label(self):
         names = dashboard_spec.DEFINED_NAMES
-        assert names["AsOfDate"] == (
-            '=INDEX(tblSettings[Value],MATCH("As-of date",tblSettings[Setting],0))'
-        )
+        lookup = 'INDEX(tblSettings[Value],MATCH("As-of date",tblSettings[Setting],0))'
+        # The typed Settings as-of date, else the as-of date of the last refresh.
+        assert names["AsOfDate"] == f"=IF(ISNUMBER({lookup}),{lookup},RefreshAsOf)"
         assert '"Fiscal year start month"' in names["FiscalStartMonth"]
         assert dashboard_spec.setting_label("mc_seed") == "Monte Carlo seed"
         with pytest.raises(KeyError, match="no setting"):

@@ -196,12 +196,22 @@ class TestVbaAndButtons:
 class TestDashboard:
     def test_pipe_formulas_reference_tables(self, book):
         cells = xp.cells(book.sheet("Dashboard"))
-        assert cells["B9"]["f"] == "PIPE_WON(tblProspects[#All],B$6,$B$7)"
-        assert cells["C11"]["f"] == 'PIPE_FORECAST(tblProspects[#All],C$6,$B$7,"weighted")'
-        assert cells["B14"]["f"] == 'PIPE_FORECAST(tblProspects[#All],B$6,$B$7,"montecarlo")'
-        assert cells["B15"]["f"] == "PIPE_GAP(tblProspects[#All],tblTargets[#All],B$6,$B$7)"
+        # Every call ends with the as-of name and the other tables: the refresh's inputs.
+        tail = "AsOfDate,tblStages[#All],tblActivities[#All],tblSettings[#All],tblSnapshots[#All]"
+        assert cells["B9"]["f"] == f"PIPE_WON(tblProspects[#All],B$6,$B$7,{tail})"
+        assert cells["C11"]["f"] == (
+            f'PIPE_FORECAST(tblProspects[#All],C$6,$B$7,"weighted",{tail})'
+        )
+        assert cells["B14"]["f"] == (
+            f'PIPE_FORECAST(tblProspects[#All],B$6,$B$7,"montecarlo",{tail})'
+        )
+        assert cells["B15"]["f"] == (
+            f"PIPE_GAP(tblProspects[#All],tblTargets[#All],B$6,$B$7,{tail})"
+        )
+        no_stages = tail.replace("tblStages[#All],", "")
         assert cells["B29"]["f"] == (
-            "PIPE_REQUIRED($A29,tblProspects[#All],tblStages[#All],tblTargets[#All],B$6,$B$7)"
+            "PIPE_REQUIRED($A29,tblProspects[#All],tblStages[#All],tblTargets[#All],B$6,$B$7,"
+            f"{no_stages})"
         )
         assert cells["H34"]["f"] == "PIPE_REQUIRED_CALLS(H$10,H$13,$G$29:$G$32,H$11,H$12)"
 
@@ -210,7 +220,8 @@ class TestDashboard:
         cells = xp.cells(book.sheet("Dashboard"))
         for k, ref in enumerate(("B26", "C26", "D26"), start=1):
             assert cells[ref]["f"] == (
-                f"INDEX(PIPE_FORECAST_RANGE(tblProspects[#All],$C$6,$B$7),1,{k})"
+                f"INDEX(PIPE_FORECAST_RANGE(tblProspects[#All],$C$6,$B$7,,,AsOfDate,"
+                f"tblStages[#All],tblActivities[#All],tblSettings[#All],tblSnapshots[#All]),1,{k})"
             )
             assert cells[ref].get("f_attrs", {}).get("t") != "array"
 
@@ -223,12 +234,14 @@ class TestDashboard:
         assert rows[28][7] == 240.0  # H29 calls for March
         assert rows[28][8] == 312.0  # I29 calls for Q1
 
-    def test_periods_are_text_inputs(self, hand_book, book):
+    def test_periods_follow_the_as_of_date_and_take_a_typed_label(self, hand_book, book):
         rows = CalamineWorkbook.from_path(str(hand_book)).get_sheet_by_name("Dashboard").to_python()
         assert rows[5][1:3] == ["2026-03", "2026-Q1"]
         cells = xp.cells(book.sheet("Dashboard"))
+        assert "AsOfDate" in cells["B6"]["f"]
+        assert "AsOfDate" in cells["C6"]["f"]
         xf = xp.cell_xfs(book)[cells["B6"]["s"]]
-        assert xf.get("numFmtId") == "49"  # "@": typing 2026-03 stays text
+        assert xf.get("numFmtId") == "49"  # "@": typing 2026-03 over it stays text
 
     def test_every_formula_cell_has_an_id(self):
         layout = dashboard_spec.dashboard_layout(

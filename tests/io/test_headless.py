@@ -377,10 +377,21 @@ class TestRefusals:
         parts["xl/workbook.xml"] = wb.replace(f'name="{USER_SHEET}"', 'name="Variance"').encode()
         target = folder / "foreign.xlsm"
         write_parts(target, parts)
-        before = target.read_bytes()
-        with pytest.raises(InputError, match="sheet named Variance that a refresh did not write"):
-            refresh_file(target, build_report=stub_report)
-        assert target.read_bytes() == before
+        before = read_parts(target)
+        user_part = Package.from_bytes(target.read_bytes()).sheet("Variance").part
+        result = refresh_file(target, build_report=stub_report)
+        assert result.sheets[0] == "Variance (2)"
+        assert result.notes == (
+            "the sheet Variance was not made by pipeline-xl, so it is left as it is: "
+            "the Variance report is on the sheet Variance (2)",
+        )
+        after = read_parts(target)
+        assert after[user_part] == before[user_part]
+        again = refresh_file(target, build_report=stub_report)  # the marked sheet is reused
+        assert again.sheets == result.sheets
+        names = [s.name for s in Package.from_bytes(target.read_bytes()).sheets()]
+        assert names.count("Variance (2)") == 1
+        assert read_parts(target)[user_part] == before[user_part]
 
     @pytest.mark.parametrize(
         ("name", "content", "message"),

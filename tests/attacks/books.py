@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import struct
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -207,3 +208,39 @@ def changed_amounts(path: Path, rows: Sequence[int], add: float = 500.0) -> list
     header = table[0]
     i, s, a = header.index("ID"), header.index("Stage"), header.index("Amount")
     return [[table[n - 1][i], table[n - 1][s], float(table[n - 1][a]) + add] for n in rows]
+
+
+def lying_zip(source: Path, target: Path, *, inflates_to: int, declares: int) -> Path:
+    """``source`` with a sharedStrings part that inflates to ``inflates_to`` bytes while its
+    zip entries (local header and central directory) declare ``declares`` bytes."""
+    name = "xl/sharedStrings.xml"
+    head = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+    tail = b"</t></si></sst>"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename != name:
+                new.writestr(info, old.read(info), compress_type=info.compress_type)
+                continue
+            entry = zipfile.ZipInfo(name, info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with new.open(entry, "w", force_zip64=False) as out:
+                out.write(head)
+                chunk = b"A" * (1 << 20)
+                left = inflates_to - len(head) - len(tail)
+                while left > 0:
+                    out.write(chunk[: min(left, len(chunk))])
+                    left -= len(chunk)
+                out.write(tail)
+    data = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as zf:
+        offset = zf.getinfo(name).header_offset
+    struct.pack_into("<L", data, offset + 22, declares)  # local header: uncompressed size
+    encoded = name.encode()
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = struct.unpack_from("<H", data, at + 28)[0]
+        if bytes(data[at + 46 : at + 46 + length]) == encoded:
+            struct.pack_into("<L", data, at + 24, declares)  # central directory record
+        at = data.find(b"PK\x01\x02", at + 4)
+    target.write_bytes(bytes(data))
+    return target

@@ -244,3 +244,63 @@ def lying_zip(source: Path, target: Path, *, inflates_to: int, declares: int) ->
         at = data.find(b"PK\x01\x02", at + 4)
     target.write_bytes(bytes(data))
     return target
+
+
+def add_comments_part(path: Path, sheet: str, ref: str) -> str:
+    """A comments part for ``sheet`` (which has none) with one comment on ``ref``."""
+    parts = read_parts(path)
+    part = sheet_part(path, sheet)
+    name = "xl/comments90.xml"
+    parts[name] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<authors><author>Ann</author></authors><commentList>"
+        f'<comment ref="{ref}" authorId="0"><text><r><t>my own note</t></r></text></comment>'
+        "</commentList></comments>"
+    ).encode()
+    rels_name = _rels_of(part)
+    rels = (
+        parts[rels_name]
+        .decode()
+        .replace(
+            "</Relationships>",
+            f'<Relationship Id="rId91" Type="{REL}/comments" Target="../comments90.xml"/>'
+            "</Relationships>",
+        )
+    )
+    parts[rels_name] = rels.encode()
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+    types = (
+        parts["[Content_Types].xml"]
+        .decode()
+        .replace("</Types>", f'<Override PartName="/{name}" ContentType="{ct}"/></Types>')
+    )
+    parts["[Content_Types].xml"] = types.encode()
+    _write(path, parts)
+    return name
+
+
+def rename_sheet(path: Path, old: str, new: str) -> None:
+    """Rename a sheet in workbook.xml and the titles of docProps/app.xml."""
+    parts = read_parts(path)
+    parts["xl/workbook.xml"] = (
+        parts["xl/workbook.xml"].decode().replace(f'name="{old}"', f'name="{new}"').encode()
+    )
+    app = parts["docProps/app.xml"].decode()
+    parts["docProps/app.xml"] = app.replace(
+        f"<vt:lpstr>{old}</vt:lpstr>", f"<vt:lpstr>{new}</vt:lpstr>"
+    ).encode()
+    _write(path, parts)
+
+
+def add_defined_name(path: Path, name: str, formula: str) -> None:
+    """A workbook-scoped defined name."""
+    parts = read_parts(path)
+    text = parts["xl/workbook.xml"].decode()
+    element = f'<definedName name="{name}">{formula}</definedName>'
+    if "<definedNames>" in text:
+        text = text.replace("<definedNames>", "<definedNames>" + element, 1)
+    else:
+        text = text.replace("</sheets>", f"</sheets><definedNames>{element}</definedNames>", 1)
+    parts["xl/workbook.xml"] = text.encode()
+    _write(path, parts)

@@ -47,10 +47,11 @@ def edit_sheet(path: Path, sheet: str, edit: object) -> None:
     parts = read_parts(path)
     name = sheet_part(path, sheet)
     parts[name] = edit(parts[name].decode()).encode()  # type: ignore[operator]
-    _write(path, parts)
+    save_parts(path, parts)
 
 
-def _write(path: Path, parts: dict[str, bytes]) -> None:
+def save_parts(path: Path, parts: dict[str, bytes]) -> None:
+    """Write ``parts`` back into ``path``, stored parts stored again."""
     with zipfile.ZipFile(path) as zf:
         stored = frozenset(i.filename for i in zf.infolist() if i.compress_type == 0)
     write_parts(path, parts, stored)
@@ -91,7 +92,7 @@ def add_comment(path: Path, sheet: str, ref: str) -> None:
     text = parts[name].decode()
     comment = f'<comment ref="{ref}" authorId="0"><text><r><t>user note</t></r></text></comment>'
     parts[name] = text.replace("</commentList>", comment + "</commentList>").encode()
-    _write(path, parts)
+    save_parts(path, parts)
 
 
 def add_shape(path: Path, sheet: str, first: tuple[int, int], last: tuple[int, int]) -> None:
@@ -134,7 +135,7 @@ def add_shape(path: Path, sheet: str, first: tuple[int, int], last: tuple[int, i
         )
     )
     parts["[Content_Types].xml"] = types.encode()
-    _write(path, parts)
+    save_parts(path, parts)
 
 
 def add_calculated_column(path: Path, rows: int, styled_row: int) -> None:
@@ -172,7 +173,7 @@ def add_calculated_column(path: Path, rows: int, styled_row: int) -> None:
         )
     xml = xml.replace(f'<dimension ref="A1:O{last}"/>', f'<dimension ref="A1:P{last}"/>')
     parts[part] = re.sub(r'spans="1:15"', 'spans="1:16"', xml).encode()
-    _write(path, parts)
+    save_parts(path, parts)
 
 
 def _rels_of(part: str) -> str:
@@ -276,7 +277,7 @@ def add_comments_part(path: Path, sheet: str, ref: str) -> str:
         .replace("</Types>", f'<Override PartName="/{name}" ContentType="{ct}"/></Types>')
     )
     parts["[Content_Types].xml"] = types.encode()
-    _write(path, parts)
+    save_parts(path, parts)
     return name
 
 
@@ -290,7 +291,7 @@ def rename_sheet(path: Path, old: str, new: str) -> None:
     parts["docProps/app.xml"] = app.replace(
         f"<vt:lpstr>{old}</vt:lpstr>", f"<vt:lpstr>{new}</vt:lpstr>"
     ).encode()
-    _write(path, parts)
+    save_parts(path, parts)
 
 
 def add_defined_name(path: Path, name: str, formula: str) -> None:
@@ -303,4 +304,4 @@ def add_defined_name(path: Path, name: str, formula: str) -> None:
     else:
         text = text.replace("</sheets>", f"</sheets><definedNames>{element}</definedNames>", 1)
     parts["xl/workbook.xml"] = text.encode()
-    _write(path, parts)
+    save_parts(path, parts)

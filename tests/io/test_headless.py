@@ -382,8 +382,10 @@ class TestRefusals:
         result = refresh_file(target, build_report=stub_report)
         assert result.sheets[0] == "Variance (2)"
         assert result.notes == (
-            "the sheet Variance was not made by pipeline-xl, so it is left as it is: "
-            "the Variance report is on the sheet Variance (2)",
+            (
+                "the sheet Variance was not made by pipeline-xl, so it is left as it is: "
+                "the Variance report is on the sheet Variance (2)"
+            ),
         )
         after = read_parts(target)
         assert after[user_part] == before[user_part]

@@ -152,7 +152,7 @@ class TestAtomicWrite:
         ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                                capture_output=True, text=True, check=True)  # fmt: skip
         dead, alive = int(ended.stdout), os.getpid()
-        host = safety._HOST  # noqa: SLF001 - the temporary names' host tag
+        host = safety._HOST  # the temporary names' host tag
         (tmp_path / f".Book.xlsm.{host}.{dead}.0123abcd.tmp").write_bytes(b"half")
         (tmp_path / f".Book.xlsm.{host}.{alive}.4567abcd.tmp").write_bytes(b"running")
         (tmp_path / f".Book.xlsm.other1.{dead}.89abcdef.tmp").write_bytes(b"another machine")

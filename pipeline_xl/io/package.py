@@ -17,6 +17,11 @@ as written. Removing a part and adding one of the same name while one Package is
 puts it back where it was (zip order, content-type and relationship order), so
 refreshing twice gives the same package.
 
+Workbook names scoped to a sheet can mark it (`set_local_name`, `local_names`: the
+report sheets carry `contract.REPORT_MARK`); such a name follows its sheet through
+renames and moves and goes with it. `recalculate_on_load` asks Excel to recalculate
+every formula on opening, for formulas written without a cached value.
+
 The package is edited in layers, one module each: the zip and its parts
 (`parts.PartStore`, `ziparchive`), the relationships between parts
 (`relationships.RelationshipStore`), and here the workbook itself: its sheet list,

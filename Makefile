@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/pipeline-xl demo --out build/demo
+	$(BIN)/pipeline-xl demo --out build/demo --replace
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -218,12 +218,20 @@ def case_refresh(n: int) -> dict[str, float]:
     return {"seconds": took, "baseline": base, "ratio": took / base, "peak_mb": rss_mb()}
 
 
+def case_lying_zip() -> dict[str, float]:
+    """Refusing a workbook whose sharedStrings part inflates to 1.87 GB but declares 2 MB."""
+    from bench_safety import case_lying_zip as run  # benchmarks/bench_safety.py
+
+    return run()
+
+
 CASES: dict[str, Callable[[], dict[str, float]]] = {
     "pipeline_100k": lambda: case_pipeline(100_000),
     "montecarlo_10k_x_10k": lambda: case_montecarlo(10_000, 10_000),
     "required_calls": case_scalar,
     "import_100k": case_import,
     "refresh_100k": lambda: case_refresh(100_000),
+    "lying_zip": case_lying_zip,
 }
 # name -> (max seconds, max ratio to baseline or None, max peak MB or None)
 TARGETS: dict[str, tuple[float, float | None, float | None]] = {
@@ -232,6 +240,7 @@ TARGETS: dict[str, tuple[float, float | None, float | None]] = {
     "required_calls": (20e-6, None, None),
     "import_100k": (10.0, None, None),
     "refresh_100k": (8.0, 3.0, None),
+    "lying_zip": (1.0, None, 200.0),
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -18,6 +19,7 @@ from pipeline_xl.core.dates import parse_as_of
 from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.metrics import Metrics
+from pipeline_xl.io.locking import DEFAULT_WAIT
 
 __all__ = ["main", "parser"]
 
@@ -44,6 +46,7 @@ def _demo(args: argparse.Namespace) -> int:
         prospects=args.prospects,
         seed=args.seed,
         screens=args.screens,
+        replace=args.replace,
     )
     model = result.model
     say(f"{result.company}: {len(model.prospects):,} prospects, as of {result.as_of.isoformat()}\n")
@@ -114,8 +117,11 @@ def _new(args: argparse.Namespace) -> int:
         empty=args.empty,
         currency=args.currency,
         fiscal_start=args.fiscal_start,
-        as_of=_as_of(args) or _today(),
+        as_of=_as_of(args),
+        today=_today(),
         lite=args.lite,
+        replace=args.replace,
+        wait=args.wait,
     )
     say(f"Workbook: {written.resolve()}")
     module = written.with_suffix(".py")
@@ -127,7 +133,13 @@ def _new(args: argparse.Namespace) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     from pipeline_xl.usecases.refresh import refresh_file  # noqa: PLC0415 - reads workbooks
 
-    result = refresh_file(Path(args.path), as_of=_as_of(args), keep_history=args.keep_history)
+    result = refresh_file(
+        Path(args.path),
+        as_of=_as_of(args),
+        today=_today(),
+        keep_history=args.keep_history,
+        wait=args.wait,
+    )
     say(result.summary())
     for note in result.notes:
         say(f"  {note}")
@@ -151,6 +163,7 @@ def _import(args: argparse.Namespace) -> int:
             sheet=args.sheet,
             dry_run=args.dry_run,
             progress=bar,
+            wait=args.wait,
         )
     for line in result.lines(dry_run=args.dry_run, preview=args.preview):
         say(line)
@@ -214,7 +227,7 @@ def _rollup(args: argparse.Namespace) -> int:
     with progress() as bar:
         result = rollup(
             args.out, args.workbooks, as_of=_as_of(args), company=args.company,
-            refresh=not args.no_refresh, progress=bar,
+            refresh=not args.no_refresh, progress=bar, replace=args.replace, wait=args.wait,
         )  # fmt: skip
     for line in result.lines():
         say(line)
@@ -224,6 +237,21 @@ def _rollup(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _replace_option(command: argparse.ArgumentParser, text: str) -> None:
+    command.add_argument("--replace", action="store_true", help=text)
+
+
+def _wait_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT,
+        metavar="SECONDS",
+        help="how long to wait for another command writing the same workbook "
+        f"(default {DEFAULT_WAIT:g})",
+    )
+
+
 def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="run the main job on built-in sample data")
     demo.add_argument("--out", default="build/demo", help="folder for the files written")
@@ -231,6 +259,7 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     demo.add_argument("--prospects", type=int, default=1000, help="sample size")
     demo.add_argument("--seed", type=int, default=7, help="sample generator seed")
     demo.add_argument("--screens", help="folder for sheet pictures (default: OUT/screens)")
+    _replace_option(demo, "replace the demo's files in OUT (each kept as NAME.bak)")
     demo.set_defaults(handler=_demo)
 
     new = sub.add_parser("new", help="create a ready workbook")
@@ -247,6 +276,8 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                      help="fiscal-year start month, 1-12 (default 1)")  # fmt: skip
     new.add_argument("--lite", action="store_true", help="an xlwings Lite workbook (.xlsx)")
     new.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: today)")
+    _replace_option(new, "replace an existing workbook (kept as NAME.bak)")
+    _wait_option(new)
     new.set_defaults(handler=_new)
 
     refresh = sub.add_parser("refresh", help="write the report sheets into a workbook")
@@ -254,6 +285,7 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     refresh.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: the Settings sheet)")
     refresh.add_argument("--keep-history", action="store_true",
                          help="keep the previous report sheets under dated names")  # fmt: skip
+    _wait_option(refresh)
     refresh.set_defaults(handler=_refresh)
 
 
@@ -288,6 +320,7 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     imp.add_argument("--sheet", help="sheet of an Excel export (default: the first with deals)")
     imp.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     imp.add_argument("--preview", type=int, default=5, help="changed deals to list (default 5)")
+    _wait_option(imp)
     imp.set_defaults(handler=_import)
 
     met = sub.add_parser(
@@ -320,6 +353,8 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     rol.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: the latest of the inputs)")
     rol.add_argument("--company", default="Sales team", help="name shown on the Dashboard")
     rol.add_argument("--no-refresh", action="store_true", help="build without refreshing")
+    _replace_option(rol, "replace an existing team workbook (kept as NAME.bak)")
+    _wait_option(rol)
     rol.set_defaults(handler=_rollup)
 
 
@@ -356,11 +391,26 @@ def _command(top: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser
     return top
 
 
+_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a program stopped by a closed pipe returns
+
+
+def _quiet_stdout() -> None:
+    """Send what is still to be printed nowhere (the reader of a pipe went away)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (tests): nothing to flush
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code.
 
     An unknown option is refused by its sub-command, with the sub-command's usage and
-    the option meant (argparse alone shows the top-level usage).
+    the option meant (argparse alone shows the top-level usage). A problem the user can
+    fix is one line on standard error (exit code 2); anything else is a short line too,
+    with the traceback only in the log (``-v``). When the output goes to a pipe that is
+    closed early (``| head -2``), the command ends quietly.
     """
     top = parser()
     args, extras = top.parse_known_args(argv)
@@ -369,7 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.error(_unrecognized(command, extras))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return _BROKEN_PIPE
     except InputError as err:
         print(f"pipeline-xl: {err}", file=sys.stderr)
         return 2
@@ -377,3 +431,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("unexpected error")
         print("pipeline-xl: unexpected error (run with -v for details)", file=sys.stderr)
         return 1
+    return code

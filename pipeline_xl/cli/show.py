@@ -1,11 +1,14 @@
 """Terminal output: aligned tables, plain lines and a progress bar, through rich.
 
 Colour and the progress bar appear only on a terminal; piped output is plain text with
-no escape codes and no line wrapping, so it stays easy to read and to test.
+no escape codes and no line wrapping, so it stays easy to read and to test. Output into
+a pipe whose reader has gone (``| head -2``) raises `BrokenPipeError` for the command
+line to end quietly (rich would exit on its own).
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,11 +26,19 @@ __all__ = ["TerminalProgress", "amount", "console", "pct", "progress", "say", "t
 _WIDE = 200  # columns when the output is not a terminal: never wrap a table row
 
 
+class _Console(Console):
+    """A rich console that leaves a closed pipe to the command line."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
+
+
 def console(stream: TextIO | None = None) -> Console:
     """A console on ``stream`` (standard output by default): colour only on a terminal."""
     out = sys.stdout if stream is None else stream
     terminal = bool(getattr(out, "isatty", lambda: False)())
-    return Console(
+    return _Console(
         file=out,
         highlight=False,
         emoji=False,

@@ -35,6 +35,7 @@ __all__ = [
     "OWNERS",
     "PIPELINE_FLOW",
     "PROSPECTS",
+    "REPORT_MARK",
     "REPORT_SHEETS",
     "SETTINGS",
     "SETTINGS_TABLE",
@@ -338,6 +339,13 @@ REPORT_SHEETS: tuple[str, ...] = (
     DATA_ISSUES,
 )
 """The sheets a refresh writes, in order."""
+
+REPORT_MARK = "pipeline_xl.report"
+"""The hidden sheet-scoped workbook name that marks a report sheet the tool created.
+
+Its value is the report's name (``"Variance"``), or ``kept:`` and the name for a report
+kept under a dated name. A sheet without it is the user's and is never written over.
+"""
 
 
 # --------------------------------------------------------------------------- words

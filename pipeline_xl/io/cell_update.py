@@ -22,14 +22,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.sheetxml import number_text, xml_escape, xml_text, xml_unescape
 from pipeline_xl.io.xmledit import PREFIX, decode, encode, set_attr, tag_attrs
 
-__all__ = ["ERROR_VALUES", "CellEdit", "EditResult", "shared_strings", "update_cells"]
+__all__ = [
+    "ERROR_VALUES",
+    "CellEdit",
+    "EditResult",
+    "cell_contents",
+    "shared_strings",
+    "update_cells",
+]
 
 ERROR_VALUES = frozenset({"#N/A", "#DIV/0!", "#NUM!", "#VALUE!", "#REF!", "#NAME?", "#NULL!"})
 """Texts written as Excel error values (``t="e"``) when they are a formula's result."""
@@ -201,3 +208,43 @@ def update_cells(
         pieces.append(text[last:])
         package.set_part(part, encode("".join(pieces), encoding))
     return result
+
+
+def cell_contents(
+    package: Package, sheet: str, refs: Iterable[str]
+) -> dict[str, tuple[str | None, object]]:
+    """The formula (None for a constant) and the value of each cell ``refs`` names.
+
+    A value is a float, a bool, or a text (shared, inline or a formula's text result);
+    a cell that is absent or empty has value None.
+    """
+    wanted = set(refs)
+    text, _ = decode(package.part(package.sheet(sheet).part))
+    shared: list[str] | None = None
+    out: dict[str, tuple[str | None, object]] = dict.fromkeys(wanted, (None, None))
+    for match in _CELL_RE.finditer(text):
+        ref_match = _REF_ATTR.search(match["attrs"])
+        ref = ref_match.group(1) if ref_match else ""
+        if ref not in wanted:
+            continue
+        body = match["body"] or ""
+        formula = _FORMULA_RE.search(body)
+        kind = tag_attrs(f"<c{match['attrs']}>").get("t")
+        value_match = _VALUE_RE.search(body)
+        raw = xml_unescape(re.sub(r"<[^>]+>", "", value_match.group(0))) if value_match else ""
+        value: object = None
+        if kind == "s" and raw.isdigit():
+            if shared is None:
+                shared = shared_strings(package)
+            index = int(raw)
+            value = shared[index] if index < len(shared) else None
+        elif kind == "inlineStr":
+            value = _cell_text(body)
+        elif kind in ("str", "e"):
+            value = raw
+        elif kind == "b":
+            value = raw == "1"
+        elif raw:
+            value = float(raw)
+        out[ref] = (None if formula is None else xml_unescape(formula.group(1) or ""), value)
+    return out

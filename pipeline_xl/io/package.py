@@ -11,13 +11,18 @@ zip compression type), so only the parts a refresh must change are rewritten:
 * ``xl/calcChain.xml`` is dropped when a sheet it lists is replaced or removed (Excel
   rebuilds it; a stale one makes Excel repair the file);
 * ``<calcPr>`` in ``xl/workbook.xml`` is left as found, unless an edit that makes cached
-  formula values stale asks for a full recalculation on open (`Package.calculate_on_open`).
+  formula values stale asks for a full recalculation on open (`Package.recalculate_on_load`).
 
 Those directory parts are edited as text, element by element, so namespace prefixes,
 ``mc:Ignorable`` declarations and every element this module does not know stay exactly
 as written. Removing a part and adding one of the same name while one Package is open
 puts it back where it was (zip order, content-type and relationship order), so
 refreshing twice gives the same package.
+
+Workbook names scoped to a sheet can mark it (`set_local_name`, `local_names`: the
+report sheets carry `contract.REPORT_MARK`); such a name follows its sheet through
+renames and moves and goes with it. `recalculate_on_load` asks Excel to recalculate
+every formula on opening, for formulas written without a cached value.
 
 The package is edited in layers, one module each: the zip and its parts
 (`parts.PartStore`, `ziparchive`), the relationships between parts
@@ -65,6 +70,17 @@ __all__ = ["Package", "SheetRef", "read_file"]
 A = TypeVar("A")
 
 _STRICT = "http://purl.oclc.org/ooxml/"
+_AFTER_CALC_PR = (
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +243,15 @@ class Package(RelationshipStore):
         """Note that a sheet's cells were edited in place (drops a stale calculation chain)."""
         self._forget_calc_chain(self.sheet(name))
 
-    def rename_sheet(self, old: str, new: str) -> SheetRef:
+    def rename_sheet(self, old: str, new: str, *, names_follow: bool = True) -> SheetRef:
         """Rename a sheet: its tab, references in workbook names and in its own charts.
 
         Formulas on other sheets are left as they are (they then point at whatever sheet
-        carries the old name), which keeps every other part byte for byte.
+        carries the old name), which keeps every other part byte for byte. With
+        ``names_follow`` False the workbook names are left alone as well (except those
+        scoped to the sheet itself), so names and formulas keep pointing at whatever
+        sheet carries the old name next (a report kept under a dated name while a new
+        one takes its name).
 
         Raises:
             InputError: the new name breaks Excel's rules or is taken.
@@ -246,7 +266,14 @@ class Package(RelationshipStore):
             listing.items[i] = listing.items[i].replace(tag, set_attr(tag, "name", new), 1)
 
         self._edit_sheets(rename)
-        self._edit_defined_names(lambda text, _: rename_refs(text, ref.name, new))
+        own = str(ref.index)
+        self._edit_defined_names(
+            lambda text, attrs: (
+                rename_refs(text, ref.name, new)
+                if names_follow or attrs.get("localSheetId") == own
+                else text
+            )
+        )
         for drawing in (r.part for r in self.rels(ref.part) if r.type == REL_DRAWING and r.part):
             for chart in (r.part for r in self.rels(drawing) if r.type == REL_CHART and r.part):
                 if self.has(chart):
@@ -305,6 +332,131 @@ class Package(RelationshipStore):
         if original is not None:
             self._dropped.add(original)
             self._renamed.pop(original, None)
+
+    def recalculate_on_load(self) -> None:
+        """Ask Excel to recalculate every formula when it opens the workbook.
+
+        Sets ``fullCalcOnLoad`` on ``calcPr`` (adding the element, in its schema place,
+        when there is none): formulas written without a cached value then show their
+        values, and formulas over changed cells are not left stale.
+        """
+        text, encoding = self._text(self.workbook_part)
+        m = re.search(rf"<{PREFIX}calcPr\b[^>]*?/?>", text)
+        if m is not None:
+            tag = set_attr(m.group(0), "fullCalcOnLoad", "1")
+            if tag != m.group(0):
+                self._set_text(
+                    self.workbook_part, text[: m.start()] + tag + text[m.end() :], encoding
+                )
+            return
+        root = re.search(r"<([\w.-]+:)?workbook\b", text)
+        p = (root.group(1) or "") if root else ""
+        later = "|".join(_AFTER_CALC_PR)
+        at = re.search(rf"<{PREFIX}(?:{later})\b|</{PREFIX}workbook\s*>", text)
+        if at is None:
+            return
+        new = text[: at.start()] + f'<{p}calcPr fullCalcOnLoad="1"/>' + text[at.start() :]
+        self._set_text(self.workbook_part, new, encoding)
+
+    def workbook_name(self, name: str) -> str | None:
+        """The formula of the workbook-scoped name ``name`` (no leading ``=``), or None."""
+        listing = self._read_list(self.workbook_part, "definedNames", "definedName")
+        if listing is None:
+            return None
+        for _, item in listing.elements():
+            attrs = tag_attrs(start_tag(item))
+            if attrs.get("name", "").casefold() == name.casefold() and (
+                "localSheetId" not in attrs
+            ):
+                return xml_unescape(element_text(item))
+        return None
+
+    def set_workbook_name(self, name: str, formula: str) -> bool:
+        """Give the existing workbook-scoped name ``name`` the formula ``formula``.
+
+        Returns False (and changes nothing) when the workbook has no such name: a name the
+        user deleted is not made again.
+        """
+        found = False
+
+        def edit(text: str, attrs: dict[str, str]) -> str:
+            nonlocal found
+            if attrs.get("name", "").casefold() == name.casefold() and (
+                "localSheetId" not in attrs
+            ):
+                found = True
+                return formula
+            return text
+
+        self._edit_defined_names(edit)
+        return found
+
+    def local_names(self, name: str) -> dict[str, str]:
+        """The values of the sheet-scoped workbook name ``name``, by sheet name.
+
+        A string constant (``"Variance"``) is given without its quotes.
+        """
+        listing = self._read_list(self.workbook_part, "definedNames", "definedName")
+        if listing is None:
+            return {}
+        sheets = self.sheets()
+        out: dict[str, str] = {}
+        for _, item in listing.elements():
+            attrs = tag_attrs(start_tag(item))
+            local = attrs.get("localSheetId", "")
+            if attrs.get("name", "").casefold() != name.casefold() or not local.isdigit():
+                continue
+            if int(local) < len(sheets):
+                value = element_text(item)
+                if len(value) > 1 and value[0] == value[-1] == '"':
+                    value = value[1:-1].replace('""', '"')
+                out[sheets[int(local)].name] = value
+        return out
+
+    def set_local_name(self, sheet: str, name: str, value: str) -> None:
+        """Give ``sheet`` a hidden sheet-scoped workbook name ``name`` holding text ``value``.
+
+        The name follows the sheet when it is renamed or moved and goes with it when it
+        is removed; an existing name of the sheet is given the new value.
+        """
+        index = str(self.sheet(sheet).index)
+        formula = xml_escape('"' + value.replace('"', '""') + '"')
+        self._ensure_defined_names()
+
+        def put(listing: Children) -> None:
+            for i, item in listing.elements():
+                attrs = tag_attrs(start_tag(item))
+                if attrs.get("name", "").casefold() == name.casefold() and (
+                    attrs.get("localSheetId") == index
+                ):
+                    tag = start_tag(item)
+                    if tag.endswith("/>"):
+                        tag = tag[:-2].rstrip() + ">"
+                    listing.items[i] = f"{tag}{formula}</{listing.prefix()}definedName>"
+                    return
+            listing.items.append(
+                f'<{listing.prefix()}definedName name="{xml_escape(name, attr=True)}" '
+                f'localSheetId="{index}" hidden="1">{formula}</{listing.prefix()}definedName>'
+            )
+
+        self._edit_list(self.workbook_part, "definedNames", "definedName", put)
+
+    def _ensure_defined_names(self) -> None:
+        """Add an empty ``definedNames`` where the schema wants it, when there is none."""
+        text, encoding = self._text(self.workbook_part)
+        if Children.parse(text, "definedNames", "definedName") is not None:
+            return
+        after = None
+        for element in ("sheets", "functionGroups", "externalReferences"):
+            m = re.search(rf"<{PREFIX}{element}\b[^>]*/>|</{PREFIX}{element}\s*>", text)
+            if m is not None:
+                after = m
+        if after is None:
+            raise InputError(f"{self.name} is damaged: its workbook part lists no sheets")
+        prefix = re.match(r"</?([\w.-]+:)?", after.group(0))
+        p = (prefix.group(1) or "") if prefix else ""
+        new = text[: after.end()] + f"<{p}definedNames></{p}definedNames>" + text[after.end() :]
+        self._set_text(self.workbook_part, new, encoding)
 
     def _edit_defined_names(self, edit: Callable[[str, dict[str, str]], str]) -> None:
         """Apply ``edit`` to each workbook name's formula; ``""`` removes the name."""
@@ -377,22 +529,6 @@ class Package(RelationshipStore):
                 self.remove_rel(self.workbook_part, chain.rid)
                 self.remove_part(chain.part)
                 return
-
-    def calculate_on_open(self) -> None:
-        """Ask Excel to recalculate every formula when it next opens the workbook.
-
-        For edits that change what formulas read (table rows): their cached values are
-        then stale, and Excel shows cached values on open unless ``<calcPr>`` asks for a
-        full calculation (``fullCalcOnLoad="1"``). A workbook without ``<calcPr>`` is left
-        as it is: Excel then takes calculation id 0 and recalculates everything anyway.
-        """
-
-        def flag(listing: Children) -> None:
-            for i, item in listing.elements():
-                tag = start_tag(item)
-                listing.items[i] = item.replace(tag, set_attr(tag, "fullCalcOnLoad", "1"), 1)
-
-        self._edit_list(self.workbook_part, "workbook", "calcPr", flag)
 
     # ------------------------------------------------------------------ drawings
 

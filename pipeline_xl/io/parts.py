@@ -17,7 +17,7 @@ written so that many small edits parse the part once.
 What is refused (`InputError`): data that is not a zip, a zip without
 ``[Content_Types].xml``, a part name that appears twice (ignoring case), a file that
 cannot be read, and XML parts that are not well formed or declare entities. Zip bombs
-are refused earlier, by `safety.check_zip` (`from_bytes` and `open` call it).
+are refused earlier, by `zipguard.check_zip` (`from_bytes` and `open` call it).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Self
 from xml.etree.ElementTree import Element
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.io.safety import check_zip
 from pipeline_xl.io.sheetxml import xml_escape
 from pipeline_xl.io.xmledit import Children, decode, encode, parse_xml, start_tag, tag_attrs
 from pipeline_xl.io.ziparchive import ZipEntry, can_copy, zip_bytes
+from pipeline_xl.io.zipguard import check_zip
 
 __all__ = [
     "CT_CHART",

@@ -7,13 +7,24 @@ for an empty cell, so `pipeline_xl.core.schema.validate` reads them like cells h
 Excel. `RawWorkbook.header_rows` says where each header sits, so issues carry the row
 numbers the user sees. Reading 100k rows takes calamine about 2 s where a pure-Python
 reader needs 20 (measured on a 2-core machine).
+
+Excel error values (``#N/A``, ``#DIV/0!`` ...) are read as their error text, as Excel
+hands them over, so validation reports them with the value as found: calamine gives an
+empty cell for them, so the cells of type ``e`` are taken from the sheet XML of each
+sheet that holds a table read (`_error_cells`; a plain text search skips sheets without
+any).
+
+The file is read once, checked by `zipguard.check_zip` (which inflates every part and
+counts the bytes) and only then handed to calamine.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,7 +34,10 @@ from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.validation.reading import HEADER_SCAN, match_headers
-from pipeline_xl.io.safety import check_zip
+from pipeline_xl.io.package import Package
+from pipeline_xl.io.parts import read_file
+from pipeline_xl.io.sheetxml import column_index, xml_unescape
+from pipeline_xl.io.zipguard import check_zip
 
 __all__ = ["is_pipeline_workbook", "read_workbook"]
 
@@ -45,16 +59,61 @@ def _header_index(rows: Rows, table: contract.Table) -> int:
     return best
 
 
-def _open(source: str | os.PathLike[str] | bytes, name: str) -> CalamineWorkbook:
+def _open(data: bytes, name: str) -> CalamineWorkbook:
     try:
-        if isinstance(source, bytes):
-            return CalamineWorkbook.from_filelike(io.BytesIO(source), load_tables=True)
-        return CalamineWorkbook.from_path(os.fspath(source), load_tables=True)
+        return CalamineWorkbook.from_filelike(io.BytesIO(data), load_tables=True)
     except (CalamineError, OSError, ValueError) as err:
         raise InputError(
             f"{name} cannot be read as an Excel workbook ({err})",
             expected="an .xlsx or .xlsm file saved by Excel",
         ) from err
+
+
+_ERROR_CELL = re.compile(
+    r"""<(?:[\w.-]+:)?c\b([^>]*?\bt\s*=\s*["']e["'][^>]*)>(.*?)</(?:[\w.-]+:)?c\s*>""", re.S
+)
+_CELL_REF = re.compile(r"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
+_VALUE = re.compile(r"<(?:[\w.-]+:)?v\s*>(.*?)</(?:[\w.-]+:)?v\s*>", re.S)
+
+
+def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
+    """The error cells of a sheet part: (0-based row, 0-based column) -> error text."""
+    if b't="e"' not in xml and b"t='e'" not in xml:
+        return {}
+    text = xml.decode("utf-8", errors="replace")
+    out: dict[tuple[int, int], str] = {}
+    for m in _ERROR_CELL.finditer(text):
+        ref = _CELL_REF.search(m.group(1))
+        value = _VALUE.search(m.group(2))
+        if ref is None or value is None:
+            continue
+        code = xml_unescape(value.group(1)).strip()
+        if code:
+            out[int(ref.group(2)) - 1, column_index(ref.group(1)) - 1] = code
+    return out
+
+
+def _put_errors(data: bytes, name: str, places: Iterable[tuple[str, Rows, int, int]]) -> None:
+    """Write the error texts into the rows read: (sheet, rows, first row, first column).
+
+    ``rows[i][j]`` is the cell at 0-based row ``first row + i`` and column ``first column
+    + j`` of the sheet.
+    """
+    package: Package | None = None
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    for sheet, rows, top, left in places:
+        if sheet not in found:
+            if package is None:
+                package = Package(data, name=name)
+            try:
+                part = package.sheet(sheet).part
+            except KeyError:
+                part = ""
+            found[sheet] = _error_cells(package.part(part)) if package.has(part) else {}
+        for (r, c), code in found[sheet].items():
+            i, j = r - top, c - left
+            if 0 <= i < len(rows) and 0 <= j < len(rows[i]):
+                rows[i][j] = code
 
 
 def read_workbook(
@@ -67,8 +126,10 @@ def read_workbook(
 
     """
     label = name or (Path(source).name if not isinstance(source, bytes) else "the workbook")
-    check_zip(source, name=label)
-    book = _open(source, label)
+    data = source if isinstance(source, bytes) else read_file(Path(source))
+    check_zip(data, name=label)
+    book = _open(data, label)
+    places: list[tuple[str, Rows, int, int]] = []
     try:
         tables: dict[str, Rows] = {}
         header_rows: dict[str, int] = {}
@@ -81,11 +142,13 @@ def read_workbook(
             try:
                 if found is not None:
                     table = book.get_table_by_name(found)
-                    data = _clean(table.to_python())
-                    tables[logical] = [list(table.columns), *data]
+                    data_rows = _clean(table.to_python())
+                    tables[logical] = [list(table.columns), *data_rows]
                     start = table.start
                     header_rows[logical] = start[0] if start else 1
                     sources[logical] = found
+                    if start:
+                        places.append((table.sheet, data_rows, start[0], start[1]))
                     continue
                 sheet_name = sheets.get(logical.casefold())
                 if sheet_name is None:
@@ -104,9 +167,11 @@ def read_workbook(
             first = sheet.start
             header_rows[logical] = (first[0] if first else 0) + 1 + _header_index(rows, spec)
             sources[logical] = f"sheet {sheet_name}"
+            places.append((sheet_name, rows, *(first or (0, 0))))
         names = tuple(book.sheet_names)
     finally:
         book.close()
+    _put_errors(data, label, places)
     return RawWorkbook(
         label,
         MappingProxyType(tables),
@@ -120,12 +185,24 @@ _WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 
 def is_pipeline_workbook(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a pipeline workbook (Prospects and Stages sheets), not an export."""
+    """Whether ``path`` is a pipeline workbook (Prospects and Stages sheets), not an export.
+
+    Raises:
+        InputError: an ``.xlsx``/``.xlsm`` file refused by `check_zip` (a zip bomb).
+
+    """
     target = Path(path)
     if target.suffix.lower() not in _WORKBOOK_SUFFIXES or not target.is_file():
         return False
+    data = read_file(target)
     try:
-        names = CalamineWorkbook.from_path(os.fspath(target)).sheet_names
+        check_zip(data, name=target.name)
+    except InputError:
+        if zipfile.is_zipfile(io.BytesIO(data)):
+            raise
+        return False  # not a zip: treat it as an export
+    try:
+        names = CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names
     except (CalamineError, OSError, ValueError):
         return False  # not readable as a workbook: treat it as an export
     return contract.PROSPECTS.sheet in names and contract.STAGES.sheet in names

@@ -1,13 +1,16 @@
 """Write a Report and the Snapshots log into a workbook package, headlessly.
 
-`write_report` puts each report sheet into the package: a sheet of the same name is
-replaced in place (same part, same position) or, with ``keep_history``, kept under a
-dated name while the new one is appended. New styles are appended to ``styles.xml``;
-existing ones keep their indices. Every other part stays byte for byte as it was.
-
-A sheet that carries a report's name but was not written by a refresh (its first cells
-are not a report's title and "As of" line) is never overwritten: `write_report` raises
-an `InputError` asking to rename it.
+`write_report` puts each report sheet into the package. The sheets it creates are
+marked as the tool's (the hidden sheet-scoped workbook name `contract.REPORT_MARK`,
+which follows the sheet when it is renamed or moved), and only a marked sheet is ever
+replaced: in place (same part, same position) or, with ``keep_history``, kept under a
+dated name while the new one is appended. A sheet that carries a report's name but not
+the mark is the user's and is never touched, whatever it holds: the report goes to a
+free name (``Pipeline flow (2)``) and the returned notes say so. Keeping a report under
+a dated name leaves the workbook names and formulas that point at the report's name as
+they are, so they point at the new report, as the user's cell formulas do. New styles
+are appended to ``styles.xml``; existing ones keep their indices. Every other part stays
+byte for byte as it was.
 
 `write_snapshots` rewrites the ``tblSnapshots`` rows with the change log, keeping the
 user's own columns and the rows validation left out.
@@ -20,11 +23,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import compress, count
+from typing import NamedTuple
 
 import pandas as pd
 
 from pipeline_xl.core.cells import clean_text
-from pipeline_xl.core.contract import SNAPSHOTS
+from pipeline_xl.core.contract import REPORT_MARK, SNAPSHOTS
 from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model
@@ -37,10 +41,10 @@ from pipeline_xl.io.sheetxml import xml_unescape
 from pipeline_xl.io.styles import MINIMAL_STYLES_XML, StyleBook
 from pipeline_xl.io.tables import ValueKind, find_table, replace_table_rows
 
-__all__ = ["write_report", "write_snapshots"]
+__all__ = ["ReportSheets", "write_report", "write_snapshots"]
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AS_OF_RE = re.compile(r"^\s*As of\b", re.IGNORECASE)
+_KEPT = "kept:"
 _STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
 _STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 _SNAPSHOT_KINDS: dict[str, ValueKind] = {
@@ -63,52 +67,55 @@ def _styles_part(package: Package) -> str:
     return part
 
 
-def write_report(
-    package: Package, report: Report, *, keep_history: bool = False
-) -> tuple[list[str], list[str]]:
-    """Put the report sheets into ``package``; returns (sheets written, sheets kept).
+class ReportSheets(NamedTuple):
+    """What `write_report` did: sheets written, reports kept, notes for the user."""
 
-    A sheet of the same name is replaced in place, or with ``keep_history`` renamed
-    ``<name> <its as-of date>`` (unique, at most 31 characters) while the new one is
-    appended. New styles are appended to ``xl/styles.xml``; its existing ones keep their
-    indices.
+    written: list[str]
+    kept: list[str]
+    notes: list[str]
 
-    Raises:
-        InputError: a sheet carries a report's name but was not written by a refresh.
 
+def write_report(package: Package, report: Report, *, keep_history: bool = False) -> ReportSheets:
+    """Put the report sheets into ``package`` (see the module docstring).
+
+    A report replaces the sheet marked as that report's, or with ``keep_history`` that
+    sheet is renamed ``<name> <its as-of date>`` (unique, at most 31 characters) and
+    marked as kept while the new one is appended. A report whose name is taken by a
+    sheet the tool did not create goes to a free name, with a note saying so.
     """
     styles_part = _styles_part(package)
     book = StyleBook(package.part(styles_part))
-    written: list[str] = []
-    kept: list[str] = []
+    done = ReportSheets([], [], [])
     for sheet in report.sheets:
         rendered = render_sheet(sheet, book, currency=report.currency, drawing_rid="rId1")
-        existing = _existing(package, sheet.name)
-        if existing is not None and not _is_report(package, existing, sheet.title):
-            raise InputError(
-                f"{package.name} already has a sheet named {existing} that a refresh did not "
-                "write: rename or delete it, then refresh again",
-                sheet=existing,
-                expected=f"a free sheet name for the {sheet.name} report",
-            )
-        if existing is not None and keep_history:
-            history = _history_name(package, existing, report.as_of)
-            package.rename_sheet(existing, history)
-            kept.append(history)
-            existing = None
-        if existing is None:
-            package.add_sheet(sheet.name, rendered.xml)
+        owned = _owned(package, sheet.name)
+        if owned is not None and keep_history:
+            history = _history_name(package, owned, report.as_of)
+            package.rename_sheet(owned, history, names_follow=False)
+            package.set_local_name(history, REPORT_MARK, _KEPT + sheet.name)
+            done.kept.append(history)
+            owned = None
+        if owned is None:
+            name = _free_name(package, sheet.name)
+            package.add_sheet(name, rendered.xml)
+            package.set_local_name(name, REPORT_MARK, sheet.name)
         else:
-            if existing != sheet.name:
-                package.rename_sheet(existing, sheet.name)
-            package.replace_sheet_content(sheet.name, rendered.xml)
+            name = owned
+            if owned != sheet.name and _existing(package, sheet.name) in (None, owned):
+                name = package.rename_sheet(owned, sheet.name).name  # its name is free again
+            package.replace_sheet_content(name, rendered.xml)
+        if name.casefold() != sheet.name.casefold():
+            done.notes.append(
+                f"the sheet {_existing(package, sheet.name)} was not made by pipeline-xl, so "
+                f"it is left as it is: the {sheet.name} report is on the sheet {name}"
+            )
         charts = [(chart.xml, chart.anchor) for chart in rendered.charts]
-        package.attach_drawing(sheet.name, charts, drawing_xml, rid="rId1")
-        written.append(sheet.name)
+        package.attach_drawing(name, charts, drawing_xml, rid="rId1")
+        done.written.append(name)
     new_styles = book.to_bytes()
     if new_styles != package.part(styles_part):
         package.set_part(styles_part, new_styles)
-    return written, kept
+    return done
 
 
 def _existing(package: Package, name: str) -> str | None:
@@ -116,6 +123,25 @@ def _existing(package: Package, name: str) -> str | None:
         if ref.name.casefold() == name.casefold():
             return ref.name
     return None
+
+
+def _owned(package: Package, report: str) -> str | None:
+    """The sheet marked as holding report ``report`` (the one of that name first)."""
+    marked = [s for s, v in package.local_names(REPORT_MARK).items() if v == report]
+    same = [s for s in marked if s.casefold() == report.casefold()]
+    found = same or marked
+    return found[0] if found else None
+
+
+def _free_name(package: Package, name: str) -> str:
+    """``name`` when no sheet has it, else ``name (2)``, ``name (3)`` ... (31 characters)."""
+    taken = {s.name.casefold() for s in package.sheets()}
+    for n in range(1, 1000):
+        suffix = "" if n == 1 else f" ({n})"
+        candidate = name[: 31 - len(suffix)].rstrip() + suffix
+        if candidate.casefold() not in taken:
+            return candidate
+    raise InputError("too many sheets named like a report", value=name)
 
 
 def _first_texts(package: Package, sheet: str) -> tuple[str, str]:
@@ -159,12 +185,6 @@ def _shared_strings(package: Package) -> list[str]:
         parts = re.findall(r"<(?:[\w.-]+:)?t\b[^>]*>(.*?)</(?:[\w.-]+:)?t>", body, re.S)
         out.append(xml_unescape("".join(parts)))
     return out
-
-
-def _is_report(package: Package, sheet: str, title: str) -> bool:
-    """Whether ``sheet`` looks written by a refresh: the report's title or an As-of line."""
-    first, second = _first_texts(package, sheet)
-    return first.strip() == title.strip() or bool(_AS_OF_RE.match(second))
 
 
 def _history_name(package: Package, sheet: str, as_of: date) -> str:

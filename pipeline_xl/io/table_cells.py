@@ -132,27 +132,37 @@ class CellWriter:
         self.columns = columns
         self.date1904 = date1904
 
-    def cell(self, ref: str, col: int, value: object, kind: ValueKind) -> str | None:
-        """The cell at ``ref`` (column ``col``) for ``value``, or None for no cell."""
-        style = self.columns[col]
+    def cell(
+        self, ref: str, col: int, value: object, kind: ValueKind, *, style: int | None = None
+    ) -> str | None:
+        """The cell at ``ref`` (column ``col``) for ``value``, or None for no cell.
+
+        ``style`` is the cell's own style to keep (a quote-prefix one is traded for its
+        plain twin, and taken again for text that needs it); default: the column's.
+        """
+        column = self.columns[col]
+        base = column.base if style is None else self.styles.unquoted(style)
         if _is_missing(value) or (isinstance(value, str) and value == ""):
-            return empty_cell_xml(ref, style.base) if style.base != style.default else None
+            return empty_cell_xml(ref, base) if base != column.default else None
         if isinstance(value, bool | np.bool_):
-            return bool_cell_xml(ref, bool(value), style.base)
+            return bool_cell_xml(ref, bool(value), base)
         if kind != "text":
             moment = _as_date(value)
             if moment is not None:
                 serial = excel_serial(moment, date1904=self.date1904)
-                return number_cell_xml(ref, serial, style.base)
+                return number_cell_xml(ref, serial, base)
             number = _as_number(value)
             if number is not None:
-                return number_cell_xml(ref, number, style.base) if math.isfinite(number) else None
+                return number_cell_xml(ref, number, base) if math.isfinite(number) else None
         text = _as_text(value)
-        s = style.base
+        s = base
         if text.startswith(QUOTE_STARTS):
-            if style.quoted is None:
-                style.quoted = self.styles.quote_of(style.base)
-            s = style.quoted
+            if style is None:
+                if column.quoted is None:
+                    column.quoted = self.styles.quote_of(base)
+                s = column.quoted
+            else:
+                s = self.styles.quote_of(base)
         return text_cell_xml(ref, text, s)
 
     def column(self, col: int, kind: ValueKind, values: Iterable[object], first: int) -> list[str]:

@@ -11,6 +11,8 @@ result, only slower).
 row written (the header row when columns are added, else the first data row after the
 kept ones) to the old or new last row, whichever is lower:
 
+* a data row the caller says is unchanged (it holds the values the table's row at the
+  same place holds) keeps its text byte for byte: formulas, styles, everything;
 * a data row whose cells all sit inside the table's columns (and whose start tag holds
   only its number and spans) is written anew from the generated cells;
 * any other row keeps its start tag (height, style, hidden...) and its cells outside
@@ -223,9 +225,15 @@ class Rewrite:
     """
 
     def __init__(
-        self, table: TableRef, header: Sequence[str], by_number: dict[int, Row], keep: int = 0
+        self,
+        table: TableRef,
+        header: Sequence[str],
+        by_number: dict[int, Row],
+        keep: int = 0,
+        unchanged: frozenset[int] = frozenset(),
     ) -> None:
         self.table = table
+        self.unchanged = unchanged
         self.by_number = by_number
         self.first_col = table.first_col
         self.last_col = table.first_col + len(header) - 1
@@ -284,6 +292,10 @@ class Rewrite:
         for number in range(self.touched_from, self.touched_to + 1):
             row = self.by_number.get(number)
             i = number - self.start
+            if row is not None and number - self.first_data in self.unchanged:
+                out.append(row.text)
+                self.written.append(number)
+                continue
             if self.first_data <= number <= self.new_last_data and (
                 row is None or self._simple(row)
             ):

@@ -15,6 +15,14 @@ cell (else the column's default style), so rewritten cells look like the old one
 A log that only grows at its end need not be written again: with ``keep_prefix`` the
 leading rows the caller knows to be unchanged keep their XML as it is and only the rows
 after them are written, so a daily refresh of a 200,000-row log writes a few hundred rows.
+Other rows the caller knows to be unchanged (``unchanged``) keep their XML too.
+
+What the user made is kept (`table_space`, `table_formulas`): a table never grows into
+the user's cells (the rows or columns it would take must be free, else an `InputError`
+names the first cell in the way and nothing is changed); in the user's own columns
+(kind ``auto``) a formula stays a formula and a calculated column fills the new rows;
+a rewritten cell keeps its own style. When formulas are written without their cached
+values the workbook asks Excel to recalculate on opening.
 
 The work is shared out: `table_ref` finds the table, `table_rows` indexes the sheet's
 rows and decides each touched row's new text, `table_cells` writes the cells; this
@@ -25,13 +33,16 @@ validations and conditional formats, the table part's range, filter and columns)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
+from pipeline_xl.io.formula_refs import shift_formula
 from pipeline_xl.io.package import Package
-from pipeline_xl.io.sheetxml import area_ref, split_ref, xml_escape
+from pipeline_xl.io.sheetxml import area_ref, cell_ref, split_ref, xml_escape
 from pipeline_xl.io.table_cells import CellWriter, QuoteStyles, ValueKind
+from pipeline_xl.io.table_formulas import OldCells, formula_cell_xml, repair_shared
 from pipeline_xl.io.table_ref import TableRef, find_table
 from pipeline_xl.io.table_rows import Rewrite, first_row_number, index_for, split_sheet_data
+from pipeline_xl.io.table_space import Area, check_room
 from pipeline_xl.io.xmledit import PREFIX, decode, set_attr, tag_attrs
 
 __all__ = ["TableRef", "ValueKind", "find_table", "replace_table_rows"]
@@ -55,6 +66,7 @@ def replace_table_rows(
     kinds: Sequence[ValueKind],
     *,
     keep_prefix: int = 0,
+    unchanged: Collection[int] = (),
 ) -> TableRef:
     """Replace the data rows of table ``table_name`` with ``rows``; returns the new table.
 
@@ -71,9 +83,12 @@ def replace_table_rows(
     with a full rewrite). Rows this function wrote come out the same either way; rows
     written by another program keep their form (shared strings, a cell's own format).
     Nothing checks the promise: it is the caller's, typically after comparing ``rows``
-    with the table as read.
+    with the table as read. ``unchanged`` makes the same promise for single rows (0-based
+    positions in ``rows``; cells of new columns empty): their XML is kept byte for byte.
 
     Raises:
+        InputError: the table would grow into a cell, merge, comment, validation,
+            drawing or table of the user's (`table_space.check_room`).
         KeyError: no table of that name.
         ValueError: ``header`` or a row does not fit the table; ``keep_prefix`` is
             negative, exceeds the rows or the table's data rows, or comes with new columns.
@@ -88,15 +103,34 @@ def replace_table_rows(
     text, encoding = decode(package.part(table.sheet_part))
     head, body, tail = split_sheet_data(text, table.sheet)
     index = index_for(body, table, keep_prefix)
-    plan = Rewrite(table, header, index.by_number, keep_prefix)
+    held = table.last_data_row - table.first_data_row + 1
+    same = frozenset(i for i in unchanged if keep_prefix <= i < min(len(rows), held))
+    new_last = table.first_data_row + max(len(rows), 1) - 1 + table.totals_rows
+    new_area = Area(table.first_row, table.first_col, new_last, table.first_col + width - 1)
+    check_room(package, table, index.rows, tail, new_area)
+    plan = Rewrite(table, header, index.by_number, keep_prefix, same)
     writer = CellWriter(
         QuoteStyles(package), plan.column_styles(head, package), date1904=package.date1904()
     )
-    new_rows = rows[keep_prefix:]
+    new_rows = [
+        [None] * width if i in same else row
+        for i, row in enumerate(rows[keep_prefix:], keep_prefix)
+    ]
     columns = list(zip(*new_rows, strict=True)) if new_rows else [() for _ in header]
     generated = [
         writer.column(table.first_col + j, kinds[j], columns[j], plan.start) for j in range(width)
     ]
+    old = OldCells(index.by_number, body)
+    formulas = _keep_old(
+        package,
+        table,
+        plan,
+        writer=writer,
+        old=old,
+        kinds=kinds,
+        columns=columns,
+        generated=generated,
+    )
     data = ["".join(cells) for cells in zip(*generated, strict=True)] if new_rows else []
     middle = plan.rows(data, generated)
     before = [r for r in index.rows if r.number < plan.touched_from]
@@ -110,11 +144,77 @@ def replace_table_rows(
     numbers += plan.written
     head = _set_dimension(head, numbers, plan.first_col, plan.last_col)
     tail = _extend_ranges(tail, table, plan.last_col, plan.new_last_data)
-    new_text = "".join((head, head_rows, *middle, tail_rows, tail))
-    package.set_part(table.sheet_part, new_text.encode(encoding))
+    new_body = repair_shared("".join((head_rows, *middle, tail_rows)), old.masters())
+    package.set_part(table.sheet_part, (head + new_body + tail).encode(encoding))
     package.touch_sheet(table.sheet)
     _update_table_part(package, table, header, plan.new_last)
+    if formulas:
+        package.recalculate_on_load()
     return find_table(package, table.name)
+
+
+def _declared(package: Package, table: TableRef) -> set[int]:
+    """1-based columns the table part declares calculated (``calculatedColumnFormula``)."""
+    out = set()
+    columns = [el for el in package.xml(table.part).iter() if el.tag.endswith("}tableColumn")]
+    for j, element in enumerate(columns):
+        if any(child.tag.endswith("}calculatedColumnFormula") for child in element):
+            out.add(table.first_col + j)
+    return out
+
+
+def _keep_old(
+    package: Package,
+    table: TableRef,
+    plan: Rewrite,
+    *,
+    writer: CellWriter,
+    old: OldCells,
+    kinds: Sequence[ValueKind],
+    columns: Sequence[Sequence[object]],
+    generated: list[list[str]],
+) -> bool:
+    """Put back what the user made into the generated cells; True when formulas were.
+
+    Rows that were data rows keep each cell's own style and, in the user's columns
+    (``auto``), its formula; new rows of a calculated user column get its formula.
+    """
+    wrote = False
+    declared: set[int] | None = None
+    old_rows = range(table.first_data_row, table.last_data_row + 1)
+    for j, values in enumerate(columns):
+        col = table.first_col + j
+        auto = kinds[j] == "auto"
+        template: tuple[str, int] | None = None
+        looked = False
+        cells = generated[j]
+        for i, value in enumerate(values):
+            number = plan.start + i
+            if number - plan.first_data in plan.unchanged:
+                continue
+            ref = cell_ref(number, col)
+            if number in old_rows:
+                kept = old.kept_formula(number, col) if auto else None
+                if kept is not None:
+                    cells[i] = kept
+                    wrote = True
+                    continue
+                style = old.style(number, col)
+                if style is not None and style != writer.columns[col].base:
+                    cells[i] = writer.cell(ref, col, value, kinds[j], style=style) or ""
+                continue
+            if not auto:
+                continue
+            if not looked:
+                declared = _declared(package, table) if declared is None else declared
+                template = old.template(col, old_rows, declared=col in declared)
+                looked = True
+            if template is not None:
+                formula, at = template
+                moved = shift_formula(formula, number - at)
+                cells[i] = formula_cell_xml(ref, moved, writer.columns[col].base)
+                wrote = True
+    return wrote
 
 
 def _check_keep(table: TableRef, header: Sequence[str], n_rows: int, keep: int) -> None:

@@ -3,7 +3,8 @@
 Generates the sample company, validates it, forecasts every period against target and
 plans the current and the next period backward; writes the forecast and the data issues
 as CSV files, builds the sample workbook, refreshes it headlessly and, when LibreOffice
-is installed, renders pictures of its sheets.
+is installed, renders pictures of its sheets. Files already in the folder are replaced
+only when told (``replace``), each kept as ``NAME.bak``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from pipeline_xl.core.planning import BackwardPlan, backward_plan, dated_plan
 from pipeline_xl.core.sample import generate
 from pipeline_xl.core.schema import validate
 from pipeline_xl.io import libreoffice
-from pipeline_xl.usecases.new import write_workbook
+from pipeline_xl.io.locking import workbook_lock
+from pipeline_xl.io.safety import atomic_write, check_replace
+from pipeline_xl.usecases.new import prepare_target, write_workbook
 from pipeline_xl.usecases.refresh import RefreshResult, refresh_file
 
 __all__ = ["DemoResult", "PeriodPlan", "run_demo"]
 
 COMPANY = "Acme Components"
+WORKBOOK = "acme_pipeline.xlsm"
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,19 @@ def run_demo(
     prospects: int = 1000,
     seed: int = 7,
     screens: str | Path | None = None,
+    replace: bool = False,
 ) -> DemoResult:
     """Run the demo into folder ``out`` (pictures into ``screens``, default ``out/screens``).
 
     Raises:
-        InputError: a bad size or date.
+        InputError: a bad size or date, or a file of the demo already in ``out`` (without
+            ``replace``).
 
     """
+    folder = Path(out)
+    names = ("forecast.csv", "data-issues.csv", WORKBOOK, Path(WORKBOOK).with_suffix(".py"))
+    for name in names:
+        check_replace(folder / name, replace=replace, command="pipeline-xl demo")
     sample = generate(prospects, as_of=as_of, seed=seed, company=COMPANY)
     tables = sample.tables
     model = validate(
@@ -94,21 +104,23 @@ def run_demo(
         forecast,
         [_plan(model, p.label) for p in (current, current.next())],
     )
-    folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in (("forecast.csv", forecast), ("data-issues.csv", model.issues)):
-        frame.to_csv(folder / name, index=False)
+        text = frame.to_csv(index=False).encode("utf-8")
+        atomic_write(folder / name, text, backup=True)
         result.files.append(folder / name)
-    result.workbook = write_workbook(
-        folder / "acme_pipeline.xlsm",
-        tables,
-        company=COMPANY,
-        currency="EUR",
-        fiscal_start=1,
-        as_of=as_of,
-        lite=False,
-    )
-    result.refresh = refresh_file(result.workbook, as_of=as_of)
+    with workbook_lock(folder / WORKBOOK) as book:
+        prepare_target(book, book, replace=replace, command="pipeline-xl demo", lite=False)
+        result.workbook = write_workbook(
+            book,
+            tables,
+            company=COMPANY,
+            currency="EUR",
+            fiscal_start=1,
+            as_of=as_of,
+            lite=False,
+        )
+        result.refresh = refresh_file(result.workbook, as_of=as_of, backup=False)
     result.no_pictures = libreoffice.missing_reason()
     if result.no_pictures is None:
         sheets = [contract.DASHBOARD, contract.PROSPECTS.sheet, *contract.REPORT_SHEETS]

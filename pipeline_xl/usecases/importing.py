@@ -2,11 +2,13 @@
 
 Reads the export (`pipeline_xl.io.exports`), maps and converts it (`pipeline_xl.core.crm`),
 plans the upsert by ID and rewrites ``tblProspects`` through the non-destructive package
-writer (`pipeline_xl.io.tables.replace_table_rows`), flags the workbook for a full
-recalculation when Excel next opens it (the formulas' cached values were computed from the
-old rows), then `pipeline_xl.io.safety.atomic_write` keeps the previous file as
-``NAME.bak``. Every problem with the user's files is one `InputError` raised before
-anything is written.
+writer (`pipeline_xl.io.tables.replace_table_rows`: unchanged rows keep their XML, the
+table never grows into the user's cells), flags the workbook for a full recalculation
+when Excel next opens it (the formulas' cached values were computed from the old rows),
+then `pipeline_xl.io.safety.atomic_write` keeps the previous file as ``NAME.bak``. The
+workbook is read and written under its lock (`pipeline_xl.io.locking.workbook_lock`: one
+writer at a time), after the checks for a file open in Excel or read-only. Every problem
+with the user's files is one `InputError` raised before anything is written.
 
 Stages: the preset's map of its CRM's stages onto the workbook's, then the stage map
 stored in the workbook's Settings (``CRM stage map``), then ``--stage-map``
@@ -40,9 +42,10 @@ from pipeline_xl.core.model import Settings, Stages
 from pipeline_xl.core.raw import RawWorkbook, Rows
 from pipeline_xl.core.schema import validate
 from pipeline_xl.io.exports import ExportFile, read_export, read_price_list
-from pipeline_xl.io.package import Package
+from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
+from pipeline_xl.io.package import Package, read_file
 from pipeline_xl.io.reader import read_workbook
-from pipeline_xl.io.safety import atomic_write, check_not_open
+from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
 from pipeline_xl.io.settings import write_settings
 from pipeline_xl.io.tables import replace_table_rows
 from pipeline_xl.usecases.progress import SILENT, Progress
@@ -210,29 +213,44 @@ def convert(
 
 def _write(
     workbook: Path,
+    data: bytes,
     plan: crm.UpsertPlan,
-    settings_rows: Rows | None,
-    settings: Mapping[str, str],
+    old: list[list[object]],
+    settings: tuple[Rows | None, Mapping[str, str]],
 ) -> Path | None:
-    """Rewrite tblProspects (and settings) through the package writer; returns the backup."""
-    package = Package.open(workbook)
+    """Rewrite tblProspects and settings of ``data`` (the file as read) into ``workbook``.
+
+    ``old`` are the table's rows as read: rows the import leaves as they were keep their
+    XML. ``settings`` are the Settings table's rows as read and the settings to write.
+    Returns the backup path.
+    """
+    package = Package(data, name=workbook.name)
+    settings_rows, values = settings
+    width = len(plan.header)
+    same = [
+        i
+        for i, (new, was) in enumerate(zip(plan.rows, old, strict=False))
+        if list(new) + [None] * (width - len(new)) == list(was) + [None] * (width - len(was))
+    ]
     try:
         if plan.changed:
-            replace_table_rows(package, PROSPECTS.name, plan.header, plan.rows, plan.kinds)
+            replace_table_rows(
+                package, PROSPECTS.name, plan.header, plan.rows, plan.kinds, unchanged=same
+            )
     except KeyError as err:
         raise InputError(
             f"{workbook.name} has no {PROSPECTS.name} table",
             sheet=PROSPECTS.sheet,
             expected="a workbook made by pipeline-xl new",
         ) from err
-    package.calculate_on_open()  # the Dashboard's cached values were for the old rows
-    if settings:
+    package.recalculate_on_load()  # the Dashboard's cached values were for the old rows
+    if values:
         try:
-            write_settings(package, settings_rows or [], settings)
+            write_settings(package, settings_rows or [], values)
         except (KeyError, ValueError) as err:
             raise InputError(
                 f"{workbook.name}: the {SETTINGS_TABLE.name} table cannot take "
-                f"{', '.join(settings.values())} ({err})",
+                f"{', '.join(values.values())} ({err})",
                 sheet=SETTINGS_TABLE.sheet,
                 expected="a workbook made by pipeline-xl new",
             ) from err
@@ -310,21 +328,54 @@ def import_export(
     sheet: str | None = None,
     dry_run: bool = False,
     progress: Progress = SILENT,
+    wait: float = DEFAULT_WAIT,
 ) -> ImportResult:
     """Import a CRM export into the workbook's Prospects table.
 
     Reads the export, maps its columns (``preset``, ``mapping`` as ``field=column,...``,
     else header synonyms), converts its cells, plans the upsert by ID and, unless
     ``dry_run`` or nothing changed, rewrites ``tblProspects`` in place with a backup.
-    ``stage_map`` and the currency go to the Settings table (module docstring).
+    ``stage_map`` and the currency go to the Settings table (module docstring). Unless
+    ``dry_run`` all this happens under the workbook's lock (another command writing it is
+    waited for, up to ``wait`` seconds).
 
     Raises:
-        InputError: a bad export, a workbook that is missing, open in Excel or without a
-            Prospects table, a bad option, or amounts in another currency than the
-            workbook's deals.
+        InputError: a bad export, a workbook that is missing, being written by another
+            command, open in Excel, read-only or without a Prospects table, a table that
+            would grow into the user's cells, a bad option, amounts in another currency
+            than the workbook's deals, or a write that fails.
 
     """
     book_path = Path(workbook)
+    options = {
+        "preset": preset,
+        "mapping": mapping,
+        "stage_map": stage_map,
+        "currency": currency,
+        "sheet": sheet,
+    }
+    if dry_run or not book_path.is_file():  # nothing will be written
+        return _import(
+            export_path, book_path, book_path, dry_run=dry_run, progress=progress, **options
+        )
+    with workbook_lock(book_path, wait=wait) as real:
+        return _import(export_path, book_path, real, dry_run=False, progress=progress, **options)
+
+
+def _import(
+    export_path: str | Path,
+    book_path: Path,
+    real: Path,
+    *,
+    preset: str | None,
+    mapping: str | None,
+    stage_map: str | None,
+    currency: str | None,
+    sheet: str | None,
+    dry_run: bool,
+    progress: Progress,
+) -> ImportResult:
+    """`import_export` on the workbook at ``real`` (``book_path`` as the user named it)."""
     chosen = preset_named(preset)
     given_currency = currency_code(currency, argument="--currency") if currency else None
     progress.start("import", 5)
@@ -336,10 +387,12 @@ def import_export(
         )
     if not dry_run:
         check_not_open(book_path)
+        check_writable(real)
     progress.step("reading the export")
     export = read_export(export_path, sheet=sheet)
     progress.step("reading the workbook")
-    book = read_workbook(book_path)
+    data = read_file(real)
+    book = read_workbook(data, name=book_path.name)
     prospects = book.require_prospects()
     stages = book.stages()
     stored_text = clean_text(book.setting("stage_map"))
@@ -371,8 +424,9 @@ def import_export(
         result.notes.append(f"nothing changed: {book_path.name} was not written")
     else:
         progress.step("writing the workbook")
-        settings_rows = book.table(SETTINGS_TABLE)
-        result.backup = _write(book_path, plan, settings_rows, result.settings)
+        result.backup = _write(
+            real, data, plan, prospects[1:], (book.table(SETTINGS_TABLE), result.settings)
+        )
         result.written = True
         saved = f" (previous version: {result.backup.name})" if result.backup else ""
         result.notes.append(f"written: {book_path}{saved}")

@@ -2,16 +2,21 @@
 
 `refresh_file` is what ``pipeline-xl refresh Book.xlsm`` runs:
 
-1. refuse a workbook open in Excel (`safety.check_not_open`) or one that looks like a zip
-   bomb (`safety.check_zip`), before anything is decompressed;
+1. take the workbook's lock (`locking.workbook_lock`: one writer at a time; a second
+   command waits, then refuses), following a symbolic link to the real file; refuse a
+   workbook open in Excel or LibreOffice (`safety.check_not_open`) or read-only
+   (`safety.check_writable`), then read the file once and refuse it if it looks like a
+   zip bomb (`zipguard.check_zip`, before any reader inflates a part);
 2. read the tables with python-calamine (`reader.read_workbook`) and validate them: bad
    cells become rows of the Data issues sheet, never a crash;
 3. build the report (`pipeline_xl.core.reports.build_report`);
 4. edit the package (`report_writer.write_report`, `report_writer.write_snapshots`):
    every other part of the file is written back byte for byte;
-5. write the file atomically, keeping the previous version as ``NAME.bak``.
+5. write the file atomically, keeping the previous version as ``NAME.bak`` (the older
+   backups turn, `safety.atomic_write`), and release the lock.
 
-An `InputError` is the only way a refresh fails on what the user gave it.
+An `InputError` is the only way a refresh fails on what the user gave it (a full disk or
+a folder it may not write in included); the file is then unchanged.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.report_model import Report
 from pipeline_xl.core.reports import build_report as default_build_report
+from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
 from pipeline_xl.io.package import Package, read_file
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.report_writer import write_report, write_snapshots
-from pipeline_xl.io.safety import atomic_write, check_not_open, check_zip
+from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
+from pipeline_xl.usecases.dashboard import refresh_dashboard
 
 __all__ = ["BuildReport", "RefreshResult", "refresh_file"]
 
@@ -83,26 +90,33 @@ def refresh_file(
     path: str | os.PathLike[str],
     *,
     as_of: date | None = None,
+    today: date | None = None,
     keep_history: bool = False,
     build_report: BuildReport | None = None,
     backup: bool = True,
+    wait: float = DEFAULT_WAIT,
 ) -> RefreshResult:
     """Refresh the report sheets and the Snapshots log of the workbook at ``path``.
 
     Args:
         path: an ``.xlsx`` or ``.xlsm`` workbook (the ready workbook or any with the same
             tables or sheets).
-        as_of: the as-of date; default: the Settings sheet's.
+        as_of: the as-of date; default: the Settings sheet's, else ``today`` (a blank
+            Settings as-of date means the day the refresh runs; the entry point reads
+            the clock).
+        today: the day the refresh runs (see ``as_of``).
         keep_history: keep each earlier report sheet under a dated name
             (``Variance 2026-11-30``) instead of replacing it.
         build_report: builds the report from the validated model (default:
             `pipeline_xl.core.reports.build_report`).
         backup: keep the previous file as ``NAME.bak``.
+        wait: seconds to wait for another command writing the same workbook.
 
     Raises:
-        InputError: the file is missing, open in Excel, not a workbook, refused by the
-            zip checks, damaged, has no Prospects table, a structural data problem, or a
-            sheet with a report's name that a refresh did not write.
+        InputError: the file is missing, being written by another command, open in Excel,
+            read-only, not a workbook, refused by the zip checks, damaged, has no
+            Prospects table, a structural data problem, a table that would grow into the
+            user's cells, or the file cannot be written (folder, disk).
 
     """
     target = Path(path)
@@ -110,31 +124,39 @@ def refresh_file(
         raise InputError(
             "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
         )
-    check_not_open(target)
-    data = read_file(target)
-    check_zip(data, name=target.name)
-    raw = read_workbook(data, name=target.name)
-    model = raw.validate(as_of=as_of)
-    report = (build_report or default_build_report)(model)
-    package = Package(data, name=target.name)
-    written, kept = write_report(package, report, keep_history=keep_history)
-    notes: list[str] = []
-    before = _data_rows(raw.table(SNAPSHOTS))
-    try:
-        after = write_snapshots(package, report.snapshots, raw=raw, model=model)
-    except KeyError:
-        after = before
-        notes.append(
-            f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not saved "
-            "(add the Snapshots table of the ready workbook to keep a history)"
-        )
-    saved = atomic_write(target, package.to_bytes(), backup=backup)
+    with workbook_lock(target, wait=wait) as real:
+        check_not_open(target)
+        check_writable(real)
+        data = read_file(real)
+        raw = read_workbook(data, name=target.name)
+        if as_of is None and raw.setting("as_of") in (None, ""):
+            as_of = today
+        model = raw.validate(as_of=as_of)
+        report = (build_report or default_build_report)(model)
+        package = Package(data, name=target.name)
+        sheets = write_report(package, report, keep_history=keep_history)
+        notes = list(sheets.notes)
+        settings = model.settings
+        notes += refresh_dashboard(
+            package, raw, as_of=report.as_of, currency=settings.currency,
+            fiscal_start=settings.fiscal_start_month,
+        )  # fmt: skip
+        before = _data_rows(raw.table(SNAPSHOTS))
+        try:
+            after = write_snapshots(package, report.snapshots, raw=raw, model=model)
+        except KeyError:
+            after = before
+            notes.append(
+                f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not saved "
+                "(add the Snapshots table of the ready workbook to keep a history)"
+            )
+        saved = atomic_write(real, package.to_bytes(), backup=backup)
     severity = model.issues["severity"]
     return RefreshResult(
         path=target,
         as_of=report.as_of,
-        sheets=tuple(written),
-        kept=tuple(kept),
+        sheets=tuple(sheets.written),
+        kept=tuple(sheets.kept),
         issues=len(model.issues),
         errors=int((severity == "error").sum()),
         snapshot_rows=after,

@@ -4,7 +4,10 @@ Prospects, Targets, Activities and Snapshots are stacked; rows without an owner 
 workbook's Settings "Owner" entry, else its file name. A deal ID found in an earlier
 workbook is reported and the later row left out. Stages and settings come from the first
 workbook. The team workbook is a classic ``.xlsm`` or an xlwings Lite ``.xlsx`` (by its
-suffix) and is refreshed at the end unless told otherwise.
+suffix) and is refreshed at the end unless told otherwise. An existing team workbook is
+replaced only when told (``replace``: it is kept as ``NAME.bak``), so a forgotten output
+name (``rollup Ann.xlsm Bob.xlsm``) never replaces a rep's workbook; it is written under
+its lock, never while open in Excel or read-only.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.schema import match_headers
+from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
 from pipeline_xl.io.reader import read_workbook
-from pipeline_xl.io.safety import check_not_open
-from pipeline_xl.usecases.new import write_workbook
+from pipeline_xl.usecases.new import prepare_target, write_workbook
 from pipeline_xl.usecases.progress import SILENT, Progress
 from pipeline_xl.usecases.refresh import RefreshResult, refresh_file
 
@@ -72,6 +75,7 @@ class RollupResult:
                 f"Refreshed: {', '.join(r.sheets)}; {counted(r.issues, 'data issue')} "
                 f"({counted(r.errors, 'error')})"
             )
+            out += [f"  {note}" for note in r.notes]
         return out
 
 
@@ -219,12 +223,17 @@ def rollup(
     company: str = "Sales team",
     refresh: bool = True,
     progress: Progress = SILENT,
+    replace: bool = False,
+    wait: float = DEFAULT_WAIT,
 ) -> RollupResult:
     """Merge reps' workbooks into one team workbook and refresh it.
 
+    ``replace`` allows replacing an existing team workbook (kept as ``NAME.bak``).
+
     Raises:
-        InputError: no workbook, a missing or unreadable workbook, ``out`` open in Excel,
-            one of the inputs, or with another suffix.
+        InputError: no workbook, a missing or unreadable workbook, ``out`` existing
+            (without ``replace``), open in Excel, read-only, being written by another
+            command, one of the inputs, or with another suffix.
 
     """
     target = Path(out)
@@ -240,7 +249,33 @@ def rollup(
         raise InputError(
             "the team workbook is also an input", value=target.name, expected="a new file name"
         )
-    check_not_open(target)
+    if target.exists() and not replace and target.suffix.lower() in _WORKBOOK_SUFFIXES:
+        raise InputError(
+            f"{target.name} already exists: the first name is the team workbook to write, "
+            "and rollup does not replace a file unless told; nothing was written",
+            expected=f"a new team workbook name first (pipeline-xl rollup Team{suffix} "
+            f"{target.name} ...), or --replace to replace {target.name} (kept as "
+            f"{target.name}.bak)",
+        )
+    with workbook_lock(target, wait=wait) as real:
+        prepare_target(
+            target, real, replace=replace, command="pipeline-xl rollup", lite=suffix == ".xlsx"
+        )
+        return _build(real, target, paths, as_of=as_of, company=company, refresh=refresh,
+                      progress=progress)  # fmt: skip
+
+
+def _build(
+    real: Path,
+    target: Path,
+    paths: Sequence[Path],
+    *,
+    as_of: date | None,
+    company: str,
+    refresh: bool,
+    progress: Progress,
+) -> RollupResult:
+    """Read, merge, write and refresh the team workbook (the caller holds its lock)."""
     result = RollupResult(target, as_of or date.min)
     progress.start("rollup", len(paths) + 3)
     books = []
@@ -254,16 +289,16 @@ def rollup(
     result.as_of = as_of or _latest_as_of(books)
     first = books[0].raw
     write_workbook(
-        target,
+        real,
         tables,
         company=company,
         currency=clean_text(first.setting("currency")) or "EUR",
         fiscal_start=_fiscal_start(first.setting("fiscal_start_month")),
         as_of=result.as_of,
-        lite=suffix == ".xlsx",
+        lite=target.suffix.lower() == ".xlsx",
     )
     if refresh:
         progress.step("refreshing the reports")
-        result.refresh = refresh_file(target, as_of=result.as_of, backup=False)
+        result.refresh = refresh_file(real, as_of=result.as_of, backup=False)
     progress.step("done")
     return result

@@ -179,14 +179,10 @@ def dashboard_values(
 
     ``tables`` are the workbook's tables by sheet name; ``as_of`` is the ``RefreshAsOf``
     name (the build's or the refresh's as-of date); ``periods`` the period cells' values
-    ("month", "quarter"; default: the periods of the as-of date); ``owner`` the owner
+    ("month", "quarter"; those not given: the periods of the as-of date); ``owner`` the owner
     cell. The builder stores these values; a refresh writes them into the file again.
     """
-    fiscal = _fiscal_start(tables)
-    labels: Mapping[str, str] = periods or {
-        "month": period_of(as_of, "month", fiscal).label,
-        "quarter": period_of(as_of, "quarter", fiscal).label,
-    }
+    labels = _labels(tables, as_of, periods)
     natives = native_values(layout, tables, labels, owner, refresh_as_of=as_of)
     return {**natives, **dashboard_pipe_values(layout, tables, as_of=as_of, periods=labels,
                                                owner=owner, natives=natives)}  # fmt: skip
@@ -202,11 +198,7 @@ def dashboard_pipe_values(
     natives: Mapping[str, object] | None = None,
 ) -> dict[str, CachedValue]:
     """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too)."""
-    fiscal = _fiscal_start(tables)
-    labels: Mapping[str, str] = periods or {
-        "month": period_of(as_of, "month", fiscal).label,
-        "quarter": period_of(as_of, "quarter", fiscal).label,
-    }
+    labels = _labels(tables, as_of, periods)
     found = natives or native_values(layout, tables, labels, owner, refresh_as_of=as_of)
     cells: dict[str, object] = {t.cell: t.text for t in layout.texts}
     cells |= {n.cell: found.get(n.id) for n in layout.natives}
@@ -215,6 +207,18 @@ def dashboard_pipe_values(
     day = found.get("native.as_of.h")
     cells["AsOfDate"] = day if isinstance(day, float) else None
     return engine_values(layout, tables, cells)
+
+
+def _labels(
+    tables: Mapping[str, pd.DataFrame], as_of: date, periods: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The period cells' values: those given, else the periods of ``as_of``."""
+    fiscal = _fiscal_start(tables)
+    return {
+        "month": period_of(as_of, "month", fiscal).label,
+        "quarter": period_of(as_of, "quarter", fiscal).label,
+        **(periods or {}),
+    }
 
 
 def _fiscal_start(tables: Mapping[str, pd.DataFrame]) -> int:

@@ -25,7 +25,7 @@ from pipeline_xl.workbook.dashboard_spec import DashboardLayout
 from pipeline_xl.workbook.formats import Formats, Writer
 from pipeline_xl.workbook.spec import STYLE, VALIDATIONS
 
-__all__ = ["CLASSIC_HINT", "LITE_HINT", "LITE_PREFIX", "write_dashboard"]
+__all__ = ["CLASSIC_HINT", "LITE_HINT", "LITE_PREFIX", "subtitle_text", "write_dashboard"]
 
 _PIPE_CALL = re.compile(r"(?<![A-Za-z0-9_.])(PIPE_[A-Z_]+\()")
 LITE_PREFIX = "_xldudf_"
@@ -128,6 +128,11 @@ def _write_natives(
             ws.write_formula(row, col, formula, fmt, cached)
 
 
+def subtitle_text(*, as_of: date, currency: str, month: str) -> str:
+    """The Dashboard's subtitle: the as-of date, the currency and the fiscal year's start."""
+    return f"As of {as_of:%Y-%m-%d}  |  amounts in {currency}  |  fiscal year starts in {month}"
+
+
 def _write_heading(
     w: Writer,
     styles: Mapping[str, Format],
@@ -146,11 +151,9 @@ def _write_heading(
         "A1", f"{company}: sales pipeline" if company else "Sales pipeline", styles["title"]
     )
     ws.merge_range("A2:D2", "", styles["subtitle"])
-    month_name = calendar.month_name[fiscal_start]
+    month = calendar.month_name[fiscal_start]
     ws.write_string(
-        "A2",
-        f"As of {as_of:%Y-%m-%d}  |  amounts in {currency}  |  fiscal year starts in {month_name}",
-        styles["subtitle"],
+        "A2", subtitle_text(as_of=as_of, currency=currency, month=month), styles["subtitle"]
     )
     hint = LITE_HINT if lite else CLASSIC_HINT
     ws.merge_range("F3:I3", "", styles["note"])

@@ -283,6 +283,7 @@ def build_lite_workbook(
     currency: str = "EUR",
     fiscal_start: int = 1,
     as_of: date,
+    pin_as_of: bool = True,
 ) -> Path:
     """Write the xlwings Lite workbook (``.xlsx``) to ``path`` and return the path.
 
@@ -296,6 +297,7 @@ def build_lite_workbook(
         currency: currency code.
         fiscal_start: first month of the fiscal year (1-12).
         as_of: the as-of date.
+        pin_as_of: write ``as_of`` into the Settings table (else it stays blank).
 
     Raises:
         InputError: a bad path, argument or Stages table.
@@ -306,10 +308,13 @@ def build_lite_workbook(
     main_py = build_main_py(button=refresh_button())
     requirements = requirements_txt()
     currency_code = currency.strip().upper()
-    cached = engine_cache(tables, currency=currency_code, fiscal_start=fiscal_start, as_of=as_of)
+    cached = engine_cache(
+        tables, currency=currency_code, fiscal_start=fiscal_start, as_of=as_of,
+        pin_as_of=pin_as_of,
+    )  # fmt: skip
     plain = workbook_bytes(
         company=company, tables=tables, currency=currency, fiscal_start=fiscal_start,
-        as_of=as_of, cached=cached,
+        as_of=as_of, cached=cached, pin_as_of=pin_as_of,
     )  # fmt: skip
     data = add_lite_parts(plain, main_py=main_py, requirements=requirements)
     atomic_write(target, data, backup=False)

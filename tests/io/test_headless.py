@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -118,12 +119,24 @@ def twice(refreshed: tuple[Path, RefreshResult], folder: Path) -> Path:
 class TestByteIdentity:
     def test_other_parts_keep_their_bytes(self, original, refreshed):
         before, after = part_hashes(original), part_hashes(refreshed[0])
-        allowed = DIRECTORY | _snapshot_parts(original)
+        dashboard = "xl/worksheets/sheet1.xml"  # its cached values follow the refresh
+        allowed = DIRECTORY | _snapshot_parts(original) | {dashboard}
         assert set(before) <= set(after)
         changed = {name for name, digest in before.items() if after[name] != digest}
         assert changed <= allowed, changed - allowed
         # The snapshot log and the directory did change: the test would see a no-op.
         assert "xl/workbook.xml" in changed
+
+    def test_the_dashboard_keeps_its_formulas_and_styles(self, original, refreshed):
+        # Only cached values (<v>, t=) and the subtitle text may change on the Dashboard.
+        def shape(path: Path) -> str:
+            with zipfile.ZipFile(path) as book:
+                text = book.read("xl/worksheets/sheet1.xml").decode()
+            text = re.sub(r"<v>[^<]*</v>", "", text)
+            text = re.sub(r' t="(?:str|e|b|n)"', "", text)
+            return re.sub(r'<c r="A2"[^>]*>.*?</c>', "", text, flags=re.S)
+
+        assert shape(original) == shape(refreshed[0])
 
     def test_user_features_survive(self, original, refreshed):
         before, after = read_parts(original), read_parts(refreshed[0])
@@ -377,10 +390,23 @@ class TestRefusals:
         parts["xl/workbook.xml"] = wb.replace(f'name="{USER_SHEET}"', 'name="Variance"').encode()
         target = folder / "foreign.xlsm"
         write_parts(target, parts)
-        before = target.read_bytes()
-        with pytest.raises(InputError, match="sheet named Variance that a refresh did not write"):
-            refresh_file(target, build_report=stub_report)
-        assert target.read_bytes() == before
+        before = read_parts(target)
+        user_part = Package.from_bytes(target.read_bytes()).sheet("Variance").part
+        result = refresh_file(target, build_report=stub_report)
+        assert result.sheets[0] == "Variance (2)"
+        assert result.notes == (
+            (
+                "the sheet Variance was not made by pipeline-xl, so it is left as it is: "
+                "the Variance report is on the sheet Variance (2)"
+            ),
+        )
+        after = read_parts(target)
+        assert after[user_part] == before[user_part]
+        again = refresh_file(target, build_report=stub_report)  # the marked sheet is reused
+        assert again.sheets == result.sheets
+        names = [s.name for s in Package.from_bytes(target.read_bytes()).sheets()]
+        assert names.count("Variance (2)") == 1
+        assert read_parts(target)[user_part] == before[user_part]
 
     @pytest.mark.parametrize(
         ("name", "content", "message"),

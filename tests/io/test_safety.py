@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from pipeline_xl.io import safety
 from pipeline_xl.io.safety import (
     atomic_write,
     backup_path,
+    backup_paths,
     check_not_open,
     check_zip,
     human_size,
@@ -103,16 +108,22 @@ class TestAtomicWrite:
         assert atomic_write(target, b"one") is None
         assert target.read_bytes() == b"one"
 
-    def test_backup_keeps_the_previous_version(self, tmp_path):
+    def test_backups_keep_the_previous_versions(self, tmp_path):
         target = tmp_path / "Book.xlsm"
         target.write_bytes(b"v1")
         target.chmod(0o640)
         assert atomic_write(target, b"v2") == backup_path(target)
         assert atomic_write(target, b"v3") == tmp_path / "Book.xlsm.bak"
         assert target.read_bytes() == b"v3"
-        assert backup_path(target).read_bytes() == b"v2"  # the older backup was replaced
+        assert backup_path(target).read_bytes() == b"v2"  # the file before the latest write
+        assert (tmp_path / "Book.xlsm.bak.1").read_bytes() == b"v1"
         assert stat.S_IMODE(target.stat().st_mode) == 0o640
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["Book.xlsm", "Book.xlsm.bak"]
+        atomic_write(target, b"v4")
+        atomic_write(target, b"v5")
+        assert [p.read_bytes() for p in backup_paths(target)] == [b"v4", b"v3", b"v2"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "Book.xlsm", "Book.xlsm.bak", "Book.xlsm.bak.1", "Book.xlsm.bak.2",
+        ]  # fmt: skip
 
     def test_without_backup(self, tmp_path):
         target = tmp_path / "Book.xlsm"
@@ -126,18 +137,30 @@ class TestAtomicWrite:
 
         def boom(tmp: Path) -> None:
             assert tmp.read_bytes() == b"new"  # the new bytes are complete before the swap
-            raise OSError("disk gone")
+            raise OSError(errno.EIO, "disk gone")
 
         monkeypatch.setattr(safety, "_before_replace", boom)
-        with pytest.raises(OSError, match="disk gone"):
+        with pytest.raises(InputError) as err:
             atomic_write(target, b"new", backup=False)
+        assert str(err.value) == "cannot write Book.xlsm: disk gone; Book.xlsm is unchanged"
         assert target.read_bytes() == b"original"
         assert [p.name for p in tmp_path.iterdir()] == ["Book.xlsm"]
 
-    def test_stale_temp_files_are_cleared(self, tmp_path):
+    def test_only_temp_files_of_ended_processes_are_cleared(self, tmp_path):
         target = tmp_path / "Book.xlsm"
         target.write_bytes(b"v1")
-        (tmp_path / ".Book.xlsm.0123abcd.tmp").write_bytes(b"half")
+        ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        dead, alive = int(ended.stdout), os.getpid()
+        host = safety._HOST  # the temporary names' host tag
+        (tmp_path / f".Book.xlsm.{host}.{dead}.0123abcd.tmp").write_bytes(b"half")
+        (tmp_path / f".Book.xlsm.{host}.{alive}.4567abcd.tmp").write_bytes(b"running")
+        (tmp_path / f".Book.xlsm.other1.{dead}.89abcdef.tmp").write_bytes(b"another machine")
         (tmp_path / ".Book.xlsm.notes").write_bytes(b"keep")  # not one of ours
         atomic_write(target, b"v2", backup=False)
-        assert sorted(p.name for p in tmp_path.iterdir()) == [".Book.xlsm.notes", "Book.xlsm"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            f".Book.xlsm.{host}.{alive}.4567abcd.tmp",
+            ".Book.xlsm.notes",
+            f".Book.xlsm.other1.{dead}.89abcdef.tmp",
+            "Book.xlsm",
+        ]

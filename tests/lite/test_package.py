@@ -220,8 +220,11 @@ class TestBuild:
             fiscal_start=4,
             as_of=AS_OF,
             lite=True,
+            replace=True,
         )
-        assert [p.name for p in tmp_path.iterdir()] == ["client.xlsx"]
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert names == [".client.xlsx.lock", "client.xlsx", "client.xlsx.bak"]
+        assert (tmp_path / "client.xlsx.bak").read_bytes() == b"old"
         assert zipfile.is_zipfile(target)
         settings = openpyxl.load_workbook(target)["Settings"]
         values = {r[0].value: r[1].value for r in settings.iter_rows(min_row=2, max_col=2)}

@@ -264,8 +264,8 @@ class TestCalculationSettings:
 
     def test_the_full_calculation_flag_is_set_once_and_only_on_calc_pr(self, books):
         package = Package(books["empty"].read_bytes())
-        package.calculate_on_open()
-        package.calculate_on_open()
+        package.recalculate_on_load()
+        package.recalculate_on_load()
         text = package.part("xl/workbook.xml").decode("utf-8")
         assert re.findall(r"<calcPr[^>]*>", text) == [
             '<calcPr calcId="191029" fullCalcOnLoad="1"/>'
@@ -273,7 +273,7 @@ class TestCalculationSettings:
         # Without <calcPr> Excel recalculates anyway (calcId 0): nothing to add.
         bare = re.sub(r"<calcPr[^>]*/>", "", text)
         package.set_part("xl/workbook.xml", bare.encode("utf-8"))
-        package.calculate_on_open()
+        package.recalculate_on_load()
         assert package.part("xl/workbook.xml").decode("utf-8") == bare
 
 

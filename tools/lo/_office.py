@@ -25,7 +25,7 @@ import uno  # type: ignore[import-not-found]
 from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
 from com.sun.star.connection import NoConnectException  # type: ignore[import-not-found]
 
-__all__ = ["UnoObject", "find_soffice", "open_document", "props", "store"]
+__all__ = ["UnoObject", "find_soffice", "load", "office", "open_document", "props", "store"]
 
 UnoObject = Any  # UNO proxies carry no static types
 
@@ -69,8 +69,8 @@ def _connect(pipe: str, proc: subprocess.Popen[bytes], timeout: float) -> UnoObj
 
 
 @contextmanager
-def open_document(path: Path, *, timeout: float = 60.0) -> Iterator[Any]:
-    """Start a private office, load ``path`` hidden with macros disabled, yield the document."""
+def office(*, timeout: float = 60.0) -> Iterator[Any]:
+    """Start a private office (throw-away profile, a named pipe); yield its desktop."""
     profile = Path(tempfile.mkdtemp(prefix="pxl-lo-profile-"))
     pipe = f"pxl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     cmd = [
@@ -87,21 +87,39 @@ def open_document(path: Path, *, timeout: float = 60.0) -> Iterator[Any]:
     proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    doc = None
     desktop = None
     try:
         ctx = _connect(pipe, proc, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        url = uno.systemPathToFileUrl(str(path.resolve()))
-        doc = desktop.loadComponentFromURL(
-            url, "_blank", 0, props(Hidden=True, MacroExecutionMode=_NEVER_EXECUTE_MACROS)
-        )
-        if doc is None:
-            raise SystemExit(f"LibreOffice could not open {path}")
-        yield doc
+        yield desktop
     finally:
-        _shutdown(doc, desktop, proc)
+        _shutdown(None, desktop, proc)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def load(desktop: UnoObject, path: Path) -> UnoObject:
+    """Load ``path`` hidden, macros disabled (SystemExit when LibreOffice cannot)."""
+    url = uno.systemPathToFileUrl(str(path.resolve()))
+    doc = desktop.loadComponentFromURL(
+        url, "_blank", 0, props(Hidden=True, MacroExecutionMode=_NEVER_EXECUTE_MACROS)
+    )
+    if doc is None:
+        raise SystemExit(f"LibreOffice could not open {path}")
+    return doc
+
+
+@contextmanager
+def open_document(path: Path, *, timeout: float = 60.0) -> Iterator[Any]:
+    """Start a private office, load ``path`` hidden with macros disabled, yield the document."""
+    with office(timeout=timeout) as desktop:
+        doc = None
+        try:
+            doc = load(desktop, path)
+            yield doc
+        finally:
+            with contextlib.suppress(Exception):
+                if doc is not None:
+                    doc.close(True)
 
 
 def _shutdown(doc: UnoObject, desktop: UnoObject, proc: subprocess.Popen[bytes]) -> None:

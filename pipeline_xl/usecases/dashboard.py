@@ -1,0 +1,115 @@
+"""Bring a workbook's Dashboard in step with its tables, as of the refresh's date.
+
+The Dashboard's formulas read ``AsOfDate``: the Settings as-of date when one is typed,
+else the ``RefreshAsOf`` name. A refresh writes its as-of date into that name and then
+stores, for every formula of the Dashboard, the value it now has (the PIPE_* calls and
+the plain formulas computed exactly as the builder computes them,
+`pipeline_xl.workbook.cache.dashboard_values`), together with the date-dependent
+subtitle. So the file shows the refresh's numbers before Excel recalculates anything, and
+a workbook opened where Python is not there still tells one story.
+
+The period and owner cells are read as the user left them: a period typed over the
+formula is kept and the figures are computed for it. A formula the user changed, and a
+Dashboard laid out differently, are left alone (their cells are listed in the notes).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+
+import pandas as pd
+
+from pipeline_xl.core import contract
+from pipeline_xl.core.excel import excel_serial
+from pipeline_xl.core.raw import RawWorkbook
+from pipeline_xl.io.cell_update import CellEdit, cell_contents, update_cells
+from pipeline_xl.io.package import Package
+from pipeline_xl.io.sheetxml import number_text
+from pipeline_xl.workbook.cache import dashboard_values
+from pipeline_xl.workbook.dashboard_spec import REFRESH_AS_OF, DashboardLayout, dashboard_layout
+from pipeline_xl.workbook.dashboard_writer import subtitle_text
+
+__all__ = ["refresh_dashboard", "tables_of"]
+
+
+def tables_of(raw: RawWorkbook) -> dict[str, pd.DataFrame]:
+    """The workbook's tables as read, by sheet name, with dates as datetimes."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, rows in raw.tables.items():
+        if not rows:
+            continue
+        header = ["" if h is None else str(h) for h in rows[0]]
+        width = len(header)
+        body = [[_cell(v) for v in (list(r[:width]) + [None] * (width - len(r)))] for r in rows[1:]]
+        out[name] = pd.DataFrame(body, columns=header, dtype=object)
+    return out
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)  # noqa: DTZ001 - Excel dates are naive
+    return value
+
+
+def _cached(value: object) -> float | bool | str | None:
+    """A computed value as a formula's cached value (numbers, texts, error texts)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value)
+
+
+def _layout(raw: RawWorkbook) -> DashboardLayout:
+    stages = raw.stages()
+    return dashboard_layout(list(stages.activities), stages.won.activity)
+
+
+def refresh_dashboard(
+    package: Package, raw: RawWorkbook, *, as_of: date, currency: str, fiscal_start: int
+) -> list[str]:
+    """Write ``as_of`` into ``RefreshAsOf`` and the Dashboard's values; returns notes.
+
+    Nothing happens to a workbook without a Dashboard or without the ``RefreshAsOf``
+    name (a workbook made by an older version, or not by ``pipeline-xl new``): the notes
+    say so.
+    """
+    names = {s.name for s in package.sheets()}
+    if contract.DASHBOARD not in names:
+        return []
+    if not package.set_workbook_name(REFRESH_AS_OF, number_text(excel_serial(as_of))):
+        note = (
+            f"the {contract.DASHBOARD} has no {REFRESH_AS_OF} name (a workbook from an "
+            "earlier version): its figures were left as they were"
+        )
+        return [note]
+    layout = _layout(raw)
+    inputs = cell_contents(
+        package, contract.DASHBOARD, [*layout.period_cells.values(), layout.owner_cell]
+    )
+    typed = {
+        kind: str(inputs[cell][1])
+        for kind, cell in layout.period_cells.items()
+        if inputs[cell][0] is None and inputs[cell][1] not in (None, "")
+    }
+    owner_value = inputs[layout.owner_cell][1]
+    owner = "" if owner_value is None else str(owner_value).strip()
+    values = dashboard_values(
+        layout, tables_of(raw), as_of=as_of, periods=typed or None, owner=owner
+    )
+    formulas = {p.id: (p.cell, p.formula) for p in layout.pipes}
+    formulas |= {n.id: (n.cell, n.formula) for n in layout.natives}
+    edits = {
+        cell: CellEdit(_cached(values.get(cell_id)), formula=formula)
+        for cell_id, (cell, formula) in formulas.items()
+    }
+    edits["A2"] = CellEdit(
+        subtitle_text(as_of=as_of, currency=currency, month=calendar.month_name[fiscal_start])
+    )
+    result = update_cells(package, contract.DASHBOARD, edits)
+    kept = sorted(result.skipped, key=lambda ref: (len(ref), ref))
+    if not kept:
+        return []
+    shown = ", ".join(kept[:6]) + (f" and {len(kept) - 6} more" if len(kept) > 6 else "")
+    return [f"{contract.DASHBOARD} cells left as they were (changed by hand): {shown}"]

@@ -270,11 +270,13 @@ class TestCalculationSettings:
         assert re.findall(r"<calcPr[^>]*>", text) == [
             '<calcPr calcId="191029" fullCalcOnLoad="1"/>'
         ]
-        # Without <calcPr> Excel recalculates anyway (calcId 0): nothing to add.
+        # Without <calcPr> one is added, in its place (after the defined names).
         bare = re.sub(r"<calcPr[^>]*/>", "", text)
         package.set_part("xl/workbook.xml", bare.encode("utf-8"))
         package.recalculate_on_load()
-        assert package.part("xl/workbook.xml").decode("utf-8") == bare
+        again = package.part("xl/workbook.xml").decode("utf-8")
+        assert re.findall(r"<calcPr[^>]*>", again) == ['<calcPr fullCalcOnLoad="1"/>']
+        assert again.index("</definedNames>") < again.index("<calcPr")
 
 
 # ------------------------------------------------------------------ the values

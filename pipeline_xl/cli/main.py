@@ -197,7 +197,7 @@ def _metrics(args: argparse.Namespace) -> int:
     from pipeline_xl.usecases.metrics import metrics_of  # noqa: PLC0415 - reads files
 
     result = metrics_of(
-        args.source, preset=args.preset, mapping=args.map, as_of=_as_of(args),
+        args.source, preset=args.preset, mapping=args.map, as_of=_as_of(args), today=_today(),
         owner=args.owner or "", currency=args.currency,
     )  # fmt: skip
     if args.json:

@@ -35,6 +35,7 @@ __all__ = [
     "OWNERS",
     "PIPELINE_FLOW",
     "PROSPECTS",
+    "REFRESH_AS_OF",
     "REPORT_MARK",
     "REPORT_SHEETS",
     "SETTINGS",
@@ -325,6 +326,10 @@ WORKBOOK_SHEETS: tuple[str, ...] = (
     XLWINGS_CONF,
 )
 """Sheet order of the ready workbook (the Lite variant leaves out ``xlwings.conf``)."""
+
+REFRESH_AS_OF = "RefreshAsOf"
+"""The workbook name holding the as-of date of the last build or refresh (a constant):
+the Dashboard's ``AsOfDate`` falls back on it when the Settings as-of date is blank."""
 
 VARIANCE = "Variance"
 ACTIVITY_PLAN = "Activity plan"

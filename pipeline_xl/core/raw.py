@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.cells import clean_text
+from pipeline_xl.core.cells import clean_text, parse_number
 from pipeline_xl.core.contract import SETTINGS_TABLE, Table, norm_key
+from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Stages, default_stages
 from pipeline_xl.core.schema import validate, validate_stages
@@ -30,7 +32,8 @@ class RawWorkbook:
 
     ``tables`` hold rows, header first; ``header_rows`` the Excel row of each header;
     ``sources`` where each table came from (``tblProspects`` or ``sheet Prospects``);
-    ``settings`` the Setting -> Value pairs of the Settings table.
+    ``settings`` the Setting -> Value pairs of the Settings table; ``names`` the
+    workbook-scoped names and their formulas (no leading ``=``).
     """
 
     name: str
@@ -38,6 +41,7 @@ class RawWorkbook:
     header_rows: Mapping[str, int] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     sheet_names: tuple[str, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def table(self, which: Table | str) -> Rows | None:
         """Rows of a table (header first), or None when the workbook has none."""
@@ -56,6 +60,25 @@ class RawWorkbook:
             if found is not None and found.key == key:
                 return value
         return None
+
+    @property
+    def last_refresh(self) -> date | None:
+        """The as-of date of the last build or refresh (`contract.REFRESH_AS_OF`), if any."""
+        serial = parse_number(self.names.get(contract.REFRESH_AS_OF))
+        return None if serial is None else parse_date(serial)
+
+    def as_of(self, *, given: date | None = None, today: date | None = None) -> date | None:
+        """The as-of date a command uses, the first known of these.
+
+        ``given`` (``--as-of``), the Settings as-of date, the last refresh's, ``today``;
+        None when none is known (validation then says so).
+        """
+        if given is not None:
+            return given
+        typed = self.setting("as_of")
+        if typed not in (None, ""):
+            return parse_date(typed)
+        return self.last_refresh or today
 
     def require_prospects(self) -> Rows:
         """The Prospects rows.

@@ -358,18 +358,20 @@ class Package(RelationshipStore):
         new = text[: at.start()] + f'<{p}calcPr fullCalcOnLoad="1"/>' + text[at.start() :]
         self._set_text(self.workbook_part, new, encoding)
 
+    def workbook_names(self) -> dict[str, str]:
+        """Every workbook-scoped name and its formula (no leading ``=``)."""
+        listing = self._read_list(self.workbook_part, "definedNames", "definedName")
+        out: dict[str, str] = {}
+        for _, item in listing.elements() if listing is not None else ():
+            attrs = tag_attrs(start_tag(item))
+            if "localSheetId" not in attrs and attrs.get("name"):
+                out[attrs["name"]] = xml_unescape(element_text(item))
+        return out
+
     def workbook_name(self, name: str) -> str | None:
         """The formula of the workbook-scoped name ``name`` (no leading ``=``), or None."""
-        listing = self._read_list(self.workbook_part, "definedNames", "definedName")
-        if listing is None:
-            return None
-        for _, item in listing.elements():
-            attrs = tag_attrs(start_tag(item))
-            if attrs.get("name", "").casefold() == name.casefold() and (
-                "localSheetId" not in attrs
-            ):
-                return xml_unescape(element_text(item))
-        return None
+        found = {k.casefold(): v for k, v in self.workbook_names().items()}
+        return found.get(name.casefold())
 
     def set_workbook_name(self, name: str, formula: str) -> bool:
         """Give the existing workbook-scoped name ``name`` the formula ``formula``.

@@ -178,6 +178,7 @@ def read_workbook(
         MappingProxyType(header_rows),
         MappingProxyType(sources),
         names,
+        MappingProxyType(Package(data, name=label).workbook_names()),
     )
 
 

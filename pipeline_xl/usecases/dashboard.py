@@ -15,20 +15,25 @@ Dashboard laid out differently, are left alone (their cells are listed in the no
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime
 
 import pandas as pd
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.excel import excel_serial
+from pipeline_xl.core.excel import excel_serial, serial_date
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.io.cell_update import CellEdit, cell_contents, update_cells
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.sheetxml import number_text
 from pipeline_xl.workbook.cache import dashboard_values
-from pipeline_xl.workbook.dashboard_spec import REFRESH_AS_OF, DashboardLayout, dashboard_layout
-from pipeline_xl.workbook.dashboard_writer import subtitle_text
+from pipeline_xl.workbook.dashboard_spec import (
+    REFRESH_AS_OF,
+    SUBTITLE_CELL,
+    SUBTITLE_FORMULA,
+    DashboardLayout,
+    dashboard_layout,
+    subtitle_text,
+)
 
 __all__ = ["refresh_dashboard", "tables_of"]
 
@@ -104,12 +109,21 @@ def refresh_dashboard(
         cell: CellEdit(_cached(values.get(cell_id)), formula=formula)
         for cell_id, (cell, formula) in formulas.items()
     }
-    edits["A2"] = CellEdit(
-        subtitle_text(as_of=as_of, currency=currency, month=calendar.month_name[fiscal_start])
+    shown_as_of = values.get("native.as_of.h")
+    day = serial_date(shown_as_of) if isinstance(shown_as_of, float) else None
+    edits[SUBTITLE_CELL] = CellEdit(
+        subtitle_text(as_of=day or as_of, currency=currency, fiscal_start=fiscal_start),
+        formula=SUBTITLE_FORMULA,
     )
     result = update_cells(package, contract.DASHBOARD, edits)
+    notes = []
+    if day is not None and day != as_of:
+        notes.append(
+            f"the {contract.DASHBOARD} follows the Settings as-of date ({day}), not this "
+            f"refresh's ({as_of}): clear the Settings as-of date to follow each refresh"
+        )
     kept = sorted(result.skipped, key=lambda ref: (len(ref), ref))
-    if not kept:
-        return []
-    shown = ", ".join(kept[:6]) + (f" and {len(kept) - 6} more" if len(kept) > 6 else "")
-    return [f"{contract.DASHBOARD} cells left as they were (changed by hand): {shown}"]
+    if kept:
+        shown = ", ".join(kept[:6]) + (f" and {len(kept) - 6} more" if len(kept) > 6 else "")
+        notes.append(f"{contract.DASHBOARD} cells left as they were (changed by hand): {shown}")
+    return notes

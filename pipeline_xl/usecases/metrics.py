@@ -1,6 +1,8 @@
 """Headline metrics of a workbook or of a CRM export (``pipeline-xl metrics``).
 
-A workbook is validated as it is, as of its Settings date (or the given one). An export
+A workbook is validated as it is, as of the given date, else its Settings as-of date,
+else the as-of date of its last refresh (so the figures match its report sheets), else
+today. An export
 is mapped like ``import`` does, needing no ID column (each deal is keyed as the import
 would key it, or each row is a deal), and gets the Stages table of a new workbook with
 the preset's map of its CRM's stages onto it (`crm.export_stages_table`): so the metrics
@@ -84,12 +86,14 @@ def metrics_of(
     preset: str | None = None,
     mapping: str | None = None,
     as_of: date | None = None,
+    today: date | None = None,
     owner: str = "",
     currency: str | None = None,
 ) -> MetricsResult:
     """Headline metrics (`metrics.compute_metrics`) of a workbook or of an export file.
 
     ``currency`` (an ISO 4217 code) labels an export's amounts; a workbook has its own.
+    ``today`` is the last resort of a workbook's as-of date (module docstring).
 
     Raises:
         InputError: a bad file or option, or an export without any date and no ``as_of``.
@@ -98,7 +102,8 @@ def metrics_of(
     path = Path(source)
     given = currency_code(currency, argument="--currency") if currency else None
     if is_pipeline_workbook(path):
-        model = read_workbook(path).validate(as_of=as_of)
+        raw = read_workbook(path)
+        model = raw.validate(as_of=raw.as_of(given=as_of, today=today))
         metrics = compute_metrics(model, model.owner_named(owner, argument="--owner"))
         return MetricsResult(path, "workbook", metrics, model, currency=model.settings.currency)
     chosen = preset_named(preset)

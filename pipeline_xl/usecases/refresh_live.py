@@ -11,6 +11,8 @@ from datetime import date
 
 import xlwings as xw
 
+from pipeline_xl.core import contract
+from pipeline_xl.core.excel import excel_serial
 from pipeline_xl.core.reports import build_report
 from pipeline_xl.io.writer_xlwings import read_book, write_report
 
@@ -23,7 +25,8 @@ def refresh_book(
     """Validate the book's tables, build the report and write it into the book.
 
     The as-of date is ``as_of``, else the Settings table's, else ``today`` (the entry
-    point reads the clock). Returns the names of the sheets written.
+    point reads the clock); it goes into the ``RefreshAsOf`` name the Dashboard falls
+    back on. Returns the names of the sheets written.
 
     Raises:
         InputError: no Prospects table, or a structural problem in the tables.
@@ -33,4 +36,11 @@ def refresh_book(
     if as_of is None and raw.setting("as_of") in (None, ""):
         as_of = today
     model = raw.validate(as_of=as_of)
-    return write_report(book, build_report(model), keep_history=keep_history)
+    report = build_report(model)
+    written = write_report(book, report, keep_history=keep_history)
+    # The Dashboard reads AsOfDate, which falls back on this name: Excel recalculates
+    # the Dashboard's formulas for the refresh's date.
+    for name in book.names:
+        if name.name == contract.REFRESH_AS_OF:
+            name.refers_to = f"={excel_serial(report.as_of):g}"
+    return written

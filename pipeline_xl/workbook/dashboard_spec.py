@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from pipeline_xl.core import contract
@@ -40,6 +41,8 @@ __all__ = [
     "OMITTED",
     "OPEN",
     "REFRESH_AS_OF",
+    "SUBTITLE_CELL",
+    "SUBTITLE_FORMULA",
     "TAIL",
     "WON",
     "Arg",
@@ -49,11 +52,13 @@ __all__ = [
     "PipeCell",
     "TextCell",
     "dashboard_layout",
+    "date_text_expr",
     "month_label_expr",
     "period_start_expr",
     "pipe_formula",
     "quarter_label_expr",
     "setting_label",
+    "subtitle_text",
 ]
 
 _P = contract.PROSPECTS
@@ -128,8 +133,7 @@ ARRAY_NAMES: dict[str, str] = {
 }
 """Array names the native plan reads (each evaluates to one value per table row)."""
 
-REFRESH_AS_OF = "RefreshAsOf"
-"""The workbook name holding the as-of date of the last build or refresh (a constant)."""
+REFRESH_AS_OF = contract.REFRESH_AS_OF
 
 DEFINED_NAMES: dict[str, str] = {
     **LIST_NAMES,
@@ -142,6 +146,33 @@ DEFINED_NAMES: dict[str, str] = {
 """Every formula name: the drop-down lists, two settings and the array names. ``AsOfDate``
 is the Settings as-of date when one is typed, else the as-of date of the last refresh
 (`REFRESH_AS_OF`, a constant name the builder and every refresh write)."""
+
+
+def date_text_expr(day: str) -> str:
+    """Excel expression: the ISO text of the date ``day`` (``2026-03-31``), without TEXT."""
+    return f'YEAR({day})&"-"&RIGHT("0"&MONTH({day}),2)&"-"&RIGHT("0"&DAY({day}),2)'
+
+
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December",
+)  # fmt: skip
+SUBTITLE_CELL = "A2"
+SUBTITLE_FORMULA = (
+    f'="As of "&{date_text_expr("AsOfDate")}&"  |  amounts in "&{_setting_lookup("currency")}'
+    '&"  |  fiscal year starts in "&CHOOSE(FiscalStartMonth,'
+    + ",".join(f'"{m}"' for m in _MONTH_NAMES)
+    + ")"
+)
+"""The Dashboard's subtitle, by formula: it always names the date its figures are for."""
+
+
+def subtitle_text(*, as_of: date, currency: str, fiscal_start: int) -> str:
+    """The value `SUBTITLE_FORMULA` shows for these settings."""
+    return (
+        f"As of {as_of:%Y-%m-%d}  |  amounts in {currency}  |  fiscal year starts in "
+        f"{_MONTH_NAMES[fiscal_start - 1]}"
+    )
 
 
 def month_label_expr(day: str) -> str:

@@ -11,7 +11,6 @@ how a file holds a call to an Office add-in's custom function (design notes, sec
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from collections.abc import Mapping
@@ -21,11 +20,16 @@ from typing import Any
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_cell_to_rowcol
 
-from pipeline_xl.workbook.dashboard_spec import DashboardLayout
+from pipeline_xl.workbook.dashboard_spec import (
+    SUBTITLE_CELL,
+    SUBTITLE_FORMULA,
+    DashboardLayout,
+    subtitle_text,
+)
 from pipeline_xl.workbook.formats import Formats, Writer
 from pipeline_xl.workbook.spec import STYLE, VALIDATIONS
 
-__all__ = ["CLASSIC_HINT", "LITE_HINT", "LITE_PREFIX", "subtitle_text", "write_dashboard"]
+__all__ = ["CLASSIC_HINT", "LITE_HINT", "LITE_PREFIX", "write_dashboard"]
 
 _PIPE_CALL = re.compile(r"(?<![A-Za-z0-9_.])(PIPE_[A-Z_]+\()")
 LITE_PREFIX = "_xldudf_"
@@ -128,11 +132,6 @@ def _write_natives(
             ws.write_formula(row, col, formula, fmt, cached)
 
 
-def subtitle_text(*, as_of: date, currency: str, month: str) -> str:
-    """The Dashboard's subtitle: the as-of date, the currency and the fiscal year's start."""
-    return f"As of {as_of:%Y-%m-%d}  |  amounts in {currency}  |  fiscal year starts in {month}"
-
-
 def _write_heading(
     w: Writer,
     styles: Mapping[str, Format],
@@ -151,10 +150,8 @@ def _write_heading(
         "A1", f"{company}: sales pipeline" if company else "Sales pipeline", styles["title"]
     )
     ws.merge_range("A2:D2", "", styles["subtitle"])
-    month = calendar.month_name[fiscal_start]
-    ws.write_string(
-        "A2", subtitle_text(as_of=as_of, currency=currency, month=month), styles["subtitle"]
-    )
+    shown = subtitle_text(as_of=as_of, currency=currency, fiscal_start=fiscal_start)
+    ws.write_formula(SUBTITLE_CELL, SUBTITLE_FORMULA, styles["subtitle"], shown)
     hint = LITE_HINT if lite else CLASSIC_HINT
     ws.merge_range("F3:I3", "", styles["note"])
     ws.write_string("F3", hint, styles["note"])

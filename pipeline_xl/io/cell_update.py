@@ -15,6 +15,8 @@ Rules:
 * a text cell is updated only when it holds text the tool wrote (``expected`` text, or
   any text when no expectation is given); it is written as an inline string, never as a
   formula;
+* a cell of a block the tool owns (``owned``) gets the new value as a constant, whatever
+  it held; the block is labelled on the sheet as filled by each refresh;
 * a cell that does not exist in the part is not created (the layout changed): reported.
 """
 
@@ -49,12 +51,15 @@ class CellEdit:
     """The new value of one cell, and what the cell must hold for the edit to be made.
 
     ``formula``: the formula the tool wrote there (None for a text cell); ``text``: for a
-    text cell, the text it must hold now (None: any text).
+    text cell, the text it must hold now (None: any text). ``owned``: a cell of a block
+    the tool fills on every refresh (a list, a chart's data): the value replaces whatever
+    the cell holds, as a constant (a number, a text or empty), its style kept.
     """
 
     value: CellValue
     formula: str | None = None
     text: str | None = None
+    owned: bool = False
 
 
 @dataclass
@@ -159,6 +164,25 @@ def shared_strings(package: Package) -> list[str]:
     return out
 
 
+def _owned_cell(match: re.Match[str], edit: CellEdit) -> str:
+    """The cell holding ``edit.value`` as a constant, its style and other attributes kept."""
+    prefix, attrs = match["p"], match["attrs"]
+    value = edit.value
+    tag = set_attr(f"<{prefix}c{attrs}>", "t", None)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return tag[:-1] + "/>"
+    if isinstance(value, bool):
+        tag = set_attr(tag, "t", "b")
+        return f"{tag}<{prefix}v>{int(value)}</{prefix}v></{prefix}c>"
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f"{tag}<{prefix}v>{number_text(float(value))}</{prefix}v></{prefix}c>"
+    text = str(value)
+    tag = set_attr(tag, "t", "inlineStr")
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    body = f"<{prefix}t{space}>{xml_escape(xml_text(text))}</{prefix}t>"
+    return f"{tag}<{prefix}is>{body}</{prefix}is></{prefix}c>"
+
+
 def update_cells(
     package: Package,
     sheet: str,
@@ -185,7 +209,10 @@ def update_cells(
         if edit is None:
             continue
         seen.add(ref)
-        if edit.formula is not None:
+        if edit.owned:
+            new: str | None = _owned_cell(match, edit)
+            reason = ""
+        elif edit.formula is not None:
             new = _formula_cell(match, edit)
             reason = "its formula is not the one the refresh wrote there"
         else:

@@ -88,3 +88,22 @@ def test_text_is_written_as_text_never_as_a_formula(book):
     sheet = openpyxl.load_workbook(io.BytesIO(package.to_bytes()))["Dashboard"]
     assert sheet["A1"].value == "=cmd|' /C calc'!A0"
     assert sheet["A1"].data_type == "s"
+
+
+def test_owned_cells_take_the_new_value_whatever_they_held(book):
+    package = Package(book)
+    result = update_cells(
+        package,
+        "Dashboard",
+        {
+            "A5": CellEdit("Deal 7", owned=True),
+            "C1": CellEdit(None, owned=True),
+            "B2": CellEdit(1234.5, owned=True),
+        },
+    )
+    assert sorted(result.changed) == ["A5", "B2", "C1"]
+    sheet = openpyxl.load_workbook(io.BytesIO(package.to_bytes()))["Dashboard"]
+    assert sheet["A5"].value == "Deal 7"
+    assert sheet["C1"].value is None
+    assert sheet["B2"].value == 1234.5  # a constant now, its formula replaced
+    assert sheet["B2"].font.b  # the style is kept

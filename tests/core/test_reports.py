@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_xl.core.contract import REPORT_SHEETS as SHEET_NAMES
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import (
     Model,
@@ -26,7 +27,6 @@ from pipeline_xl.core.model import (
 )
 from pipeline_xl.core.report_model import Block, Report, ReportSheet, place
 from pipeline_xl.core.reports import (
-    SHEET_NAMES,
     TEAM_LABEL,
     TOP_MOVES,
     _team_per_bucket,

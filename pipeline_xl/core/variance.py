@@ -33,6 +33,7 @@ __all__ = [
     "activity_variance",
     "baseline_forecasts",
     "forecast_accuracy",
+    "score",
     "variance_table",
 ]
 
@@ -158,20 +159,31 @@ def variance_table(
     return table[columns]
 
 
+def score(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> tuple[float, float]:
+    """Forecast accuracy (section 6): WAPE = sum |A - F| / sum A, bias = sum (F - A) / sum A.
+
+    Both NaN when the actual total is zero. The refresh's Forecast accuracy table and the
+    backtest score with this one function.
+    """
+    a = np.asarray(actual, dtype="float64")
+    f = np.asarray(forecast, dtype="float64")
+    total = float(a.sum())
+    if not total:
+        return float("nan"), float("nan")
+    return float(np.abs(a - f).sum()) / total, float((f - a).sum()) / total
+
+
 def forecast_accuracy(variance: pd.DataFrame) -> pd.DataFrame:
     """WAPE and bias per owner over closed periods that have a baseline forecast.
 
     Takes a `variance_table`; returns owner, periods, actual, forecast, wape, bias (NaN
-    where the actual total is zero).
+    where the actual total is zero), scored by `score`.
     """
     closed = variance.loc[(variance["state"] == "closed") & variance["baseline"].notna()]
     rows = []
     for owner, group in closed.groupby("owner", sort=True):
-        actual = float(group["won"].sum())
-        fcst = float(group["baseline"].sum())
-        abs_err = float((group["won"] - group["baseline"]).abs().sum())
-        wape = abs_err / actual if actual else float("nan")
-        bias = (fcst - actual) / actual if actual else float("nan")
+        wape, bias = score(group["won"], group["baseline"])
+        actual, fcst = float(group["won"].sum()), float(group["baseline"].sum())
         rows.append((owner, len(group), actual, fcst, wape, bias))
     return pd.DataFrame.from_records(
         rows, columns=["owner", "periods", "actual", "forecast", "wape", "bias"]

@@ -19,7 +19,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import forecast_table
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.planning import BackwardPlan, backward_plan, dated_plan
-from pipeline_xl.core.sample import generate
+from pipeline_xl.core.sample import ONE_OF_EACH, generate
 from pipeline_xl.core.schema import validate
 from pipeline_xl.io import libreoffice
 from pipeline_xl.usecases.new import write_workbook
@@ -79,7 +79,7 @@ def run_demo(
         InputError: a bad size or date.
 
     """
-    sample = generate(prospects, as_of=as_of, seed=seed, company=COMPANY)
+    sample = generate(prospects, as_of=as_of, seed=seed, company=COMPANY, messy=ONE_OF_EACH)
     tables = sample.tables
     model = validate(
         *(tables[t.sheet] for t in contract.DATA_TABLES),

@@ -24,7 +24,7 @@ from pipeline_xl.io.exports import read_export
 from pipeline_xl.io.reader import is_pipeline_workbook, read_workbook
 from pipeline_xl.usecases.importing import convert, preset_named
 
-__all__ = ["MetricsResult", "metrics_of"]
+__all__ = ["MetricsResult", "export_model", "metrics_of"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,48 @@ def _latest_date(incoming: crm.Incoming) -> date | None:
     return latest
 
 
+def export_model(
+    path: Path,
+    *,
+    preset: str | None = None,
+    mapping: str | None = None,
+    as_of: date | None = None,
+) -> tuple[Model, list[str]]:
+    """The validated model of a CRM export file, and notes on how it was read.
+
+    Raises:
+        InputError: a bad file or option, or an export without any date and no ``as_of``.
+
+    """
+    chosen = preset_named(preset)
+    export = read_export(path)
+    first = crm.resolve_mapping(
+        export.headers, preset=chosen, explicit=crm.parse_map(mapping), where=path.name
+    )
+    stage_texts = export.frame.iloc[:, first.columns["stage"][0]].tolist()
+    stages_table = crm.export_stages_table(chosen, stage_texts)
+    stages = validate_stages(stages_table)[0]
+    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping)
+    notes = [f"{n.severity}: {n.text}" for n in incoming.notes] + list(incoming.conflicts)
+    day = as_of or _latest_date(incoming)
+    if day is None:
+        raise InputError(
+            f"{path.name} has no close or creation date to date it",
+            expected="--as-of YYYY-MM-DD",
+        )
+    if as_of is None:
+        notes.append(f"as of {day.isoformat()}: the latest date in the export (--as-of to change)")
+    if not len(incoming):
+        raise InputError(f"{path.name} has no deal with an ID", expected="one row per deal")
+    model = validate(
+        crm.prospects_frame_from(incoming),
+        stages_table,
+        settings=Settings(as_of=day),
+        header_rows={PROSPECTS.sheet: export.header_row},
+    )
+    return model, notes
+
+
 def metrics_of(
     source: str | Path,
     *,
@@ -81,30 +123,5 @@ def metrics_of(
         model = read_workbook(path).validate(as_of=as_of)
         metrics = compute_metrics(model, owner)
         return MetricsResult(path, "workbook", metrics, model, currency=model.settings.currency)
-    chosen = preset_named(preset)
-    export = read_export(path)
-    first = crm.resolve_mapping(
-        export.headers, preset=chosen, explicit=crm.parse_map(mapping), where=path.name
-    )
-    stage_texts = export.frame.iloc[:, first.columns["stage"][0]].tolist()
-    stages_table = crm.export_stages_table(chosen, stage_texts)
-    stages = validate_stages(stages_table)[0]
-    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping)
-    notes = [f"{n.severity}: {n.text}" for n in incoming.notes] + list(incoming.conflicts)
-    day = as_of or _latest_date(incoming)
-    if day is None:
-        raise InputError(
-            f"{path.name} has no close or creation date to date the metrics",
-            expected="--as-of YYYY-MM-DD",
-        )
-    if as_of is None:
-        notes.append(f"as of {day.isoformat()}: the latest date in the export (--as-of to change)")
-    if not len(incoming):
-        raise InputError(f"{path.name} has no deal with an ID", expected="one row per deal")
-    model = validate(
-        crm.prospects_frame_from(incoming),
-        stages_table,
-        settings=Settings(as_of=day),
-        header_rows={PROSPECTS.sheet: export.header_row},
-    )
+    model, notes = export_model(path, preset=preset, mapping=mapping, as_of=as_of)
     return MetricsResult(path, "export", compute_metrics(model, owner), model, tuple(notes))

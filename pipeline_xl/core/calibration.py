@@ -45,6 +45,7 @@ Daily hazards are pooled over bins of `BIN_DAYS` days of the clock. With fewer t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -53,19 +54,25 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.history import rates_for
+from pipeline_xl.core.hazards import (
+    HazardLaw,
+    day_numbers,
+    eventual,
+    fit_hazards,
+    quarter_position,
+)
+from pipeline_xl.core.history import FUNNEL_RATES, rates_for
 from pipeline_xl.core.model import Derived, Model
 from pipeline_xl.core.periods import Period
 
 __all__ = [
-    "BIN_DAYS",
     "CALIBRATION",
+    "EXPECTED_BUCKETS",
     "NEW_DEAL_PERIODS",
-    "YOUNG_DAYS",
     "Calibration",
-    "HazardLaw",
     "OpenDeals",
-    "fit_hazards",
+    "borrow_laws",
+    "bucket_of",
     "new_deal_line",
     "open_deals",
     "period_win_probabilities",
@@ -75,8 +82,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-BIN_DAYS = 7
-YOUNG_DAYS = 30
 NEW_DEAL_PERIODS = 4
 EXPECTED_BUCKETS = (30, 60, 90)  # days to the expected close: overdue or <= 30, 31-60, ...
 _AGE_DAYS = 730  # the age axis, days in stage
@@ -87,164 +92,7 @@ _NS = "datetime64[ns]"
 
 
 def _days(values: npt.ArrayLike) -> IntArray:
-    """Day numbers since 1970-01-01 (NaT as the smallest int64)."""
-    array = np.asarray(values, dtype=_NS).astype("datetime64[D]")
-    return (array - _EPOCH).astype("int64")
-
-
-def _position(days: IntArray, shift: int = 0) -> IntArray:
-    """0, 1 or 2: the position of each day's month in its quarter (fiscal: ``shift`` months)."""
-    months = days.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
-    return (months - shift) % _POSITIONS
-
-
-@dataclass(frozen=True)
-class HazardLaw:
-    """Daily hazards of winning (and losing) on a clock axis, per stratum, with a calendar factor.
-
-    ``win[s, b]`` / ``loss[s, b]``: daily hazard in clock bin ``b`` (clock values
-    ``low + b * BIN_DAYS`` onwards) of stratum ``s``; ``win_season[band, position]``
-    multiplies it (band 0: clock below ``young``). ``observations`` and ``wins`` count
-    what each stratum was learned from.
-    """
-
-    low: int
-    high: int
-    young: int
-    shift: int
-    win: FloatArray
-    loss: FloatArray
-    win_season: FloatArray
-    loss_season: FloatArray
-    observations: IntArray
-    wins: IntArray
-
-    def hazards(
-        self, stratum: IntArray, clock: IntArray, position: int
-    ) -> tuple[FloatArray, FloatArray]:
-        """Daily win and loss hazards at ``clock`` on a day of quarter ``position``, per deal."""
-        clipped = np.clip(clock, self.low, self.high)
-        bins = (clipped - self.low) // BIN_DAYS
-        band = (clipped >= self.young).astype("int64")
-        win = self.win[stratum, bins] * self.win_season[band, position]
-        loss = self.loss[stratum, bins] * self.loss_season[band, position]
-        beyond = clock > self.high  # past the last clock observed: nothing more is known
-        return np.where(beyond, 0.0, np.clip(win, 0.0, 1.0)), np.clip(loss, 0.0, 1.0)
-
-
-def fit_hazards(
-    *,
-    stratum: IntArray,
-    anchor: IntArray,
-    first: IntArray,
-    last: IntArray,
-    event: IntArray,
-    strata: int,
-    low: int,
-    high: int,
-    young: int = YOUNG_DAYS,
-    shift: int = 0,
-) -> HazardLaw:
-    """Fit a `HazardLaw` from observations on a clock axis.
-
-    Observation ``i`` (of ``stratum[i]``) is at risk at clock values ``first[i]`` ..
-    ``last[i]`` (calendar day = ``anchor[i]`` + clock) and ends at ``last[i]`` with
-    ``event[i]``: 1 won, 2 lost, 0 still open (censored). Clock values outside
-    ``low .. high`` are clipped to it. Quarters start ``shift`` months after January,
-    April, July and October (a fiscal year's). The seasonal factors are normalised to an
-    exposure-weighted mean of 1 in each band.
-    """
-    first = np.clip(first, low, high)
-    last = np.clip(last, low, high)
-    keep = last >= first
-    stratum, anchor, first, last, event = (
-        stratum[keep], anchor[keep], first[keep], last[keep], event[keep],
-    )  # fmt: skip
-    width = high - low + 1
-    n_bins = (width + BIN_DAYS - 1) // BIN_DAYS
-    cells = 2 * _POSITIONS
-    exposure = _exposure(
-        stratum, anchor + low, first - low, last - low,
-        strata=strata, width=width, young=young - low, shift=shift,
-    )  # fmt: skip
-    exposure = exposure.reshape(strata, width, cells)
-    exposure = np.add.reduceat(exposure, np.arange(0, width, BIN_DAYS), axis=1)
-    ends = last - low
-    ends_cell = _POSITIONS * (last >= young) + _position(anchor + last, shift)
-    index = (stratum * n_bins + ends // BIN_DAYS) * cells + ends_cell
-    size = strata * n_bins * cells
-    won = np.bincount(index[event == 1], minlength=size).reshape(strata, n_bins, cells)
-    lost = np.bincount(index[event == 2], minlength=size).reshape(strata, n_bins, cells)
-    win, win_season = _alternate(won.astype("float64"), exposure)
-    loss, loss_season = _alternate(lost.astype("float64"), exposure)
-    return HazardLaw(
-        low=low,
-        high=high,
-        young=young,
-        shift=shift,
-        win=win,
-        loss=loss,
-        win_season=win_season.reshape(2, _POSITIONS),
-        loss_season=loss_season.reshape(2, _POSITIONS),
-        observations=np.bincount(stratum, minlength=strata).astype("int64"),
-        wins=np.bincount(stratum[event == 1], minlength=strata).astype("int64"),
-    )
-
-
-def _exposure(
-    stratum: IntArray, anchor: IntArray, lo: IntArray, hi: IntArray,
-    *, strata: int, width: int, young: int, shift: int,
-) -> FloatArray:  # fmt: skip
-    """Deal-days at risk per (stratum, clock offset, cell), from difference arrays.
-
-    ``anchor`` is the calendar day of offset 0. Observations are grouped by (stratum,
-    anchor day): each group adds +1 at its first
-    clock offset and -1 after its last, a running sum gives the deals at risk at each
-    offset, and each offset's calendar day gives its cell (band, position in quarter).
-    """
-    cells = 2 * _POSITIONS
-    out = np.zeros(strata * width * cells, dtype="float64")
-    if not len(stratum):
-        return out
-    key = stratum * (2**33) + (anchor - anchor.min())
-    groups, code = np.unique(key, return_inverse=True)
-    diff = np.zeros((len(groups), width + 1), dtype="float64")
-    np.add.at(diff, (code, lo), 1.0)
-    np.add.at(diff, (code, hi + 1), -1.0)
-    at_risk = np.cumsum(diff[:, :width], axis=1)
-    group_stratum = groups // (2**33)
-    group_anchor = groups % (2**33) + anchor.min()
-    offsets = np.arange(width, dtype="int64")
-    day = group_anchor[:, None] + offsets[None, :]
-    cell = _POSITIONS * (offsets[None, :] >= young) + _position(day, shift)
-    index = (group_stratum[:, None] * width + offsets[None, :]) * cells + cell
-    counts = np.bincount(index.ravel(), weights=at_risk.ravel(), minlength=out.size)
-    return np.asarray(counts, dtype="float64")
-
-
-def _alternate(events: FloatArray, exposure: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Base hazards (strata x bins) and seasonal factors (cells) of ``h0 x g``, alternately."""
-    season = np.ones(events.shape[2], dtype="float64")
-    per_bin = events.sum(axis=2)
-    for _ in range(_ITERATIONS):
-        weighted = (exposure * season).sum(axis=2)
-        base = np.divide(per_bin, weighted, out=np.zeros_like(per_bin), where=weighted > 0)
-        expected = (exposure * base[:, :, None]).sum(axis=(0, 1))
-        seen = events.sum(axis=(0, 1))
-        season = np.divide(seen, expected, out=np.ones_like(seen), where=expected > 0)
-        # One scale per band: the base hazard carries it, the factors average 1.
-        weight = (exposure * base[:, :, None]).sum(axis=(0, 1))
-        for band in range(2):
-            cols = slice(band * _POSITIONS, (band + 1) * _POSITIONS)
-            total = weight[cols].sum()
-            if total > 0 and season[cols] @ weight[cols] > 0:
-                season[cols] *= total / (season[cols] @ weight[cols])
-    weighted = (exposure * season).sum(axis=2)
-    base = np.divide(per_bin, weighted, out=np.zeros_like(per_bin), where=weighted > 0)
-    return base, season
-
-
-# --------------------------------------------------------------------------- the learned model
+    return day_numbers(values)
 
 
 @dataclass(frozen=True)
@@ -272,25 +120,35 @@ def _entry_days(model: Model) -> list[pd.Series]:
     stage's entry is otherwise the creation date.
     """
     prospects = model.prospects
-    ids = prospects["id"]
-    acts = model.activities
+    ids = pd.Index(prospects["id"].to_numpy(dtype=object))
+    n_open = model.stages.n_open
+    matrix = np.full((len(prospects), n_open), np.nan)
+    matrix[:, 0] = _float_days(prospects["created"])
     log = model.snapshots
-    created = pd.Series(_float_days(prospects["created"]), index=prospects.index)
-    entered: list[pd.Series] = []
-    for k, stage in enumerate(model.stages.open):
-        found = created if k == 0 else pd.Series(np.nan, index=prospects.index)
-        if k > 0 and len(log):
-            first = log.loc[log["stage_idx"] >= k].groupby("id")["snapshot_date"].min()
-            seen = pd.Series(_float_days(ids.map(first)), index=prospects.index)
-            found = seen.where(seen.notna(), found)
-        if stage.activity and len(acts):
-            mine = acts.loc[(acts["type"] == stage.activity) & (acts["prospect_id"] != "")]
-            if len(mine):
-                dated = ids.map(mine.groupby("prospect_id")["date"].min())
-                days = pd.Series(_float_days(dated), index=prospects.index)
-                found = days.where(days.notna(), found)
-        entered.append(found)
-    return entered
+    if len(log) and n_open > 1:
+        # First date each deal is seen at each stage, then the earliest at or past it.
+        grouped = log.groupby(["id", "stage_idx"])["snapshot_date"].min()
+        seen = grouped.unstack()  # noqa: PD010 - one reshape of a grouped minimum; pivot_table is slower
+        seen = seen.reindex(columns=range(n_open + 1))
+        firsts = seen.to_numpy(dtype=_NS)[:, ::-1]
+        days = _days(firsts).astype("float64")
+        days[np.isnat(firsts)] = np.inf
+        reach = np.minimum.accumulate(days, axis=1)[:, ::-1]
+        reach[np.isinf(reach)] = np.nan
+        where = seen.index.get_indexer(ids)
+        known = where >= 0
+        matrix[known, 1:] = reach[where[known], 1:n_open]
+    acts = model.activities
+    names = [s.activity for s in model.stages.open]
+    if len(acts):
+        mine = acts.loc[acts["type"].isin([n for n in names if n]) & (acts["prospect_id"] != "")]
+        if len(mine):
+            first = mine.groupby(["type", "prospect_id"])["date"].min()
+            for k, name in enumerate(names):
+                if name and name in first.index.get_level_values(0):
+                    dated = _float_days(ids.to_series().map(first.loc[name]))
+                    matrix[:, k] = np.where(np.isnan(dated), matrix[:, k], dated)
+    return [pd.Series(matrix[:, k], index=prospects.index) for k in range(n_open)]
 
 
 def _float_days(values: pd.Series) -> FloatArray:
@@ -372,36 +230,34 @@ def _slip_law(model: Model) -> tuple[HazardLaw | None, int]:
         return None, 0
     n_open = model.stages.n_open
     n_buckets = len(EXPECTED_BUCKETS) + 1
+    marks = _landmarks(log, as_of)
     log = log.sort_values(["id", "snapshot_date"], kind="stable")
     ids = log["id"].to_numpy(dtype=object)
-    starts = log["snapshot_date"].to_numpy(dtype=_NS)
-    until = np.empty_like(starts)
-    until[:-1] = starts[1:]
-    if len(until):
-        until[-1] = np.datetime64("NaT")
+    starts = _days(log["snapshot_date"])
     same = np.zeros(len(ids), dtype=bool)
     same[:-1] = ids[:-1] == ids[1:]
-    until = np.where(same, until, np.datetime64("NaT"))
+    never = np.iinfo("int64").max
+    until = np.full(len(ids), never, dtype="int64")
+    until[:-1] = np.where(same[:-1], starts[1:], never)
     usable = (log["status"] == "open").to_numpy() & log["expected_close"].notna().to_numpy()
     usable &= ids != ""
     final = prospects.set_index("id")
     status = log["id"].map(final["status"]).fillna("open").to_numpy(dtype=object)
     closed = log["id"].map(final["closed"]).to_numpy(dtype=_NS)
     done = np.isin(status, ["won", "lost"]) & ~np.isnat(closed) & (closed <= as_of.to_datetime64())
-    stage = np.clip(log["stage_idx"].to_numpy(dtype="int64"), 0, n_open - 1)
-    expected = _days(log["expected_close"])
     today = _day_number(as_of.date())
+    end = np.where(done, np.where(done, _days(closed), 0), today)
+    kind = np.where(done & (status == "won"), 1, np.where(done, 2, 0))
+    rows = np.flatnonzero(usable)
+    starts, until, end, kind = starts[rows], until[rows], end[rows], kind[rows]
+    stage = np.clip(log["stage_idx"].to_numpy(dtype="int64")[rows], 0, n_open - 1)
+    expected = _days(log["expected_close"])[rows]
     parts: list[tuple[IntArray, ...]] = []
-    for mark in _landmarks(log, as_of):
-        at = mark.to_datetime64()
-        valid = usable & (starts <= at) & (np.isnat(until) | (until > at))
+    for mark in marks:
         day = _day_number(mark.date())
-        end = np.where(done, _days(closed), today)
-        keep = valid & (end > day)
-        kind = np.where(done & (status == "won"), 1, np.where(done, 2, 0))[keep]
+        keep = np.flatnonzero((starts <= day) & (until > day) & (end > day))
         fine = stage[keep] * n_buckets + bucket_of(expected[keep] - day)
-        n = int(keep.sum())
-        parts.append((fine, np.full(n, day, dtype="int64"), (end - day)[keep], kind))
+        parts.append((fine, np.full(len(keep), day, dtype="int64"), end[keep] - day, kind[keep]))
     if not parts or not sum(len(p[0]) for p in parts):
         return None, 0
     fine, anchor, last, event = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -419,24 +275,53 @@ def _slip_law(model: Model) -> tuple[HazardLaw | None, int]:
     return law, wins
 
 
-def _learn(model: Model) -> Calibration:
+_ENTRY_DAYS: Derived[list[pd.Series]] = Derived(_entry_days)
+
+
+def _current_entry(model: Model, entered: list[pd.Series]) -> pd.Series:
+    """The day each prospect entered its current stage (its creation when not known).
+
+    ``entered`` is `_entry_days` of this model or of a later one holding the same deals
+    (entries are facts: a stage reached by then was entered by then); a day after
+    ``as_of`` is taken as ``as_of``.
+    """
     prospects = model.prospects
-    entered = _entry_days(model)
     stage_idx = np.clip(prospects["stage_idx"].to_numpy(dtype="int64"), 0, model.stages.n_open - 1)
-    matrix = np.column_stack([e.to_numpy(dtype="float64") for e in entered])
+    matrix = np.column_stack(
+        [e.reindex(prospects.index).to_numpy(dtype="float64") for e in entered]
+    )
     current = matrix[np.arange(len(prospects)), stage_idx]
-    # Stage unknown to every source: its age is counted from creation (a deal is at least
-    # that old in its stage).
+    # No date for the stage: counted from creation (an upper bound of the time in stage).
     current = np.where(np.isnan(current), matrix[:, 0], current)
+    current = np.minimum(current, _day_number(model.settings.as_of))
+    return pd.Series(current, index=prospects.index)
+
+
+def _learn(model: Model) -> Calibration:
+    entered = _ENTRY_DAYS.of(model)
     slip, n_slip = _slip_law(model)
     age, n_age = _age_law(model, entered)
     return Calibration(
         slip=slip,
         age=age,
-        entered=pd.Series(current, index=prospects.index),
+        entered=_current_entry(model, entered),
         slip_observations=n_slip,
         age_observations=n_age,
     )
+
+
+def borrow_laws(model: Model, source: Model) -> None:
+    """Give ``model`` the funnel rates and timing laws learned from ``source``.
+
+    ``model`` is ``source`` as it stood on an earlier day (`pipeline_xl.core.timeline`),
+    and keeps its own stage entries: for a baseline rebuilt at a period's start and
+    forecast with today's rates (as the weighted baseline uses today's stage
+    probabilities); a backtest learns them anew.
+    """
+    learned = CALIBRATION.of(source)
+    entered = _current_entry(model, _ENTRY_DAYS.of(source))
+    CALIBRATION.known(model, dataclasses.replace(learned, entered=entered))
+    FUNNEL_RATES.known(model, FUNNEL_RATES.of(source))
 
 
 CALIBRATION: Derived[Calibration] = Derived(_learn)
@@ -550,7 +435,7 @@ def _run(
     total = np.zeros(len(stratum), dtype="float64")
     column = {int(c): i for i, c in enumerate(cuts.tolist())}
     last = int(cuts.max()) if cuts.size else 0
-    positions = _position(days.as_of + np.arange(last + 1, dtype="int64"), law.shift)
+    positions = quarter_position(days.as_of + np.arange(last + 1, dtype="int64"), law.shift)
     for step in range(1, last + 1):
         win, loss = law.hazards(stratum, clock + step, int(positions[step]))
         risk = np.minimum(win + loss, 1.0) if competing else win
@@ -625,9 +510,12 @@ def period_win_probabilities(
             start = np.zeros(len(strata), dtype="int64")
             raw = _by_period(_run(law, strata, start, days, cuts, competing=True), cuts, days)
             # A typed probability keeps its level: the law then only gives the timing.
-            eventual = _eventual(law, strata, start)
+            total_odds = eventual(law, strata, start)
             typed = np.divide(
-                deals.probability[dated], eventual, out=np.zeros(len(strata)), where=eventual > 0
+                deals.probability[dated],
+                total_odds,
+                out=np.zeros(len(strata)),
+                where=total_odds > 0,
             )
             scale = np.where(deals.override[dated], typed, factor[dated])
             timing = raw * scale[:, None]
@@ -662,26 +550,6 @@ def _slip_strata(model: Model, law: HazardLaw, deals: OpenDeals, as_of: int) -> 
     enough = law.observations >= model.settings.min_history
     pooled = n_open * n_buckets + n_buckets
     return np.where(enough[fine], fine, np.where(enough[coarse], coarse, pooled))
-
-
-def _eventual(law: HazardLaw, stratum: IntArray, clock: IntArray) -> FloatArray:
-    """P(won at some later age | open at age ``clock``), from the age law without season.
-
-    ``(F(end) - F(u)) / S(u)``: ``F`` the cumulative incidence of wins, ``S`` the share
-    still open, over the law's ages (the seasonal factors average 1).
-    """
-    ages = np.arange(law.low, law.high + 1, dtype="int64")
-    bins = (ages - law.low) // BIN_DAYS
-    win = np.clip(law.win[:, bins], 0.0, 1.0)
-    risk = np.clip(win + np.clip(law.loss[:, bins], 0.0, 1.0), 0.0, 1.0)
-    still = np.cumprod(1.0 - risk, axis=1)
-    before = np.concatenate([np.ones((len(win), 1)), still[:, :-1]], axis=1)
-    incidence = np.cumsum(before * win, axis=1)
-    u = np.clip(clock, law.low, law.high) - law.low
-    alive = still[stratum, u]
-    later = incidence[stratum, -1] - incidence[stratum, u]
-    odds = np.divide(later, alive, out=np.zeros(len(u)), where=alive > 1e-12)
-    return np.where(clock > law.high, 0.0, odds)
 
 
 # --------------------------------------------------------------------------- new deals

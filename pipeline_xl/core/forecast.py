@@ -60,9 +60,10 @@ from pipeline_xl.core.calibration import (
 )
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.history import RateSource, rates_for
-from pipeline_xl.core.model import Derived, DerivedBy, Model, Settings
+from pipeline_xl.core.model import Derived, DerivedBy, Model
 from pipeline_xl.core.periods import Period, periods_between
-from pipeline_xl.core.sampling import geometric_tails, simulate_totals
+from pipeline_xl.core.sampling import bernoulli_totals, geometric_tails, simulate_totals
+from pipeline_xl.core.slip import SlipSource, period_number, slip_probability
 
 __all__ = [
     "LEARNED_SLIP",
@@ -82,7 +83,6 @@ __all__ = [
     "stage_probabilities",
 ]
 
-SlipSource = Literal["history", "setting", "argument"]
 Method = Literal["weighted", "calibrated"]
 METHODS: tuple[Method, ...] = ("weighted", "calibrated")
 MAX_PERIODS = 24  # longest default forecast table, in periods
@@ -279,7 +279,9 @@ def _won_in(book: _Book, period: Period, owner: str) -> float:
 def _calibrated_odds(model: Model, periods: tuple[Period, ...]) -> tuple[FloatArray, BoolArray]:
     book = _book(model)
     deals = open_deals(model, model.prospects.loc[book.index], book.probability)
-    return period_win_probabilities(model, deals, periods, LEARNED_SLIP.of(model)[0])
+    needs_slip = CALIBRATION.of(model).slip is None and bool(deals.dated.any())
+    slip = LEARNED_SLIP.of(model)[0] if needs_slip else 0.0
+    return period_win_probabilities(model, deals, periods, slip)
 
 
 _CALIBRATED_ODDS: DerivedBy[tuple[Period, ...], tuple[FloatArray, BoolArray]] = DerivedBy(
@@ -508,90 +510,6 @@ def _by_owner(mask: BoolArray, codes: IntArray, values: FloatArray, n: int) -> l
     return [float(picked.sum()), *(float(v) for v in per_owner)]
 
 
-def _period_number(days: DateArray, kind: str, fiscal_start: int) -> IntArray:
-    """Running period number of each date (month count since 1970 divided by period length)."""
-    months: IntArray = days.astype("datetime64[M]").astype("int64")
-    number: IntArray = (months - (fiscal_start - 1)) // _MONTHS[kind]
-    return number
-
-
-def _period_end(days: DateArray, settings: Settings) -> DateArray:
-    """First day after the reporting period holding each date (NaT stays NaT)."""
-    kind = settings.granularity
-    number = _period_number(days, kind, settings.fiscal_start_month)
-    end_month = (number + 1) * _MONTHS[kind] + (settings.fiscal_start_month - 1)
-    ends = end_month.astype("datetime64[M]").astype(_NS)
-    return np.where(np.isnat(days), np.datetime64("NaT", "ns"), ends)
-
-
-def slip_probability(model: Model) -> tuple[float, SlipSource]:
-    """Share of deals that slipped past the period they were expected to close in.
-
-    Each deal's observations are its Snapshots rows dated on or before ``as_of`` (the state
-    at a date is the latest row on or before it) followed by its Prospects row, observed at
-    ``as_of``. An event is a deal seen open with an expected close in period P and seen
-    again on or after P's end; it is judged at the first such later observation and
-    counted once per deal and period. It slipped when that observation is still open with
-    an expected close in a later period. With fewer than ``min_history`` events the
-    Settings value is used: returns (probability, ``"history"`` or ``"setting"``).
-    """
-    settings = model.settings
-    fallback: tuple[float, SlipSource] = (float(settings.slip_probability), "setting")
-    snaps = model.snapshots
-    as_of = _ts(settings.as_of)
-    if not len(snaps):
-        return fallback
-    log = pd.DataFrame(
-        {
-            "id": snaps["id"].astype(str).to_numpy(dtype=object),
-            "seen": snaps["snapshot_date"].to_numpy(dtype=_NS),
-            "order": 0,
-            "row": snaps["row"].to_numpy(dtype="int64"),
-            "status": snaps["status"].astype(str).to_numpy(dtype=object),
-            "expected": snaps["expected_close"].to_numpy(dtype=_NS),
-        }
-    )
-    log = log.loc[(log["id"] != "") & (log["seen"] <= as_of)]
-    prospects = model.prospects.drop_duplicates("id")
-    prospects = prospects.loc[prospects["id"].isin(log["id"])]
-    now = pd.DataFrame(
-        {
-            "id": prospects["id"].astype(str).to_numpy(dtype=object),
-            "seen": np.full(len(prospects), as_of, dtype=_NS),
-            "order": 1,
-            "row": prospects["row"].to_numpy(dtype="int64"),
-            "status": prospects["status"].astype(str).to_numpy(dtype=object),
-            "expected": prospects["expected_close"].to_numpy(dtype=_NS),
-        }
-    )
-    obs = pd.concat([log, now], ignore_index=True).sort_values(
-        ["id", "seen", "order", "row"], kind="stable"
-    )
-    ids = obs["id"].to_numpy(dtype=object)
-    seen = obs["seen"].to_numpy(dtype=_NS)
-    status = obs["status"].to_numpy(dtype=object)
-    expected = obs["expected"].to_numpy(dtype=_NS)
-    if len(ids) < 2:
-        return fallback
-    ends = _period_end(expected, settings)
-    same = ids[1:] == ids[:-1]
-    is_open = status[:-1] == "open"
-    dated = ~np.isnat(expected[:-1])
-    ended = np.zeros(len(ids) - 1, dtype=bool)
-    ended[dated] = ends[:-1][dated] <= seen[1:][dated]
-    event = same & is_open & dated & ended
-    later = np.zeros(len(ids) - 1, dtype=bool)
-    next_dated = ~np.isnat(expected[1:])
-    later[dated & next_dated] = expected[1:][dated & next_dated] >= ends[:-1][dated & next_dated]
-    slipped = (status[1:] == "open") & later
-    events = pd.DataFrame(
-        {"id": ids[:-1][event], "end": ends[:-1][event], "slipped": slipped[event]}
-    ).drop_duplicates(["id", "end"], keep="first")
-    if len(events) < settings.min_history or len(events) == 0:
-        return fallback
-    return float(events["slipped"].mean()), "history"
-
-
 def _check_slip(value: float) -> float:
     if not 0.0 <= value <= 1.0:  # also rejects NaN
         raise InputError(
@@ -659,7 +577,7 @@ def simulate(
         raise InputError("Monte Carlo chunk too small", value=chunk, expected="at least 1")
     slip_value, slip_source = _slip_of(model, slip)
     book = _book(model)
-    wanted = _resolve(book, model, periods)
+    wanted = list(dict.fromkeys(_resolve(book, model, periods)))
     kind, fiscal = settings.granularity, settings.fiscal_start_month
     for period in wanted:
         if period.kind != kind:
@@ -669,40 +587,40 @@ def simulate(
                 expected=f"a {kind}",
             )
     mine = book.counted if not owner else book.counted & (book.owner == owner)
-    horizon_start = _period_number(np.array([_ts(settings.as_of)]), kind, fiscal)[0]
-    numbers = _period_number(np.array([_ts(p.start) for p in wanted], dtype=_NS), kind, fiscal)
-    horizon_start = min(horizon_start, int(numbers.min())) if len(wanted) else horizon_start
-    horizon = int(numbers.max()) - horizon_start + 1 if len(wanted) else 0
+    horizon_start = period_number(np.array([_ts(settings.as_of)]), kind, fiscal)[0]
+    numbers = period_number(np.array([_ts(p.start) for p in wanted], dtype=_NS), kind, fiscal)
+    horizon_start = min(horizon_start, int(numbers.min())) if wanted else horizon_start
+    horizon = int(numbers.max()) - horizon_start + 1 if wanted else 0
     new_line: dict[tuple[str, str], float] = {}
     if chosen == "calibrated":
-        first = settings.period_of(settings.as_of).next(
-            horizon_start - int(_period_number(np.array([_ts(settings.as_of)]), kind, fiscal)[0])
-        )
-        span = tuple(first.next(k) for k in range(horizon))
-        odds, placed = _CALIBRATED_ODDS.of(model, span)
+        # Each period's total alone: its percentiles and hit probability need only its own
+        # distribution, in which every deal wins with its learned probability for it.
+        odds, placed = _CALIBRATED_ODDS.of(model, tuple(wanted))
         new_line = _NEW_DEALS.of(model, tuple(wanted))
-        use = mine & placed & (odds.sum(axis=1) > 0)
-        tails = np.cumsum(odds[use][:, ::-1], axis=1)[:, ::-1]
-        tails = np.concatenate([tails, np.zeros((len(tails), 1))], axis=1)
-        base = np.zeros(int(use.sum()), dtype="int64")
         unplaced = int((mine & ~placed).sum())
+        per_period = [
+            bernoulli_totals(rng, odds[mine, j], book.amount[mine], n_trials, chunk)
+            for j in range(len(wanted))
+        ]
+        totals = np.column_stack(per_period) if per_period else np.zeros((n_trials, 0))
+        slots = list(range(len(wanted)))
     else:
         unplaced = int((mine & np.isnat(book.landing)).sum())
         placed_mask = mine & ~np.isnat(book.landing) & (book.probability > 0)
         base = np.zeros(len(placed_mask), dtype="int64")
-        base[placed_mask] = _period_number(book.landing[placed_mask], kind, fiscal) - horizon_start
+        base[placed_mask] = period_number(book.landing[placed_mask], kind, fiscal) - horizon_start
         use = placed_mask & (base >= 0) & (base < horizon)
-        base = base[use]
-        tails = geometric_tails(book.probability[use], slip_value, horizon)
-    totals = simulate_totals(
-        rng, tails=tails, amount=book.amount[use], base=base, horizon=horizon,
-        trials=n_trials, chunk=chunk,
-    )  # fmt: skip
+        totals = simulate_totals(
+            rng, tails=geometric_tails(book.probability[use], slip_value, horizon),
+            amount=book.amount[use], base=base[use], horizon=horizon, trials=n_trials,
+            chunk=chunk,
+        )  # fmt: skip
+        slots = [n - horizon_start for n in numbers.tolist()]
     rows = []
-    for period, number in zip(wanted, numbers.tolist(), strict=True):
+    for period, slot in zip(wanted, slots, strict=True):
         won = _won_in(book, period, owner)
         new = new_line.get((period.label, owner), 0.0)
-        total = won + new + totals[:, number - horizon_start]
+        total = won + new + totals[:, slot]
         p10, p50, p90 = np.percentile(total, [10, 50, 90])
         target = model.target(period, owner)
         hit = float("nan") if np.isnan(target) else float((total >= target).mean())

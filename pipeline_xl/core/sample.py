@@ -62,14 +62,27 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import Settings, Stage, Stages
+from pipeline_xl.core.model import Stage, Stages
 from pipeline_xl.core.sample_text import (
     JUNK,
+    NEVER,
     company_names,
+    dates_of,
+    day_number,
     deal_ids,
+    frame,
     make_messy,
+    month_labels,
+    month_of,
+    month_start,
     person_names,
     rep_names,
+    settings_table,
+    stage_names,
+    stages_table,
+    status_names,
+    to_weekday,
+    weekday,
 )
 
 __all__ = ["ONE_OF_EACH", "SAMPLE_STAGES", "WARMUP_MONTHS", "SampleData", "generate"]
@@ -94,7 +107,6 @@ WARMUP_MONTHS = 6
 ONE_OF_EACH = len(JUNK)
 """``messy`` for one junk cell of each kind: what the demo plants."""
 
-_NEVER = 1_000_000_000  # day number of an event that never happens
 _SOURCES = ("Website", "Referral", "Outbound", "Event", "Partner")
 _SOURCE_SHARE = (0.32, 0.14, 0.30, 0.10, 0.14)
 _SOURCE_AMOUNT = (-0.15, 0.10, -0.05, 0.0, 0.20)  # log-amount shift by source
@@ -143,7 +155,7 @@ class _Context:
     @property
     def as_of_month(self) -> int:
         """The month of as_of, counted from 1970-01."""
-        return int(_month_of(np.array([self.as_of_day], dtype=np.int64))[0])
+        return int(month_of(np.array([self.as_of_day], dtype=np.int64))[0])
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ class _Deals:
     rep: IntArray
     source: IntArray
     final: IntArray  # furthest open stage reached before closing; n_open = won
-    entry: IntArray  # (n, n_open + 1): day the deal enters stage k (Won last); _NEVER if not
+    entry: IntArray  # (n, n_open + 1): day the deal enters stage k (Won last); NEVER if not
     close: IntArray  # day the deal is won or lost (may lie after as_of)
     amount: FloatArray  # (n, n_open): amount while in open stage k
     override: FloatArray  # (n, n_open): probability override while in stage k, NaN if none
@@ -216,8 +228,8 @@ def generate(
     n_reps = reps if reps is not None else min(40, max(4, round(n_prospects / 150)))
     rng = np.random.default_rng(seed)
     stages = SAMPLE_STAGES
-    as_of_day = _day(as_of)
-    as_of_month = int(_month_of(np.array([as_of_day], dtype=np.int64))[0])
+    as_of_day = day_number(as_of)
+    as_of_month = int(month_of(np.array([as_of_day], dtype=np.int64))[0])
     ctx = _Context(
         stages=stages,
         as_of_day=as_of_day,
@@ -235,12 +247,12 @@ def generate(
     if messy:
         prospects = make_messy(rng, prospects, messy, currency)
     tables = {
-        "Prospects": _frame(prospects),
-        "Stages": _stages_table(stages),
+        "Prospects": frame(prospects),
+        "Stages": stages_table(stages),
         "Targets": targets,
         "Activities": activities,
         "Snapshots": log,
-        "Settings": _settings_table(as_of, currency, fiscal_start_month),
+        "Settings": settings_table(as_of, currency, fiscal_start_month),
     }
     return SampleData(tables=tables, company=company, as_of=as_of, seed=seed)
 
@@ -260,62 +272,12 @@ def _check(n: int, months: int, reps: int | None, fiscal_start: int, messy: int)
         raise InputError("negative number of messy cells", value=messy, expected="0 or more")
 
 
-# --- calendar helpers (int day numbers since 1970-01-01, which was a Thursday) ---------
-
-
-def _day(day: date) -> int:
-    return int(np.datetime64(day, "D").astype(np.int64))
-
-
-def _month_of(days: IntArray) -> IntArray:
-    """Months since 1970-01 of each day number."""
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-
-
-def _month_start(months: IntArray) -> IntArray:
-    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-
-
-def _weekday(days: IntArray) -> IntArray:
-    """Monday = 0 ... Sunday = 6."""
-    return (days + 3) % 7
-
-
-def _to_weekday(days: IntArray) -> IntArray:
-    """Move Saturdays and Sundays to the next Monday (keeps the order of days)."""
-    wd = _weekday(days)
-    return days + np.where(wd == 5, 2, np.where(wd == 6, 1, 0))
-
-
-def _dates(days: IntArray) -> npt.NDArray[np.datetime64]:
-    """Day numbers as ``datetime64[ns]``; ``_NEVER`` becomes NaT."""
-    never = days >= _NEVER
-    safe = np.where(never, 0, days)
-    out = safe.astype("datetime64[D]").astype("datetime64[ns]")
-    out[never] = np.datetime64("NaT")
-    return out
-
-
 def _snapshot_days(ctx: _Context) -> IntArray:
     """Every month end from the first history month before ``as_of``, then ``as_of``."""
     months = np.arange(ctx.first_month + 1, ctx.as_of_month + 1, dtype=np.int64)
-    ends = _month_start(months) - 1
+    ends = month_start(months) - 1
     ends = ends[ends < ctx.as_of_day]
     return np.append(ends, ctx.as_of_day).astype(np.int64)
-
-
-def _stage_names(stages: Stages) -> ObjArray:
-    """Stage name by code: open stages, Won, then Lost at index -1."""
-    lost = stages.lost
-    names = [s.name for s in stages.open] + [stages.won.name, lost.name if lost else "Lost"]
-    return np.array(names, dtype=object)
-
-
-def _status_names(code: IntArray, n_open: int) -> ObjArray:
-    status = np.full(code.shape, "Open", dtype=object)
-    status[code == n_open] = "Won"
-    status[code == -1] = "Lost"
-    return status
 
 
 # --- the simulation ---------------------------------------------------------------------
@@ -323,12 +285,12 @@ def _status_names(code: IntArray, n_open: int) -> ObjArray:
 
 def _created_days(rng: np.random.Generator, n: int, first_month: int, as_of_day: int) -> IntArray:
     """Creation day of each prospect: weekdays only, seasonal, slowly growing."""
-    first_day = int(_month_start(np.array([first_month], dtype=np.int64))[0])
+    first_day = int(month_start(np.array([first_month], dtype=np.int64))[0])
     days = np.arange(first_day, as_of_day + 1, dtype=np.int64)
-    days = days[_weekday(days) < 5]
+    days = days[weekday(days) < 5]
     if days.size == 0:  # a window of one weekend: create on as_of itself
         days = np.array([as_of_day], dtype=np.int64)
-    season = np.array(_SEASON)[_month_of(days) % 12]
+    season = np.array(_SEASON)[month_of(days) % 12]
     growth = 1.0 + 0.15 * (days - days[0]) / max(1, int(days[-1] - days[0]))
     weight = season * growth
     return np.sort(rng.choice(days, size=n, p=weight / weight.sum()))
@@ -367,15 +329,15 @@ def _simulate(rng: np.random.Generator, ctx: _Context, rep_volume: FloatArray) -
     linger = np.where(dying, rng.uniform(3.0, 8.0, n), 1.0)
     duration[rows[lost], final[lost]] *= linger[lost]
     ends = created[:, None] + np.cumsum(np.maximum(1, np.rint(duration)), axis=1).astype(np.int64)
-    close = _to_weekday(ends[rows, np.minimum(final, n_open - 1)])
+    close = to_weekday(ends[rows, np.minimum(final, n_open - 1)])
     entry = np.empty((n, n_open + 1), dtype=np.int64)
     entry[:, 0] = created
-    entry[:, 1:] = _to_weekday(ends)
+    entry[:, 1:] = to_weekday(ends)
     entry[:, 1:n_open] = np.minimum(entry[:, 1:n_open], close[:, None])
     won = final == n_open
     close = _quarter_push(rng, ctx, close, won, entry[:, n_open - 1])
     entry[won, n_open] = close[won]
-    entry[np.arange(n_open + 1)[None, :] > final[:, None]] = _NEVER
+    entry[np.arange(n_open + 1)[None, :] > final[:, None]] = NEVER
 
     return _Deals(
         created=created,
@@ -399,12 +361,12 @@ def _quarter_push(
     Only wins due in the first three weeks of a quarter's first month, already in the last
     open stage a few days before the quarter ends, are pulled (half of them).
     """
-    month = _month_of(close)
-    start = _month_start(month)
+    month = month_of(close)
+    start = month_start(month)
     first_month = (month - (ctx.fiscal_start - 1)) % 3 == 0
     quarter_end = start - 1
     day = quarter_end - rng.integers(0, 10, close.size)
-    day = day - np.where(_weekday(day) == 5, 1, np.where(_weekday(day) == 6, 2, 0))
+    day = day - np.where(weekday(day) == 5, 1, np.where(weekday(day) == 6, 2, 0))
     pull = won & first_month & (close - start < 21) & (ready <= quarter_end - 3)
     pull &= rng.random(close.size) < _QUARTER_PUSH
     return np.where(pull, np.maximum(day, ready + 1), close)
@@ -449,7 +411,7 @@ def _estimate(rng: np.random.Generator, start: IntArray, close: IntArray) -> Int
     """The rep's expected close from day ``start``: usually a little before the truth."""
     factor = np.exp(rng.normal(*_ESTIMATE_BIAS, start.shape))
     ahead = np.clip(np.rint((close - start) * factor), 7, 180).astype(np.int64)
-    return np.where(start >= _NEVER, _NEVER, _to_weekday(start + ahead))
+    return np.where(start >= NEVER, NEVER, to_weekday(start + ahead))
 
 
 def _estimates(rng: np.random.Generator, entry: IntArray, close: IntArray) -> IntArray:
@@ -467,7 +429,7 @@ def _snapshot_log(
     stages = ctx.stages
     n, n_open = deals.created.size, stages.n_open
     rows = np.arange(n)
-    expected = np.full(n, _NEVER, dtype=np.int64)
+    expected = np.full(n, NEVER, dtype=np.int64)
     last_stage = np.full(n, -1, dtype=np.int64)
     existed = np.zeros(n, dtype=bool)
     code = np.zeros(n, dtype=np.int64)
@@ -483,7 +445,7 @@ def _snapshot_log(
         expected = np.where(moved, deals.estimate[rows, stage], expected)
         is_open = exists & (deals.close > snap)
         # Reps review overdue deals at month ends (not at a mid-month as_of).
-        review = _month_of(np.array([snap, snap + 1], dtype=np.int64))
+        review = month_of(np.array([snap, snap + 1], dtype=np.int64))
         overdue = is_open & (expected < snap) & (rng.random(n) < _PUSH_PROB)
         overdue &= bool(review[0] != review[1])
         pushed = _estimate(rng, np.full(n, snap, dtype=np.int64), deals.close)
@@ -508,15 +470,15 @@ def _snapshot_log(
         logged_expected = expected
     deal = np.concatenate([p[1] for p in parts])
     codes = np.concatenate([p[2] for p in parts])
-    log = _frame(
+    log = frame(
         {
-            "Snapshot date": _dates(np.concatenate([p[0] for p in parts])),
+            "Snapshot date": dates_of(np.concatenate([p[0] for p in parts])),
             "ID": ctx.ids[deal],
             "Owner": ctx.rep_names[deals.rep[deal]],
-            "Stage": _stage_names(stages)[codes],
-            "Status": _status_names(codes, n_open),
+            "Stage": stage_names(stages)[codes],
+            "Status": status_names(codes, n_open),
             "Amount": np.concatenate([f[0] for f in float_parts]),
-            "Expected close": _dates(np.concatenate([p[3] for p in parts])),
+            "Expected close": dates_of(np.concatenate([p[3] for p in parts])),
             "Probability": np.concatenate([f[1] for f in float_parts]),
         }
     )
@@ -524,10 +486,6 @@ def _snapshot_log(
 
 
 # --- the tables -------------------------------------------------------------------------
-
-
-def _frame(columns: dict[str, npt.NDArray[np.generic]]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(values) for name, values in columns.items()})
 
 
 def _categories(
@@ -559,37 +517,37 @@ def _prospects(
     rows = np.arange(n)
     code = state.code
     is_open = (code >= 0) & (code < n_open)
-    stage_names = _stage_names(stages)
+    names = stage_names(stages)
     category = _categories(rng, code, deals.dying, n_open)
 
     # Last activity: the latest stage entry, or a recent follow-up for most open deals.
     last_entry = deals.entry[rows, np.clip(code, 0, n_open - 1)]
     followed = rng.random(n) < 0.7
     recent = as_of_day - np.rint(rng.exponential(8.0, n)).astype(np.int64)
-    recent = recent - np.where(_weekday(recent) == 5, 1, np.where(_weekday(recent) == 6, 2, 0))
+    recent = recent - np.where(weekday(recent) == 5, 1, np.where(weekday(recent) == 6, 2, 0))
     activity = np.where(followed & ~deals.dying, np.maximum(last_entry, recent), last_entry)
     closed = ~is_open
     activity = np.where(closed, deals.close, activity)
-    closed_day = np.where(closed, deals.close, _NEVER)
+    closed_day = np.where(closed, deals.close, NEVER)
 
     reached = np.full(n, None, dtype=object)
     lost = code == -1
-    reached[lost] = stage_names[deals.final[lost]]
+    reached[lost] = names[deals.final[lost]]
     return {
         "ID": ctx.ids,
         "Name": person_names(rng, n),
         "Company": company_names(rng, n),
         "Owner": ctx.rep_names[deals.rep],
         "Source": np.array(_SOURCES, dtype=object)[deals.source],
-        "Stage": stage_names[code],
+        "Stage": names[code],
         "Amount": state.amount.copy(),
-        "Expected close": _dates(state.expected),
+        "Expected close": dates_of(state.expected),
         "Probability": state.probability.copy(),
         "Category": category,
-        "Status": _status_names(code, n_open),
-        "Created": _dates(deals.created),
-        "Closed": _dates(closed_day),
-        "Last activity": _dates(activity),
+        "Status": status_names(code, n_open),
+        "Created": dates_of(deals.created),
+        "Closed": dates_of(closed_day),
+        "Last activity": dates_of(activity),
         "Stage reached": reached,
     }
 
@@ -604,9 +562,9 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
 
     # Cold calls: one aggregated row per rep and month, on the month's last weekday.
     months = np.arange(ctx.first_month, ctx.as_of_month + 1, dtype=np.int64)
-    ends = _month_start(months + 1) - 1
+    ends = month_start(months + 1) - 1
     ends = np.minimum(
-        ends - np.where(_weekday(ends) == 5, 1, 0) - (_weekday(ends) == 6) * 2, as_of_day
+        ends - np.where(weekday(ends) == 5, 1, 0) - (weekday(ends) == 6) * 2, as_of_day
     )
     n_reps = rep_names.size
     call_rep = np.repeat(np.arange(n_reps), months.size)
@@ -616,9 +574,9 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
     dates = np.concatenate([day, call_day])
     order = np.argsort(dates, kind="stable")
     n_calls = call_day.size
-    return _frame(
+    return frame(
         {
-            "Date": _dates(dates[order]),
+            "Date": dates_of(dates[order]),
             "Owner": np.concatenate([rep_names[deals.rep[deal_idx]], rep_names[call_rep]])[order],
             "Activity": np.concatenate(
                 [kinds[stage_idx], np.full(n_calls, stages.open[0].activity, dtype=object)]
@@ -629,10 +587,6 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
             "Count": np.concatenate([np.ones(day.size), calls.astype(np.float64)])[order],
         }
     )
-
-
-def _month_labels(months: IntArray) -> list[str]:
-    return [f"{1970 + m // 12:04d}-{m % 12 + 1:02d}" for m in months.tolist()]
 
 
 def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _State) -> pd.DataFrame:
@@ -650,7 +604,7 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _Sta
     n_hist = ctx.as_of_month - ctx.first_month  # full months before the as_of month
     n_months = n_hist + 7
     won = np.flatnonzero(deals.won & (deals.close <= ctx.as_of_day))
-    month = _month_of(deals.close[won]) - ctx.first_month
+    month = month_of(deals.close[won]) - ctx.first_month
     full = (month >= 0) & (month < n_hist)
     won_amount = deals.amount[won, -1]
     rep_won = np.bincount(
@@ -694,8 +648,8 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _Sta
     average = float(won_amount.mean()) if won.size else _MEDIAN_AMOUNT
     shown = slice(ctx.shown_month - ctx.first_month, None)
     revenue = revenue[:, shown]
-    labels = np.array(_month_labels(months[shown]), dtype=object)
-    return _frame(
+    labels = np.array(month_labels(months[shown]), dtype=object)
+    return frame(
         {
             "Period": np.repeat(labels, n_reps),
             "Owner": np.tile(rep_names, labels.size),
@@ -707,49 +661,12 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _Sta
 
 def _expected_now(ctx: _Context, deals: _Deals, state: _State) -> float:
     """Won so far in the as_of month plus the open amounts landing in it, weighted."""
-    month_start = int(_month_start(np.array([ctx.as_of_month], dtype=np.int64))[0])
+    first_day = int(month_start(np.array([ctx.as_of_month], dtype=np.int64))[0])
     stages = ctx.stages
     n_open = stages.n_open
-    won = deals.won & (deals.close >= month_start) & (deals.close <= ctx.as_of_day)
+    won = deals.won & (deals.close >= first_day) & (deals.close <= ctx.as_of_day)
     is_open = (state.code >= 0) & (state.code < n_open)
-    month_end = int(_month_start(np.array([ctx.as_of_month + 1], dtype=np.int64))[0])
+    month_end = int(month_start(np.array([ctx.as_of_month + 1], dtype=np.int64))[0])
     lands = is_open & (state.expected < month_end)
     odds = np.array([s.probability for s in stages.open])[np.clip(state.code, 0, n_open - 1)]
     return float(deals.amount[won, -1].sum() + (state.amount * odds)[lands].sum())
-
-
-def _stages_table(stages: Stages) -> pd.DataFrame:
-    closing = [s.status != "open" for s in stages.all]
-    return _frame(
-        {
-            "Stage": np.array([s.name for s in stages.all], dtype=object),
-            "Activity": np.array([s.activity or None for s in stages.all], dtype=object),
-            "Probability": np.array([s.probability for s in stages.all]),
-            "Conversion": np.array([s.conversion for s in stages.all]),
-            "Days to close": np.array(
-                [np.nan if c else s.days_to_close for s, c in zip(stages.all, closing, strict=True)]
-            ),
-            "Status": np.array([s.status.capitalize() for s in stages.all], dtype=object),
-        }
-    )
-
-
-def _settings_table(as_of: date, currency: str, fiscal_start: int) -> pd.DataFrame:
-    """The Settings sheet: numbers as floats, the way Excel stores them."""
-    defaults = Settings(as_of=as_of)
-    rows: list[tuple[str, object]] = [
-        ("As-of date", pd.Timestamp(as_of).normalize()),
-        ("Fiscal year start month", float(fiscal_start)),
-        ("Period granularity", defaults.granularity.capitalize()),
-        ("Currency", currency),
-        ("Monte Carlo trials", float(defaults.mc_trials)),
-        ("Monte Carlo seed", float(defaults.mc_seed)),
-        ("Stale deal days", float(defaults.stale_days)),
-        ("Slip probability", defaults.slip_probability),
-    ]
-    return pd.DataFrame(
-        {
-            "Setting": pd.Series([r[0] for r in rows], dtype=object),
-            "Value": pd.Series([r[1] for r in rows], dtype=object),
-        }
-    )

@@ -1,17 +1,44 @@
-"""Text of the sample company: people, companies, IDs, and the junk cells users really type.
+"""Pieces of the sample company: names, IDs, calendar arithmetic, fixed tables, junk cells.
 
-Pure helpers of `pipeline_xl.core.sample`, drawn from the generator they are given.
+Pure helpers of `pipeline_xl.core.sample`; random ones draw from the generator they are
+given. Day numbers count from 1970-01-01, which was a Thursday.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["JUNK", "company_names", "deal_ids", "make_messy", "person_names", "rep_names"]
+from pipeline_xl.core.model import Settings, Stages
+
+__all__ = [
+    "JUNK",
+    "NEVER",
+    "company_names",
+    "dates_of",
+    "day_number",
+    "deal_ids",
+    "frame",
+    "make_messy",
+    "month_labels",
+    "month_of",
+    "month_start",
+    "person_names",
+    "rep_names",
+    "settings_table",
+    "stage_names",
+    "stages_table",
+    "status_names",
+    "to_weekday",
+    "weekday",
+]
 
 ObjArray = npt.NDArray[np.object_]
+IntArray = npt.NDArray[np.int64]
+NEVER = 1_000_000_000  # day number of an event that never happens
 
 _FIRST = (
     "Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas",
@@ -36,6 +63,110 @@ _COMPANY_SUFFIX = (
     "GmbH", "AG", "Ltd", "SA", "BV", "Inc.", "Industries", "Systems", "Group", "Technik",
     "Engineering", "Logistics", "Oy", "AB", "S.r.l.",
 )  # fmt: skip
+
+
+# --- calendar (int day numbers since 1970-01-01) ------------------------------------
+
+
+def day_number(day: date) -> int:
+    """The day number of ``day``."""
+    return int(np.datetime64(day, "D").astype(np.int64))
+
+
+def month_of(days: IntArray) -> IntArray:
+    """Months since 1970-01 of each day number."""
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def month_start(months: IntArray) -> IntArray:
+    """Day number of the first day of each month (months since 1970-01)."""
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def weekday(days: IntArray) -> IntArray:
+    """Monday = 0 ... Sunday = 6."""
+    return (days + 3) % 7
+
+
+def to_weekday(days: IntArray) -> IntArray:
+    """Move Saturdays and Sundays to the next Monday (keeps the order of days)."""
+    wd = weekday(days)
+    return days + np.where(wd == 5, 2, np.where(wd == 6, 1, 0))
+
+
+def dates_of(days: IntArray) -> npt.NDArray[np.datetime64]:
+    """Day numbers as ``datetime64[ns]``; ``NEVER`` becomes NaT."""
+    never = days >= NEVER
+    safe = np.where(never, 0, days)
+    out = safe.astype("datetime64[D]").astype("datetime64[ns]")
+    out[never] = np.datetime64("NaT")
+    return out
+
+
+def stage_names(stages: Stages) -> ObjArray:
+    """Stage name by code: open stages, Won, then Lost at index -1."""
+    lost = stages.lost
+    names = [s.name for s in stages.open] + [stages.won.name, lost.name if lost else "Lost"]
+    return np.array(names, dtype=object)
+
+
+def status_names(code: IntArray, n_open: int) -> ObjArray:
+    """Open / Won / Lost of each stage code (open index, ``n_open`` won, -1 lost)."""
+    status = np.full(code.shape, "Open", dtype=object)
+    status[code == n_open] = "Won"
+    status[code == -1] = "Lost"
+    return status
+
+
+def frame(columns: dict[str, npt.NDArray[np.generic]]) -> pd.DataFrame:
+    """A sheet from its columns, in order."""
+    return pd.DataFrame({name: pd.Series(values) for name, values in columns.items()})
+
+
+def month_labels(months: IntArray) -> list[str]:
+    """``yyyy-mm`` labels of months counted from 1970-01."""
+    return [f"{1970 + m // 12:04d}-{m % 12 + 1:02d}" for m in months.tolist()]
+
+
+def stages_table(stages: Stages) -> pd.DataFrame:
+    """The Stages sheet of ``stages`` as a user keeps it."""
+    closing = [s.status != "open" for s in stages.all]
+    return frame(
+        {
+            "Stage": np.array([s.name for s in stages.all], dtype=object),
+            "Activity": np.array([s.activity or None for s in stages.all], dtype=object),
+            "Probability": np.array([s.probability for s in stages.all]),
+            "Conversion": np.array([s.conversion for s in stages.all]),
+            "Days to close": np.array(
+                [np.nan if c else s.days_to_close for s, c in zip(stages.all, closing, strict=True)]
+            ),
+            "Status": np.array([s.status.capitalize() for s in stages.all], dtype=object),
+        }
+    )
+
+
+def settings_table(as_of: date, currency: str, fiscal_start: int) -> pd.DataFrame:
+    """The Settings sheet: numbers as floats, the way Excel stores them."""
+    defaults = Settings(as_of=as_of)
+    rows: list[tuple[str, object]] = [
+        ("As-of date", pd.Timestamp(as_of).normalize()),
+        ("Fiscal year start month", float(fiscal_start)),
+        ("Period granularity", defaults.granularity.capitalize()),
+        ("Currency", currency),
+        ("Monte Carlo trials", float(defaults.mc_trials)),
+        ("Monte Carlo seed", float(defaults.mc_seed)),
+        ("Stale deal days", float(defaults.stale_days)),
+        ("Slip probability", defaults.slip_probability),
+    ]
+    return pd.DataFrame(
+        {
+            "Setting": pd.Series([r[0] for r in rows], dtype=object),
+            "Value": pd.Series([r[1] for r in rows], dtype=object),
+        }
+    )
+
+
+# --- names -------------------------------------------------------------------------------
 
 
 def rep_names(rng: np.random.Generator, n_reps: int) -> ObjArray:

@@ -12,6 +12,13 @@ lands at least k periods after its base when ``u <= t[k]`` with
 ``t[k] = ceil(tails[k] 2**32) - 1``, exact to 2**-32. Common levels are summed densely
 (indicator matrices times amounts, float64 matrix-vector products); the rare deeper ones
 are found sparsely and placed by comparing ``u`` with their thresholds.
+
+`bernoulli_totals` is the kernel for one period alone, where each deal wins each trial
+independently with its own probability (the calibrated forecast's periods: only each
+period's own distribution is reported). Deals likely enough to win are drawn densely on
+the same thresholds; for the unlikely ones (below `SPARSE_BELOW`) the trials won are a
+Bernoulli process drawn as geometric gaps between wins: the same law, at a cost that
+grows with the wins instead of with the trials.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["geometric_tails", "simulate_totals"]
+__all__ = ["SPARSE_BELOW", "bernoulli_totals", "geometric_tails", "simulate_totals"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -31,6 +38,7 @@ _TWO32 = 2.0**32
 _MAX32 = 2**32 - 1
 _DENSE_SHARE = 0.1  # see _dense_levels
 _CHUNK_PAIRS = 2**19  # trial-deal pairs per chunk (measured fastest near this)
+SPARSE_BELOW = 0.05  # deals less likely than this to win a trial are drawn sparsely
 
 
 def geometric_tails(prob: FloatArray, slip: float, horizon: int) -> FloatArray:
@@ -172,3 +180,71 @@ def simulate_totals(
         moved = np.bincount(row * cells + land, weights=amount[col], minlength=m * cells)
         block += moved.reshape(m, cells)[:, :horizon]
     return out
+
+
+def bernoulli_totals(
+    rng: np.random.Generator,
+    prob: FloatArray,
+    amount: FloatArray,
+    trials: int,
+    chunk: int | None = None,
+) -> FloatArray:
+    """Total won per trial when deal ``i`` wins each trial independently with ``prob[i]``.
+
+    Module notes. The same generator state gives the same numbers whatever ``chunk``.
+    """
+    out = np.zeros(trials, dtype="float64")
+    p = np.clip(np.asarray(prob, dtype="float64"), 0.0, 1.0)
+    values = np.asarray(amount, dtype="float64")
+    dense = p >= SPARSE_BELOW
+    if dense.any() and trials:
+        limit = (np.ceil(p[dense] * _TWO32).astype("int64") - 1).clip(0, _MAX32)
+        limit32 = limit.astype("uint32")
+        worth = values[dense]
+        n = len(worth)
+        size = min(chunk or max(1, _CHUNK_PAIRS // n), trials)
+        hits = np.empty(size * n, dtype="float64")
+        for first, u in _draws(rng, trials, n, size):
+            hit = hits[: u.size].reshape(u.shape)
+            np.less_equal(u, limit32, out=hit, casting="unsafe")
+            out[first : first + len(u)] = hit @ worth
+    rare = np.flatnonzero((p > 0.0) & ~dense)
+    if len(rare) and trials:
+        deal, where = _bernoulli_process(rng, p[rare], trials)
+        out += np.bincount(where, weights=values[rare][deal], minlength=trials)
+    return out
+
+
+_SPREAD = 6.0  # gaps drawn at first per deal: mean wins + 6 standard deviations + 8
+
+
+def _bernoulli_process(
+    rng: np.random.Generator, p: FloatArray, trials: int
+) -> tuple[IntArray, IntArray]:
+    """The trials each deal wins, as (deal, trial) pairs: geometric gaps between wins.
+
+    A Bernoulli(``p``) process over ``trials``: the gap to the next win is geometric.
+    Gaps are drawn for every deal at once, then again for the deals whose gaps ran out
+    before the last trial.
+    """
+    deals: list[IntArray] = []
+    trials_won: list[IntArray] = []
+    live = np.arange(len(p))
+    start = np.full(len(p), -1, dtype="int64")  # last position drawn per deal
+    while len(live):
+        q = p[live]
+        mean = trials * q
+        need = np.ceil(mean + _SPREAD * np.sqrt(mean * (1.0 - q)) + 8.0).astype("int64")
+        owner = np.repeat(np.arange(len(live)), need)
+        running = np.cumsum(rng.geometric(np.repeat(q, need)).astype("int64"))
+        ends = np.cumsum(need)
+        before = np.repeat(np.concatenate([[0], running[ends[:-1] - 1]]), need)
+        position = start[live][owner] + running - before
+        hit = position < trials
+        deals.append(live[owner[hit]])
+        trials_won.append(position[hit])
+        last = position[ends - 1]
+        short = last < trials - 1  # the gaps ran out before the last trial: draw on
+        start[live[short]] = last[short]
+        live = live[short]
+    return np.concatenate(deals), np.concatenate(trials_won)

@@ -17,14 +17,15 @@ Prospects table is the freshest state. Before it, the state on ``day`` is rebuil
 * a deal won or lost on or before ``day`` (or won or lost without a close date) keeps its
   final state; any other deal is open, with no close date;
 * an open deal's owner, stage, amount, expected close and probability are its latest log
-  row dated on or before ``day`` (`pipeline_as_of`), else today's values at the first
-  open stage; either way it is moved on to the furthest stage whose activity (the
-  Stages table's activity for it) the Activities table records for the deal after that
-  log row and by ``day``, never past its stage of today;
+  row dated on or before ``day`` (as `pipeline_xl.core.snapshots.pipeline_as_of` reads
+  it), else today's values at the first open stage; either way it is moved on to the
+  furthest stage whose activity (the Stages table's activity for it) the Activities
+  table first dates for the deal after that log row and by ``day``, never past its
+  stage of today;
 * its last activity is today's when dated by ``day``, else its latest activity by then;
   category, name, company and source are today's (the log does not record them);
-* the log and the Activities table keep their rows dated on or before ``day``; targets,
-  stages, settings and the data issues are the model's own.
+* the log and the Activities table keep their rows dated on or before ``day`` (in date
+  order); targets, stages, settings and the data issues are the model's own.
 
 A date before the first date cannot be rebuilt: `as_it_stood` refuses it with an
 `InputError` that says from when the workbook knows its pipeline.
@@ -42,8 +43,7 @@ import pandas as pd
 
 from pipeline_xl.core.contract import SNAPSHOTS
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import Model, Stages
-from pipeline_xl.core.snapshots import pipeline_as_of
+from pipeline_xl.core.model import Derived, Model, Stages
 
 __all__ = ["as_it_stood", "first_date", "is_past", "recorded_until"]
 
@@ -67,6 +67,19 @@ def _earliest(values: pd.Series) -> date | None:
 
 def recorded_until(model: Model) -> date | None:
     """The model's record date: latest snapshot, creation or close date; None when undated."""
+    return _DATES.of(model)[1]
+
+
+def first_date(model: Model) -> date | None:
+    """The earliest snapshot or creation date; None when the model has neither."""
+    return _DATES.of(model)[0]
+
+
+def _dates(model: Model) -> tuple[date | None, date | None]:
+    return _first_date(model), _recorded_until(model)
+
+
+def _recorded_until(model: Model) -> date | None:
     prospects = model.prospects
     closed = prospects["closed"].where(prospects["status"].isin(_CLOSED))
     found = [
@@ -78,14 +91,16 @@ def recorded_until(model: Model) -> date | None:
     return max(days) if days else None
 
 
-def first_date(model: Model) -> date | None:
-    """The earliest snapshot or creation date; None when the model has neither."""
+def _first_date(model: Model) -> date | None:
     found = [
         _earliest(model.snapshots["snapshot_date"]) if len(model.snapshots) else None,
         _earliest(model.prospects["created"]),
     ]
     days = [d for d in found if d is not None]
     return min(days) if days else None
+
+
+_DATES: Derived[tuple[date | None, date | None]] = Derived(_dates)
 
 
 def is_past(model: Model, day: date | None = None) -> bool:
@@ -114,6 +129,104 @@ def _refuse(model: Model, day: date) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Index:
+    """A model's log and activities arranged once, so a state on any day is a few array passes.
+
+    ``log``: the log rows with a date and an id, by id then date (log order within a day),
+    each valid from its date until the deal's next row (``until``, NaT for the last);
+    ``firsts``: per prospect (rows of the Prospects table) and open stage, the first
+    date of the activity that brings a deal there; ``keys`` / ``days``: the activities of
+    prospects as sorted ``code * _SPAN + day`` keys, ``codes`` the prospects' codes.
+    """
+
+    log: pd.DataFrame
+    since: npt.NDArray[np.datetime64]
+    until: npt.NDArray[np.datetime64]
+    firsts: npt.NDArray[np.datetime64]
+    keys: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.int64]
+    by_date: pd.DataFrame  # the Snapshots table by date (log order within a day), dated rows
+    acts_by_date: pd.DataFrame  # the Activities table by date, dated rows
+    prospect_row: npt.NDArray[np.int64]  # per log row, its deal's row in Prospects (-1 none)
+
+    def snapshots_by(self, ts: pd.Timestamp) -> pd.DataFrame:
+        """The log's rows dated on or before ``ts``."""
+        dates = self.by_date["snapshot_date"].to_numpy(dtype=_NS)
+        return self.by_date.iloc[: int(np.searchsorted(dates, ts.to_datetime64(), "right"))]
+
+    def activities_by(self, ts: pd.Timestamp) -> pd.DataFrame:
+        """The Activities table's rows dated on or before ``ts``."""
+        if not len(self.acts_by_date):
+            return self.acts_by_date
+        dates = self.acts_by_date["date"].to_numpy(dtype=_NS)
+        return self.acts_by_date.iloc[: int(np.searchsorted(dates, ts.to_datetime64(), "right"))]
+
+
+_SPAN = 1 << 32  # room for any day number in an activity key
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _day_numbers(values: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    return (values.astype("datetime64[D]") - _EPOCH).astype("int64")
+
+
+def _index(model: Model) -> _Index:
+    snaps = model.snapshots
+    log = snaps.loc[snaps["snapshot_date"].notna() & (snaps["id"] != "")]
+    log = log.sort_values(["id", "snapshot_date"], kind="stable")
+    ids = log["id"].to_numpy(dtype=object)
+    since = log["snapshot_date"].to_numpy(dtype=_NS)
+    until = np.full(len(log), np.datetime64("NaT"), dtype=_NS)
+    same = np.zeros(len(log), dtype=bool)
+    same[:-1] = ids[:-1] == ids[1:]
+    until[:-1] = np.where(same[:-1], since[1:], np.datetime64("NaT"))
+    prospects = model.prospects
+    n_open = model.stages.n_open
+    firsts = np.full((len(prospects), n_open), np.datetime64("NaT"), dtype=_NS)
+    acts = model.activities
+    keys = np.zeros(0, dtype="int64")
+    codes = np.full(len(prospects), -1, dtype="int64")
+    if len(acts):
+        acts = acts.loc[acts["date"].notna() & (acts["prospect_id"] != "")]
+        pid = prospects["id"]
+        for k, stage in enumerate(model.stages.open):
+            if stage.activity:
+                mine = acts.loc[acts["type"] == stage.activity]
+                first = mine.groupby("prospect_id")["date"].min()
+                firsts[:, k] = pid.map(first).to_numpy(dtype=_NS)
+        names = pd.Index(pd.unique(acts["prospect_id"].to_numpy(dtype=object)))
+        act_codes = names.get_indexer(acts["prospect_id"].to_numpy(dtype=object))
+        keys = np.sort(act_codes * _SPAN + _day_numbers(acts["date"].to_numpy(dtype=_NS)))
+        codes = names.get_indexer(pid.to_numpy(dtype=object)).astype("int64")
+    by_date = snaps.loc[snaps["snapshot_date"].notna()].sort_values("snapshot_date", kind="stable")
+    acts_by_date = model.activities
+    if len(acts_by_date):
+        acts_by_date = acts_by_date.loc[acts_by_date["date"].notna()]
+        acts_by_date = acts_by_date.sort_values("date", kind="stable")
+    first_row = pd.Series(np.arange(len(prospects)), index=prospects["id"].to_numpy(dtype=object))
+    first_row = first_row[~first_row.index.duplicated()]
+    prospect_row = pd.Index(first_row.index).get_indexer(ids)
+    prospect_row = np.where(prospect_row >= 0, first_row.to_numpy()[prospect_row], -1)
+    return _Index(
+        log, since, until, firsts, keys, codes, by_date, acts_by_date,
+        prospect_row.astype("int64"),
+    )  # fmt: skip
+
+
+_INDEX: Derived[_Index] = Derived(_index)
+
+
+def _log_rows(index: _Index, ts: pd.Timestamp, n: int) -> npt.NDArray[np.int64]:
+    """Per prospect row, its log row valid at the end of ``ts`` (as `pipeline_as_of`); -1."""
+    at = ts.to_datetime64()
+    valid = (index.since <= at) & (np.isnat(index.until) | (index.until > at))
+    valid &= index.prospect_row >= 0
+    out = np.full(n, -1, dtype="int64")
+    out[index.prospect_row[valid]] = np.flatnonzero(valid)
+    return out
+
+
 def as_it_stood(model: Model, day: date | None = None) -> Model:
     """The model as the pipeline stood at the end of ``day`` (default: its as-of date).
 
@@ -134,49 +247,43 @@ def as_it_stood(model: Model, day: date | None = None) -> Model:
         )
     _refuse(model, when)
     ts = pd.Timestamp(when)
-    snaps = model.snapshots
-    log = snaps.loc[snaps["snapshot_date"].notna() & (snaps["snapshot_date"] <= ts)]
-    acts = model.activities
-    if len(acts):
-        acts = acts.loc[acts["date"].notna() & (acts["date"] <= ts)]
-    prospects = _prospects_on(model.prospects, model.stages, log, acts, ts)
+    index = _INDEX.of(model)
+    log = index.snapshots_by(ts)
+    acts = index.activities_by(ts)
+    prospects = _prospects_on(model, index, ts)
     return dataclasses.replace(
         model, prospects=prospects, snapshots=log, activities=acts, settings=settings
     )
 
 
 def _activity_stage(
-    acts: pd.DataFrame,
-    stages: Stages,
-    ids: npt.NDArray[np.object_],
-    after: npt.NDArray[np.datetime64],
+    firsts: npt.NDArray[np.datetime64], ts: pd.Timestamp, after: npt.NDArray[np.datetime64]
 ) -> npt.NDArray[np.int64]:
-    """Furthest open stage whose activity the deal shows after ``after`` (NaT: ever); -1 none."""
-    out = np.full(len(ids), -1, dtype=np.int64)
-    if not len(acts) or not len(ids):
-        return out
-    kinds = {name: k for k, name in enumerate(stages.activities) if name}
-    level = acts["type"].map(kinds)
-    useful = acts.loc[level.notna() & (acts["prospect_id"] != "")]
-    if useful.empty:
-        return out
-    frame = pd.DataFrame(
-        {"id": useful["prospect_id"].to_numpy(dtype=object), "date": useful["date"].to_numpy(_NS),
-         "level": level.loc[useful.index].to_numpy(dtype="int64")}
-    )  # fmt: skip
-    since = pd.Series(after, index=pd.Index(ids)).groupby(level=0).first()
-    frame["since"] = frame["id"].map(since)
-    keep = frame["since"].isna() | (frame["date"] > frame["since"])
-    best = frame.loc[keep].groupby("id")["level"].max()
-    found = pd.Series(ids).map(best)
-    return found.fillna(-1).to_numpy(dtype="int64")
+    """Furthest open stage whose activity is first dated in (``after``, ``ts``]; -1 none."""
+    at = ts.to_datetime64()
+    dated = ~np.isnat(firsts) & (firsts <= at)
+    dated &= np.isnat(after)[:, None] | (firsts > after[:, None])
+    levels = np.arange(firsts.shape[1], dtype="int64")
+    best: npt.NDArray[np.int64] = np.where(dated, levels[None, :], -1).max(axis=1, initial=-1)
+    return best
 
 
-def _last_activity(acts: pd.DataFrame, ids: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64]:
-    if not len(acts) or not len(ids):
-        return np.full(len(ids), np.datetime64("NaT"), dtype=_NS)
-    latest = acts.loc[acts["prospect_id"] != ""].groupby("prospect_id")["date"].max()
-    return pd.Series(ids).map(latest).to_numpy(dtype=_NS)
+def _last_activity(
+    index: _Index, rows: npt.NDArray[np.int64], ts: pd.Timestamp
+) -> npt.NDArray[np.datetime64]:
+    """The latest activity dated by ``ts`` of the prospects at ``rows`` (NaT: none)."""
+    out = np.full(len(rows), np.datetime64("NaT"), dtype=_NS)
+    codes = index.codes[rows]
+    known = codes >= 0
+    if not len(index.keys) or not known.any():
+        return out
+    day = int(_day_numbers(np.array([ts.to_datetime64()]))[0])
+    at = np.searchsorted(index.keys, codes[known] * _SPAN + day, side="right") - 1
+    found = (at >= 0) & (index.keys[np.maximum(at, 0)] // _SPAN == codes[known])
+    days = index.keys[np.maximum(at, 0)] % _SPAN
+    dates = (_EPOCH + days.astype("timedelta64[D]")).astype(_NS)
+    out[np.flatnonzero(known)[found]] = dates[found]
+    return out
 
 
 @dataclass
@@ -204,30 +311,26 @@ class _State:
             logged_on=np.full(len(deals), np.datetime64("NaT"), dtype=_NS),
         )
 
-    def take_log(self, use: npt.NDArray[np.bool_], rows: pd.DataFrame) -> None:
-        """Overwrite the deals of ``use`` with their log rows (``rows``, in the same order)."""
-        self.stage_idx[use] = rows["stage_idx"].to_numpy(dtype="int64")
-        self.status[use] = rows["status"].to_numpy(dtype=object)
-        self.owner[use] = rows["owner"].to_numpy(dtype=object)
-        self.amount[use] = rows["amount"].to_numpy(dtype="float64")
-        self.expected[use] = rows["expected_close"].to_numpy(dtype=_NS)
-        self.probability[use] = rows["probability"].to_numpy(dtype="float64")
-        self.logged_on[use] = rows["snapshot_date"].to_numpy(dtype=_NS)
+    def take_log(
+        self, use: npt.NDArray[np.bool_], log: pd.DataFrame, at: npt.NDArray[np.int64]
+    ) -> None:
+        """Overwrite the deals of ``use`` with the rows ``at`` of ``log`` (in the same order)."""
+        self.stage_idx[use] = log["stage_idx"].to_numpy(dtype="int64")[at]
+        self.status[use] = log["status"].to_numpy(dtype=object)[at]
+        self.owner[use] = log["owner"].to_numpy(dtype=object)[at]
+        self.amount[use] = log["amount"].to_numpy(dtype="float64")[at]
+        self.expected[use] = log["expected_close"].to_numpy(dtype=_NS)[at]
+        self.probability[use] = log["probability"].to_numpy(dtype="float64")[at]
+        self.logged_on[use] = log["snapshot_date"].to_numpy(dtype=_NS)[at]
 
 
 def _kept(
-    prospects: pd.DataFrame, state: pd.DataFrame | None, ts: pd.Timestamp
-) -> tuple[pd.DataFrame, npt.NDArray[np.bool_]]:
-    """The deals that existed at ``ts`` and, for each, whether the log shows it by then."""
-    ids = prospects["id"].to_numpy(dtype=object)
-    in_log = (
-        np.zeros(len(ids), dtype=bool)
-        if state is None
-        else (pd.Index(state.index).get_indexer(ids) >= 0) & (ids != "")
-    )
+    prospects: pd.DataFrame, log_rows: npt.NDArray[np.int64], ts: pd.Timestamp
+) -> npt.NDArray[np.int64]:
+    """Rows of the deals that existed at ``ts``: created by then, or in the log by then."""
     created = prospects["created"].to_numpy(dtype=_NS)
-    exists = (~np.isnat(created) & (created <= ts.to_datetime64())) | in_log
-    return prospects.loc[exists], in_log[exists]
+    exists = (~np.isnat(created) & (created <= ts.to_datetime64())) | (log_rows >= 0)
+    return np.flatnonzero(exists)
 
 
 def _stage_names(stages: Stages, state: _State, still_open: npt.NDArray[np.bool_]) -> None:
@@ -251,13 +354,13 @@ def _named(stages: Stages, stage_idx: npt.NDArray[np.int64], today: npt.NDArray[
     return out
 
 
-def _prospects_on(
-    prospects: pd.DataFrame, stages: Stages, log: pd.DataFrame, acts: pd.DataFrame, ts: pd.Timestamp
-) -> pd.DataFrame:
+def _prospects_on(model: Model, index: _Index, ts: pd.Timestamp) -> pd.DataFrame:
     """The Prospects table rebuilt as it stood at the end of ``ts`` (module notes)."""
-    state_log = pipeline_as_of(log, ts.date()).set_index("id") if len(log) else None
-    out, in_log = _kept(prospects, state_log, ts)
-    ids = out["id"].to_numpy(dtype=object)
+    stages = model.stages
+    log_rows = _log_rows(index, ts, len(model.prospects))
+    rows = _kept(model.prospects, log_rows, ts)
+    log_rows = log_rows[rows]
+    out = model.prospects.iloc[rows]
     closed_at = out["closed"].to_numpy(dtype=_NS)
     final = out["status"].isin(_CLOSED).to_numpy()
     is_open = ~(final & (np.isnat(closed_at) | (closed_at <= ts.to_datetime64())))
@@ -269,10 +372,10 @@ def _prospects_on(
     state = _State.of(out)
     state.stage_idx[is_open] = 0
     state.status[is_open] = "open"
-    use = is_open & in_log
-    if state_log is not None and use.any():
-        state.take_log(use, state_log.loc[ids[use]])
-    moved = _activity_stage(acts, stages, ids, state.logged_on)
+    use = is_open & (log_rows >= 0)
+    if use.any():
+        state.take_log(use, index.log, log_rows[use])
+    moved = _activity_stage(index.firsts[rows], ts, state.logged_on)
     still_open = is_open & (state.status == "open")
     advance = still_open & (moved > state.stage_idx)
     state.stage_idx[advance] = np.minimum(
@@ -282,7 +385,7 @@ def _prospects_on(
 
     last = out["last_activity"].to_numpy(dtype=_NS).copy()
     late = ~np.isnat(last) & (last > ts.to_datetime64())
-    last[late] = _last_activity(acts, ids[late])
+    last[late] = _last_activity(index, rows[late], ts)
     reached = out["reached_idx"].to_numpy(dtype="int64").copy()
     reached[still_open] = state.stage_idx[still_open]
     closed = closed_at.copy()

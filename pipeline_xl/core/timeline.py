@@ -18,10 +18,10 @@ Prospects table is the freshest state. Before it, the state on ``day`` is rebuil
   final state; any other deal is open, with no close date;
 * an open deal's owner, stage, amount, expected close and probability are its latest log
   row dated on or before ``day`` (as `pipeline_xl.core.snapshots.pipeline_as_of` reads
-  it), else today's values at the first open stage; either way it is moved on to the
-  furthest stage whose activity (the Stages table's activity for it) the Activities
-  table first dates for the deal after that log row and by ``day``, never past its
-  stage of today;
+  it), else today's values at the first open stage (for a deal closed since, without
+  its expected close and probability: those were written after the day); either way
+  it is moved on to the furthest stage whose activity (the Stages table's activity for
+  it) the Activities table first dates for the deal after that log row and by ``day``;
 * its last activity is today's when dated by ``day``, else its latest activity by then;
   category, name, company and source are today's (the log does not record them);
 * the log and the Activities table keep their rows dated on or before ``day`` (in date
@@ -193,8 +193,9 @@ def _index(model: Model) -> _Index:
         for k, stage in enumerate(model.stages.open):
             if stage.activity:
                 mine = acts.loc[acts["type"] == stage.activity]
-                first = mine.groupby("prospect_id")["date"].min()
-                firsts[:, k] = pid.map(first).to_numpy(dtype=_NS)
+                if len(mine):
+                    first = mine.groupby("prospect_id")["date"].min()
+                    firsts[:, k] = pd.to_datetime(pid.map(first)).to_numpy(dtype=_NS)
         names = pd.Index(pd.unique(acts["prospect_id"].to_numpy(dtype=object)))
         act_codes = names.get_indexer(acts["prospect_id"].to_numpy(dtype=object))
         keys = np.sort(act_codes * _SPAN + _day_numbers(acts["date"].to_numpy(dtype=_NS)))
@@ -365,22 +366,22 @@ def _prospects_on(model: Model, index: _Index, ts: pd.Timestamp) -> pd.DataFrame
     final = out["status"].isin(_CLOSED).to_numpy()
     is_open = ~(final & (np.isnat(closed_at) | (closed_at <= ts.to_datetime64())))
     n_open = stages.n_open
-    today_idx = out["stage_idx"].to_numpy(dtype="int64")
-    won_cap = np.where(out["status"] == "won", n_open - 1, out["reached_idx"])
-    cap = np.clip(np.where(final, won_cap, today_idx), 0, n_open - 1)
 
     state = _State.of(out)
     state.stage_idx[is_open] = 0
     state.status[is_open] = "open"
+    # A deal closed since: what its row says today (an expected close that may be its
+    # real close, no probability) was written after the day, so it is not known then.
+    closed_since = is_open & final
+    state.expected[closed_since] = np.datetime64("NaT")
+    state.probability[closed_since] = np.nan
     use = is_open & (log_rows >= 0)
     if use.any():
         state.take_log(use, index.log, log_rows[use])
     moved = _activity_stage(index.firsts[rows], ts, state.logged_on)
     still_open = is_open & (state.status == "open")
     advance = still_open & (moved > state.stage_idx)
-    state.stage_idx[advance] = np.minimum(
-        moved[advance], np.maximum(cap[advance], state.stage_idx[advance])
-    )
+    state.stage_idx[advance] = np.minimum(moved[advance], n_open - 1)
     _stage_names(stages, state, still_open)
 
     last = out["last_activity"].to_numpy(dtype=_NS).copy()

@@ -684,3 +684,58 @@ def test_any_small_book_builds(deals, with_targets):
     team = block(report, "Forecast range", "Team range by period").frame
     assert (team["p10"] <= team["p50"]).all()
     assert (team["p50"] <= team["p90"]).all()
+
+
+# --------------------------------------------------------------------------- one state
+
+
+class TestAsItStood:
+    def test_a_past_date_is_a_view(self, sample):
+        model, _ = sample
+        past = dataclasses.replace(
+            model, settings=dataclasses.replace(model.settings, as_of=date(2026, 9, 30))
+        )
+        report = build_report(past, rng=np.random.default_rng(1))
+        assert report.view
+        assert report.snapshots.empty  # nothing may be recorded in the past
+        for sheet in report.sheets:
+            assert sheet.subtitle.startswith("As it stood on 2026-09-30 · EUR"), sheet.name
+
+    def test_today_is_recorded(self, sample):
+        _, report = sample
+        assert not report.view
+        assert len(report.snapshots) > 0
+
+    def test_every_sheet_counts_the_same_open_deals(self, sample):
+        # One state for every sheet: Pipeline flow's open deals are the forecast's.
+        model, report = sample
+        metrics = block(report, "Pipeline flow", "Headline metrics").frame.set_index("metric")
+        assert metrics.loc["Open deals", "value"] == (model.prospects["status"] == "open").sum()
+
+
+class TestWinOdds:
+    def test_counts_beside_every_rate(self, sample):
+        model, report = sample
+        odds = block(report, "Pipeline flow", "Win odds per stage (learned)").frame
+        assert [c.header for c in block(report, "Pipeline flow", odds_title()).columns] == [
+            "Owner", "Stage", "Closed deals that reached it", "Won", "Own P(win)",
+            "P(win) used", "Weight of own deals",
+        ]  # fmt: skip
+        team = odds.loc[odds["owner"] == TEAM_LABEL]
+        closed = model.prospects.loc[model.prospects["status"].isin(["won", "lost"])]
+        won = int((closed["status"] == "won").sum())
+        # The team's first stage: every closed deal reached it; P(win) = won / closed.
+        first = team.iloc[0]
+        assert first["reached"] == len(closed)
+        assert first["won"] == won
+        assert first["used"] == pytest.approx(won / len(closed))
+        owners = odds.loc[odds["owner"] != TEAM_LABEL]
+        # Shrunk rates lie between the owner's own and the team's.
+        merged = owners.merge(team[["stage", "used"]], on="stage", suffixes=("", "_team"))
+        low = np.minimum(merged["own"], merged["used_team"]) - 1e-12
+        high = np.maximum(merged["own"], merged["used_team"]) + 1e-12
+        assert ((merged["used"] >= low) & (merged["used"] <= high)).all()
+
+
+def odds_title() -> str:
+    return "Win odds per stage (learned)"

@@ -53,16 +53,17 @@ def _demo(args: argparse.Namespace) -> int:
         share = expected / target if target else math.nan
         rows.append((
             rec["period"], amount(target), amount(float(rec["won"])),
-            amount(float(rec["weighted"])), amount(expected), amount(expected - target),
-            pct(share), "<- now" if rec["period"] == current else "",
+            amount(float(rec["weighted"])), amount(float(rec["new_deals"])), amount(expected),
+            amount(expected - target), pct(share), "<- now" if rec["period"] == current else "",
         ))  # fmt: skip
     cur = model.settings.currency
     table(
-        ["Period", f"Target {cur}", "Won", "Weighted", "Expected", "Variance", "% target", ""],
+        ["Period", f"Target {cur}", "Won", "Pipeline", "New deals", "Expected", "Variance",
+         "% target", ""],
         rows,
-        title="Forecast against target (team)",
-        numeric=[False, True, True, True, True, True, True, False],
-    )
+        title="Calibrated forecast against target (team)",
+        numeric=[False, True, True, True, True, True, True, True, False],
+    )  # fmt: skip
     for item in result.plans:
         say()
         if item.plan is None:

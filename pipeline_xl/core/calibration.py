@@ -365,15 +365,13 @@ def open_deals(model: Model, rows: pd.DataFrame, probability: FloatArray) -> Ope
 def _owner_factor(model: Model, deals: OpenDeals) -> FloatArray:
     """The owner's shrunk P(win | stage) over the team's, per deal (1 for the team's)."""
     team = np.array(rates_for(model, "").win_probabilities, dtype="float64")
-    factor = np.ones(len(deals.owner), dtype="float64")
-    for owner in set(deals.owner.tolist()):
-        if not owner:
-            continue
-        mine = np.array(rates_for(model, str(owner)).win_probabilities, dtype="float64")
-        ratio = np.divide(mine, team, out=np.ones_like(mine), where=team > 0)
-        pick = deals.owner == owner
-        factor[pick] = ratio[deals.stage[pick]]
-    return factor
+    codes, names = pd.factorize(deals.owner)
+    ratios = np.ones((len(names), len(team)), dtype="float64")
+    for i, owner in enumerate(names):
+        if owner:
+            mine = np.array(rates_for(model, str(owner)).win_probabilities, dtype="float64")
+            ratios[i] = np.divide(mine, team, out=np.ones_like(mine), where=team > 0)
+    return ratios[codes, deals.stage] if len(names) else np.ones(0, dtype="float64")
 
 
 @dataclass(frozen=True)
@@ -581,7 +579,7 @@ def new_deal_line(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
     first_win = pd.Timestamp(won["closed"].min()).date()
     closed = won["closed"].to_numpy(dtype=_NS)
     created = won["created"].to_numpy(dtype=_NS)
-    owners = won["owner"].to_numpy(dtype=object)
+    codes, owners = pd.factorize(won["owner"].to_numpy(dtype=object))
     amounts = np.nan_to_num(won["amount"].to_numpy(dtype="float64"))
     records: list[tuple[str, str, float, int]] = []
     for period in periods:
@@ -589,9 +587,9 @@ def new_deal_line(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
             continue
         lead = period.start - as_of  # how long before the period the forecast is made
         step, _ = _season(period)
-        sums: list[pd.Series] = []
-        k = 1
-        while len(sums) < NEW_DEAL_PERIODS:
+        total = np.zeros(len(owners), dtype="float64")
+        basis, k = 0, 1
+        while basis < NEW_DEAL_PERIODS:
             past = period.next(-step * k)
             k += 1
             if past.end > as_of:
@@ -603,12 +601,17 @@ def new_deal_line(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
                 closed < np.datetime64(past.end, "ns")
             )
             inside &= created > origin
-            sums.append(pd.Series(amounts[inside]).groupby(owners[inside]).sum())
-        if not sums:
+            total += np.bincount(codes[inside], weights=amounts[inside], minlength=len(owners))
+            basis += 1
+        if not basis:
             continue
-        mean = pd.concat(sums, axis=1).fillna(0.0).sum(axis=1) / len(sums)
-        records.append((period.label, "", float(mean.sum()), len(sums)))
-        records += [(period.label, str(o), float(v), len(sums)) for o, v in mean.items() if o]
+        mean = total / basis
+        records.append((period.label, "", float(mean.sum()), basis))
+        records += [
+            (period.label, str(o), float(v), basis)
+            for o, v in zip(owners, mean, strict=True)
+            if o and v
+        ]
     return pd.DataFrame.from_records(records, columns=columns)
 
 

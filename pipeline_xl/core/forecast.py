@@ -207,11 +207,12 @@ def _probabilities(model: Model) -> tuple[pd.Series, dict[str, RateSource]]:
     owners = open_rows["owner"].to_numpy(dtype=object)
     stage_idx = open_rows["stage_idx"].to_numpy(dtype="int64")
     stage_idx = np.clip(stage_idx, 0, model.stages.n_open - 1)
-    per_stage, sources = _stage_rates(model, sorted(set(owners.tolist())))
+    codes, names = pd.factorize(owners, sort=True)
+    per_stage, sources = _stage_rates(model, [str(n) for n in names])
     probs = np.zeros(len(open_rows), dtype="float64")
-    for owner, values in per_stage.items():
-        mask = owners == owner
-        probs[mask] = values[stage_idx[mask]]
+    if len(names):
+        matrix = np.array([per_stage[str(n)] for n in names])
+        probs = matrix[codes, stage_idx]
     override = open_rows["probability"].to_numpy(dtype="float64")
     probs = np.where(np.isnan(override), probs, override)
     probs = np.nan_to_num(np.clip(probs, 0.0, 1.0), nan=0.0)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import period_forecast
+from pipeline_xl.core.forecast import Method, period_forecast
 from pipeline_xl.core.history import FunnelRates, RateSource, model_lead_times, rates_for
 from pipeline_xl.core.model import Model, Stages
 from pipeline_xl.core.periods import Period
@@ -375,12 +375,15 @@ def _first_activity(stages: Stages) -> str:
     return (stages.open[0].activity or stages.open[0].name).lower()
 
 
-def backward_plan(model: Model, period: Period | str, owner: str = "") -> BackwardPlan:
+def backward_plan(
+    model: Model, period: Period | str, owner: str = "", method: Method = "weighted"
+) -> BackwardPlan:
     """Backward plan for ``owner`` ("" = team) in ``period`` from the model's history.
 
     Conversions and the average deal come from `funnel_rates` (owner's history, else the
     team's, else the Stages table); the target from `target_for`; won revenue and the
-    weighted pipeline from `period_forecast`. Section 6 of the design notes.
+    expected pipeline from `period_forecast` of ``method`` (calibrated: the open deals'
+    learned odds plus the new-deal line). Section 6 of the design notes.
 
     Raises:
         InputError: no target for the period and owner, no average deal size, or a
@@ -403,8 +406,8 @@ def backward_plan(model: Model, period: Period | str, owner: str = "") -> Backwa
             column="Amount",
             expected="won deals or open deals with an amount",
         )
-    forecast = period_forecast(model, p, owner)
-    won, weighted = float(forecast.won), float(forecast.weighted)
+    forecast = period_forecast(model, p, owner, method)
+    won, weighted = float(forecast.won), float(forecast.weighted + forecast.new_deals)
     counts = required_counts(
         target, rates.avg_deal, _exact_rates(rates, model.stages), won, weighted
     )
@@ -597,7 +600,11 @@ def _team_sum(
 
 
 def dated_plan(
-    model: Model, period: Period | str, owner: str | None = None, freq: Freq = "week"
+    model: Model,
+    period: Period | str,
+    owner: str | None = None,
+    freq: Freq = "week",
+    method: Method = "weighted",
 ) -> DatedPlan:
     """When the activities of the backward plan must happen, per week or month.
 
@@ -611,7 +618,8 @@ def dated_plan(
     scheduled: the gap already counts only what is still to win.
 
     ``owner=None`` plans every owner with a target in the period and adds team rows
-    (owner "", their sum); with only a team target, the team is planned.
+    (owner "", their sum); with only a team target, the team is planned. ``method``: the
+    forecast the plans start from (`backward_plan`).
 
     Raises:
         InputError: unknown ``freq``, no target, or as `backward_plan`.
@@ -623,7 +631,7 @@ def dated_plan(
     as_of = _as_of(model)
     owners = _owners_with_target(model, p) if owner is None else [owner]
     with_team = owner is None and len(owners) > 0
-    plans = tuple(backward_plan(model, p, o) for o in owners or [""])
+    plans = tuple(backward_plan(model, p, o, method) for o in owners or [""])
     lead = _lead_days(model)
 
     rows: list[tuple[date, str, str, int, int]] = []
@@ -715,7 +723,9 @@ def _source_column(name: str, taken: set[str]) -> str:
     return f"{label} (source)" if label in taken else label
 
 
-def inflow(model: Model, periods: Sequence[Period | str]) -> InflowReport:
+def inflow(
+    model: Model, periods: Sequence[Period | str], method: Method = "weighted"
+) -> InflowReport:
     """New prospects needed per period against prospects actually created.
 
     ``needed`` is the first-stage count of the team's backward plan for every reporting
@@ -746,7 +756,7 @@ def inflow(model: Model, periods: Sequence[Period | str]) -> InflowReport:
         warnings.append("no target for a period that has not ended: nothing is needed")
     lead0 = _lead_days(model)[0] if targets else 0
     for target_period in targets:
-        first = backward_plan(model, target_period, "").levels[0].count
+        first = backward_plan(model, target_period, "", method).levels[0].count
         start = target_period.start - timedelta(days=lead0)
         segments = _segments(start, target_period.end - timedelta(days=lead0), wanted)
         shares = _largest_remainder(first, [days for _, days in segments])

@@ -230,8 +230,8 @@ def _activity_columns(freq: Freq, count_kind: ColumnKind = "int") -> tuple[Colum
 
 
 def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) -> list[Block]:
-    plan = dated_plan(model, period, None, freq)
-    done = activity_variance(model, period, None, freq)
+    plan = dated_plan(model, period, None, freq, "calibrated")
+    done = activity_variance(model, period, None, freq, "calibrated")
     done = done.assign(per_bucket=_team_per_bucket(done, plan.rows))
     label, unit = _FREQ_TEXT[freq]
     kind = count_kind(done["done_to_date"], done["variance_to_date"], done["remaining"])
@@ -244,7 +244,7 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
     if team_plan is not None:
         notes.append(
             f"Target {team_plan.target:,.0f} {currency}, won {team_plan.won:,.0f}, "
-            f"weighted pipeline {team_plan.expected_pipeline:,.0f}: gap "
+            f"expected pipeline and new deals {team_plan.expected_pipeline:,.0f}: gap "
             f"{team_plan.gap:,.0f} = {team_plan.deals} deals of {team_plan.avg_deal:,.0f}."
         )
     chart = ChartSpec(

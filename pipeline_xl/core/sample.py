@@ -44,9 +44,8 @@ How the history is simulated (every step vectorised over deals):
   revenue with the quarter-end pattern the history shows, raised by a small ambition and
   split over the reps by their share of the wins, from the first month after the run-up
   to six months past ``as_of``. The month of ``as_of`` is a stretch month: its target is
-  at least a fifth above what was won so far plus the open pipeline expected to land in
-  it at the Stages table's probabilities, so the team is behind and the backward plan
-  has work to show.
+  a fifth above the larger of its plan and what the team really wins in it (the
+  simulation knows), so the team is behind and the backward plan has work to show.
 * ``messy`` plants typical junk cells; with `ONE_OF_EACH` (what the demo uses) the
   data-issues sheet shows each kind of problem once. Tests, benchmarks and a new
   workbook's sample stay clean by default.
@@ -119,7 +118,7 @@ _STAGE_SIGMA = 0.5  # log-normal spread of the time spent in a stage
 _OVERRIDE_SHARE = 0.10  # share of deals whose rep overrides the stage probability
 _PUSH_PROB = 0.8  # chance that an overdue open deal gets a new expected close
 _QUARTER_PUSH = 0.5  # share of early-quarter wins pulled into the quarter before
-_STRETCH = 1.2  # the as-of month's target over what it is expected to bring
+_STRETCH = 1.2  # the as-of month's target over its plan or what it really brings
 # Log-normal (mean, sd) of estimated / true time to close: reps are optimistic about
 # three times out of four.
 _ESTIMATE_BIAS = (-0.25, 0.4)
@@ -243,7 +242,7 @@ def generate(
     log, state = _snapshot_log(rng, ctx, deals)
     prospects = _prospects(rng, ctx, deals, state)
     activities = _activities(rng, ctx, deals)
-    targets = _targets(rng, ctx, deals, state)
+    targets = _targets(rng, ctx, deals)
     if messy:
         prospects = make_messy(rng, prospects, messy, currency)
     tables = {
@@ -589,15 +588,16 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
     )
 
 
-def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _State) -> pd.DataFrame:
+def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.DataFrame:
     """Monthly revenue and deal targets per rep, from the first shown month to as_of + 6 months.
 
     The team's plan for a month is its won revenue smoothed over five months (centred,
     shorter at the ends) times the quarter-end pattern of the history (won over smoothed,
     by the month's position in its quarter), times a small ambition and noise; months
-    from as_of on continue the recent level with slight growth. The as_of month is at
-    least `_STRETCH` times what it is expected to bring (module notes). Each rep gets a
-    share that mixes their won revenue and an equal split.
+    from as_of on continue the recent level with slight growth. The as_of month is a
+    stretch month: `_STRETCH` times the larger of its plan and what the team really wins
+    in it (module notes). Each rep gets a share that mixes their won revenue and an equal
+    split.
     """
     rep_names = ctx.rep_names
     n_reps = rep_names.size
@@ -637,7 +637,7 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _Sta
     ambition = rng.uniform(1.0, 1.06)
     plan = np.concatenate([level, ahead]) * pattern[position] * ambition
     plan *= np.exp(rng.normal(0.0, 0.05, n_months))
-    plan[n_hist] = max(plan[n_hist], _STRETCH * _expected_now(ctx, deals, state))
+    plan[n_hist] = _STRETCH * max(plan[n_hist], _month_total(ctx, deals))
 
     rep_total = rep_won.sum(axis=1)
     share = np.full(n_reps, 1.0 / n_reps)
@@ -659,14 +659,9 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals, state: _Sta
     )
 
 
-def _expected_now(ctx: _Context, deals: _Deals, state: _State) -> float:
-    """Won so far in the as_of month plus the open amounts landing in it, weighted."""
+def _month_total(ctx: _Context, deals: _Deals) -> float:
+    """What the team really wins in the as_of month, after as_of included (the simulation's)."""
     first_day = int(month_start(np.array([ctx.as_of_month], dtype=np.int64))[0])
-    stages = ctx.stages
-    n_open = stages.n_open
-    won = deals.won & (deals.close >= first_day) & (deals.close <= ctx.as_of_day)
-    is_open = (state.code >= 0) & (state.code < n_open)
-    month_end = int(month_start(np.array([ctx.as_of_month + 1], dtype=np.int64))[0])
-    lands = is_open & (state.expected < month_end)
-    odds = np.array([s.probability for s in stages.open])[np.clip(state.code, 0, n_open - 1)]
-    return float(deals.amount[won, -1].sum() + (state.amount * odds)[lands].sum())
+    next_first = int(month_start(np.array([ctx.as_of_month + 1], dtype=np.int64))[0])
+    won = deals.won & (deals.close >= first_day) & (deals.close < next_first)
+    return float(deals.amount[won, -1].sum())

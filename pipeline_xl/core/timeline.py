@@ -173,8 +173,12 @@ def _day_numbers(values: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
 
 def _index(model: Model) -> _Index:
     snaps = model.snapshots
-    log = snaps.loc[snaps["snapshot_date"].notna() & (snaps["id"] != "")]
-    log = log.sort_values(["id", "snapshot_date"], kind="stable")
+    dated = snaps.loc[snaps["snapshot_date"].notna()]
+    dates = dated["snapshot_date"].to_numpy(dtype=_NS)
+    by_date = dated.iloc[np.argsort(dates, kind="stable")]
+    log = dated.loc[dated["id"] != ""]
+    codes_log, _ = pd.factorize(log["id"].to_numpy(dtype=object))
+    log = log.iloc[np.lexsort((log["snapshot_date"].to_numpy(dtype=_NS), codes_log))]
     ids = log["id"].to_numpy(dtype=object)
     since = log["snapshot_date"].to_numpy(dtype=_NS)
     until = np.full(len(log), np.datetime64("NaT"), dtype=_NS)
@@ -182,30 +186,37 @@ def _index(model: Model) -> _Index:
     same[:-1] = ids[:-1] == ids[1:]
     until[:-1] = np.where(same[:-1], since[1:], np.datetime64("NaT"))
     prospects = model.prospects
+    pid = pd.Index(prospects["id"].to_numpy(dtype=object))
     n_open = model.stages.n_open
     firsts = np.full((len(prospects), n_open), np.datetime64("NaT"), dtype=_NS)
     acts = model.activities
     keys = np.zeros(0, dtype="int64")
     codes = np.full(len(prospects), -1, dtype="int64")
+    acts_by_date = acts
     if len(acts):
-        acts = acts.loc[acts["date"].notna() & (acts["prospect_id"] != "")]
-        pid = prospects["id"]
-        for k, stage in enumerate(model.stages.open):
-            if stage.activity:
-                mine = acts.loc[acts["type"] == stage.activity]
-                if len(mine):
-                    first = mine.groupby("prospect_id")["date"].min()
-                    firsts[:, k] = pd.to_datetime(pid.map(first)).to_numpy(dtype=_NS)
-        names = pd.Index(pd.unique(acts["prospect_id"].to_numpy(dtype=object)))
-        act_codes = names.get_indexer(acts["prospect_id"].to_numpy(dtype=object))
-        keys = np.sort(act_codes * _SPAN + _day_numbers(acts["date"].to_numpy(dtype=_NS)))
-        codes = names.get_indexer(pid.to_numpy(dtype=object)).astype("int64")
-    by_date = snaps.loc[snaps["snapshot_date"].notna()].sort_values("snapshot_date", kind="stable")
-    acts_by_date = model.activities
-    if len(acts_by_date):
-        acts_by_date = acts_by_date.loc[acts_by_date["date"].notna()]
-        acts_by_date = acts_by_date.sort_values("date", kind="stable")
-    first_row = pd.Series(np.arange(len(prospects)), index=prospects["id"].to_numpy(dtype=object))
+        acts = acts.loc[acts["date"].notna()]
+        acts_by_date = acts.iloc[np.argsort(acts["date"].to_numpy(dtype=_NS), kind="stable")]
+        acts = acts.loc[acts["prospect_id"] != ""]
+        act_ids = acts["prospect_id"].to_numpy(dtype=object)
+        act_codes, names = pd.factorize(act_ids)
+        act_days = _day_numbers(acts["date"].to_numpy(dtype=_NS))
+        keys = np.sort(act_codes * _SPAN + act_days)
+        codes = pd.Index(names).get_indexer(pid).astype("int64")
+        level = {name: k for k, name in enumerate(model.stages.activities) if name}
+        stage = acts["type"].map(level).to_numpy(dtype="float64")
+        useful = ~np.isnan(stage)
+        if useful.any():
+            # The first day per (deal, stage): the least key over its activities.
+            cell = act_codes[useful] * n_open + stage[useful].astype("int64")
+            first = pd.Series(act_days[useful]).groupby(cell).min()
+            rows = codes >= 0
+            for k in range(n_open):
+                at = pd.Index(first.index).get_indexer(codes[rows] * n_open + k)
+                found = at >= 0
+                days = first.to_numpy()[at[found]]
+                target = np.flatnonzero(rows)[found]
+                firsts[target, k] = (_EPOCH + days.astype("timedelta64[D]")).astype(_NS)
+    first_row = pd.Series(np.arange(len(prospects)), index=pid)
     first_row = first_row[~first_row.index.duplicated()]
     prospect_row = pd.Index(first_row.index).get_indexer(ids)
     prospect_row = np.where(prospect_row >= 0, first_row.to_numpy()[prospect_row], -1)

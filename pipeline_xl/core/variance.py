@@ -225,7 +225,11 @@ def forecast_accuracy(variance: pd.DataFrame) -> pd.DataFrame:
 
 
 def activity_variance(
-    model: Model, period: Period | str, owner: str | None = None, freq: Freq = "week"
+    model: Model,
+    period: Period | str,
+    owner: str | None = None,
+    freq: Freq = "week",
+    method: Method = "weighted",
 ) -> pd.DataFrame:
     """Required against done, per owner and activity, for the plan of ``period``.
 
@@ -234,7 +238,7 @@ def activity_variance(
     rows of that owner and type inside the activity's window up to ``as_of``; ``remaining``
     is what is still to do; ``per_bucket`` spreads it over the buckets left in the window.
     """
-    plan = dated_plan(model, period, owner, freq)
+    plan = dated_plan(model, period, owner, freq, method)
     as_of = pd.Timestamp(model.settings.as_of)
     acts = model.activities
     acts = acts.loc[acts["date"] <= as_of]

@@ -58,10 +58,10 @@ class DemoResult:
 
 def _plan(model: Model, label: str) -> PeriodPlan:
     try:
-        plan = backward_plan(model, label)
+        plan = backward_plan(model, label, method="calibrated")
     except InputError as err:
         return PeriodPlan(label, None, problem=str(err))
-    warnings = tuple(dated_plan(model, label, owner="").warnings)
+    warnings = tuple(dated_plan(model, label, owner="", method="calibrated").warnings)
     return PeriodPlan(label, plan, warnings)
 
 
@@ -85,7 +85,7 @@ def run_demo(
         *(tables[t.sheet] for t in contract.DATA_TABLES),
         as_of=as_of,
     )
-    forecast = forecast_table(model)
+    forecast = forecast_table(model, method="calibrated")
     current = model.settings.current_period
     result = DemoResult(
         sample.company,

@@ -341,10 +341,9 @@ class TestTargets:
             data = generate(1000, as_of=as_of)
             model = validate(*(data.tables[sheet] for sheet in SHEETS), as_of=as_of)
             period = model.settings.current_period
-            for method in ("weighted", "calibrated"):
-                forecast = period_forecast(model, period, method=method)
-                assert forecast.gap > 0.1 * forecast.target, (as_of, method)
-            assert backward_plan(model, period).deals > 0
+            forecast = period_forecast(model, period, method="calibrated")
+            assert forecast.gap > 0.1 * forecast.target, as_of
+            assert backward_plan(model, period, method="calibrated").deals > 0
 
     def test_targets_positive_and_consistent(self, sample):
         targets = sample.tables["Targets"]

@@ -58,16 +58,17 @@ def _demo(args: argparse.Namespace) -> int:
         share = expected / target if target else math.nan
         rows.append((
             rec["period"], amount(target), amount(float(rec["won"])),
-            amount(float(rec["weighted"])), amount(expected), amount(expected - target),
-            pct(share), "<- now" if rec["period"] == current else "",
+            amount(float(rec["weighted"])), amount(float(rec["new_deals"])), amount(expected),
+            amount(expected - target), pct(share), "<- now" if rec["period"] == current else "",
         ))  # fmt: skip
     cur = model.settings.currency
     table(
-        ["Period", f"Target {cur}", "Won", "Weighted", "Expected", "Variance", "% target", ""],
+        ["Period", f"Target {cur}", "Won", "Pipeline", "New deals", "Expected", "Variance",
+         "% target", ""],
         rows,
-        title="Forecast against target (team)",
-        numeric=[False, True, True, True, True, True, True, False],
-    )
+        title="Calibrated forecast against target (team)",
+        numeric=[False, True, True, True, True, True, True, True, False],
+    )  # fmt: skip
     for item in result.plans:
         say()
         if item.plan is None:
@@ -221,6 +222,50 @@ def _metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+_BACKTEST_HEADERS = {
+    "weighted": "Weighted",
+    "calibrated": "Calibrated",
+    "monte_carlo_p50": "Monte Carlo P50",
+    "previous": "Previous period",
+    "mean_3": "Mean of 3",
+}
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from pipeline_xl.usecases.backtest import backtest_of  # noqa: PLC0415 - reads files
+
+    result = backtest_of(
+        args.source, preset=args.preset, mapping=args.map, first=args.first, last=args.last,
+        horizon=args.horizon, as_of=_as_of(args), today=_today(),
+    )  # fmt: skip
+    if args.json:
+        say(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    test = result.backtest
+    methods = list(_BACKTEST_HEADERS)
+    rows = [
+        (str(r["period"]), amount(float(r["actual"])), *(amount(float(r[m])) for m in methods))
+        for r in test.periods.to_dict("records")
+    ]
+    ahead = "one period" if test.horizon == 1 else f"{test.horizon} periods"
+    table(
+        ["Period", "Won", *_BACKTEST_HEADERS.values()],
+        rows,
+        title=f"Backtest of {result.source.name} ({result.kind}), forecasts made {ahead} ahead",
+        numeric=[False, True, *(True for _ in methods)],
+    )
+    say()
+    scores = [
+        (_BACKTEST_HEADERS[str(r["method"])], pct(float(r["wape"])), pct(float(r["bias"])))
+        for r in test.summary.to_dict("records")
+    ]
+    table(["Method", "WAPE", "Bias"], scores, title="Accuracy", numeric=[False, True, True])
+    say("WAPE = sum |won - forecast| / sum won; bias = sum (forecast - won) / sum won.")
+    for note in result.notes:
+        say(f"  {note}")
+    return 0
+
+
 def _rollup(args: argparse.Namespace) -> int:
     from pipeline_xl.usecases.rollup import rollup  # noqa: PLC0415 - builds workbooks
 
@@ -341,6 +386,27 @@ def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     met.add_argument("--json", action="store_true", help="print one JSON object")
     met.set_defaults(handler=_metrics)
+
+    bt = sub.add_parser(
+        "backtest",
+        help="forecast past periods from the pipeline as it stood, and score every method",
+        description="For each period, rebuild the pipeline as it stood when the forecast "
+        "is made, forecast the period with every method (weighted, calibrated, Monte Carlo "
+        "P50, previous period, mean of the last three) and score them against what was won "
+        "(WAPE and bias).",
+    )
+    bt.add_argument("source", help="a pipeline workbook or a CRM export")
+    bt.add_argument("--preset", help=f"the export's CRM: {presets}")
+    bt.add_argument("--map", metavar="FIELD=COLUMN,...", help="explicit column mapping")
+    bt.add_argument("--from", dest="first", metavar="PERIOD", help="first period (e.g. 2017-06)")
+    bt.add_argument("--to", dest="last", metavar="PERIOD", help="last period (default: the "
+                    "last closed one; --from defaults to twelve periods before it)")  # fmt: skip
+    bt.add_argument("--horizon", type=int, default=1,
+                    help="periods ahead the forecasts are made (default 1)")  # fmt: skip
+    bt.add_argument("--as-of", help="as-of date YYYY-MM-DD (default: the workbook's or the "
+                    "export's latest date)")  # fmt: skip
+    bt.add_argument("--json", action="store_true", help="print one JSON object")
+    bt.set_defaults(handler=_backtest)
 
     rol = sub.add_parser(
         "rollup",

@@ -26,11 +26,24 @@ Semantics (design notes, section 6, "Weighted pipeline", "Expected period result
   a win that would slip past the last simulated period closes after the horizon and is in
   no period, so a period's numbers do not depend on how many later periods are simulated.
   A period's total is its won amount plus the simulated wins landing in it.
+
+Two methods (``method``):
+
+* ``weighted`` (the default): the rules above;
+* ``calibrated``: each open deal's probability of being won inside each period is learned
+  from history (`pipeline_xl.core.calibration`: the won-slip law for deals with an
+  expected close, a survival estimate by stage and age for deals without, a quarter-end
+  season), so ``weighted`` is the sum of amount x P(won inside the period) and deals
+  without an expected close are forecast too; ``new_deals`` is the revenue expected from
+  deals not created yet (its own column, zero for the weighted method) and expected =
+  won + weighted + new deals. Commit, best case, pipeline and open counts stay those of
+  the landing period. The Monte Carlo draws each deal's period from the same law, and
+  adds the new-deal line to every trial as it is (its expectation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -39,13 +52,24 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pipeline_xl.core.calibration import (
+    CALIBRATION,
+    new_deal_line,
+    open_deals,
+    period_win_probabilities,
+)
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.history import RateSource, rates_for
-from pipeline_xl.core.model import Derived, Model, Settings
+from pipeline_xl.core.model import Derived, DerivedBy, Model
 from pipeline_xl.core.periods import Period, periods_between
+from pipeline_xl.core.sampling import bernoulli_totals, geometric_tails, simulate_totals
+from pipeline_xl.core.slip import SlipSource, period_number, slip_probability
 
 __all__ = [
+    "LEARNED_SLIP",
     "MAX_PERIODS",
+    "METHODS",
+    "Method",
     "MonteCarloResult",
     "PeriodForecast",
     "SlipSource",
@@ -59,15 +83,12 @@ __all__ = [
     "stage_probabilities",
 ]
 
-SlipSource = Literal["history", "setting", "argument"]
+Method = Literal["weighted", "calibrated"]
+METHODS: tuple[Method, ...] = ("weighted", "calibrated")
 MAX_PERIODS = 24  # longest default forecast table, in periods
 _SOURCE_ORDER: tuple[RateSource, ...] = ("history", "team history", "stages")
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 _NS = "datetime64[ns]"
-_TWO32 = 2.0**32
-_MAX32 = 2**32 - 1
-_DENSE_SHARE = 0.1  # see _dense_levels
-_CHUNK_PAIRS = 2**19  # trial-deal pairs per Monte Carlo chunk (measured fastest near this)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -82,7 +103,9 @@ class PeriodForecast:
 
     ``source`` names where the stage probabilities came from (``history``, ``team
     history`` or ``stages``; the team lists every source its owners used). ``unplaced``
-    counts the owner's open deals without an expected close (in no period).
+    counts the owner's open deals the method cannot place in any period (the weighted
+    method: those without an expected close). ``new_deals``: revenue expected from deals
+    not created yet (calibrated method; 0 otherwise), included in ``expected``.
     """
 
     period: Period
@@ -98,17 +121,21 @@ class PeriodForecast:
     gap: float
     source: str
     unplaced: int
+    new_deals: float = 0.0
+    method: Method = "weighted"
 
 
 @dataclass(frozen=True)
 class MonteCarloResult:
     """Simulated ranges per period.
 
-    ``table`` has one row per requested period: period (label), target, won, p10, p50,
-    p90, mean and hit_probability (P(total >= target), NaN without a target). ``slip`` is
-    the slip probability used and ``slip_source`` where it came from (``history``,
-    ``setting`` or ``argument``); ``unplaced`` counts the open deals of ``owner`` (``""``:
-    team) left out for want of an expected close.
+    ``table`` has one row per requested period: period (label), target, won, new_deals
+    (the calibrated method's new-deal line, in every trial), p10, p50, p90, mean and
+    hit_probability (P(total >= target), NaN without a target). ``slip`` is the geometric
+    slip probability (the weighted method's law, the calibrated method's fallback) and
+    ``slip_source`` where it came from (``history``, ``setting`` or ``argument``);
+    ``timing`` says which law placed the wins; ``unplaced`` counts the open deals of
+    ``owner`` (``""``: team) that could not be placed.
     """
 
     table: pd.DataFrame
@@ -117,6 +144,8 @@ class MonteCarloResult:
     slip_source: SlipSource
     owner: str
     unplaced: int
+    method: Method = "weighted"
+    timing: str = "geometric slip"
 
 
 @dataclass(frozen=True)
@@ -133,6 +162,7 @@ class _Book:
     won_closed: DateArray
     won_amount: FloatArray
     sources: dict[str, RateSource]
+    index: pd.Index  # the open rows of the Prospects table
 
 
 def _ts(day: date) -> np.datetime64:
@@ -177,11 +207,12 @@ def _probabilities(model: Model) -> tuple[pd.Series, dict[str, RateSource]]:
     owners = open_rows["owner"].to_numpy(dtype=object)
     stage_idx = open_rows["stage_idx"].to_numpy(dtype="int64")
     stage_idx = np.clip(stage_idx, 0, model.stages.n_open - 1)
-    per_stage, sources = _stage_rates(model, sorted(set(owners.tolist())))
+    codes, names = pd.factorize(owners, sort=True)
+    per_stage, sources = _stage_rates(model, [str(n) for n in names])
     probs = np.zeros(len(open_rows), dtype="float64")
-    for owner, values in per_stage.items():
-        mask = owners == owner
-        probs[mask] = values[stage_idx[mask]]
+    if len(names):
+        matrix = np.array([per_stage[str(n)] for n in names])
+        probs = matrix[codes, stage_idx]
     override = open_rows["probability"].to_numpy(dtype="float64")
     probs = np.where(np.isnan(override), probs, override)
     probs = np.nan_to_num(np.clip(probs, 0.0, 1.0), nan=0.0)
@@ -228,6 +259,7 @@ def _make_book(model: Model) -> _Book:
         won_closed=closed[won],
         won_amount=np.nan_to_num(prospects["amount"].to_numpy(dtype="float64")[won]),
         sources=sources,
+        index=open_rows.index,
     )
 
 
@@ -245,15 +277,55 @@ def _won_in(book: _Book, period: Period, owner: str) -> float:
     return float(book.won_amount[mask].sum())
 
 
-def _forecast(book: _Book, model: Model, period: Period, owner: str, source: str) -> PeriodForecast:
+def _calibrated_odds(model: Model, periods: tuple[Period, ...]) -> tuple[FloatArray, BoolArray]:
+    book = _book(model)
+    deals = open_deals(model, model.prospects.loc[book.index], book.probability)
+    needs_slip = CALIBRATION.of(model).slip is None and bool(deals.dated.any())
+    slip = LEARNED_SLIP.of(model)[0] if needs_slip else 0.0
+    return period_win_probabilities(model, deals, periods, slip)
+
+
+_CALIBRATED_ODDS: DerivedBy[tuple[Period, ...], tuple[FloatArray, BoolArray]] = DerivedBy(
+    _calibrated_odds
+)
+
+
+def _new_deals(model: Model, periods: tuple[Period, ...]) -> dict[tuple[str, str], float]:
+    line = new_deal_line(model, periods)
+    return {
+        (str(p), str(o)): float(a)
+        for p, o, a in zip(line["period"], line["owner"], line["amount"], strict=True)
+    }
+
+
+_NEW_DEALS: DerivedBy[tuple[Period, ...], dict[tuple[str, str], float]] = DerivedBy(_new_deals)
+
+
+def _check_method(method: str) -> Method:
+    if method not in METHODS:
+        raise InputError("unknown forecast method", value=method, expected=" or ".join(METHODS))
+    return "calibrated" if method == "calibrated" else "weighted"
+
+
+def _forecast(
+    book: _Book, model: Model, period: Period, owner: str, *, source: str, method: Method
+) -> PeriodForecast:
     mine = book.counted if not owner else book.counted & (book.owner == owner)
     lands = mine & (book.landing >= _ts(period.start)) & (book.landing < _ts(period.end))
     amount = book.amount[lands]
     category = book.category[lands]
     won = _won_in(book, period, owner)
-    weighted = float((amount * book.probability[lands]).sum())
+    new = 0.0
+    if method == "calibrated":
+        odds, placed = _CALIBRATED_ODDS.of(model, (period,))
+        weighted = float((book.amount[mine] * odds[mine, 0]).sum())
+        unplaced = int((mine & ~placed).sum())
+        new = _NEW_DEALS.of(model, (period,)).get((period.label, owner), 0.0)
+    else:
+        weighted = float((amount * book.probability[lands]).sum())
+        unplaced = int((mine & np.isnat(book.landing)).sum())
     commit = won + float(amount[category == "commit"].sum())
-    expected = won + weighted
+    expected = won + weighted + new
     target = model.target(period, owner)
     return PeriodForecast(
         period=period,
@@ -268,7 +340,9 @@ def _forecast(book: _Book, model: Model, period: Period, owner: str, source: str
         target=target,
         gap=target - expected,
         source=source,
-        unplaced=int((mine & np.isnat(book.landing)).sum()),
+        unplaced=unplaced,
+        new_deals=new,
+        method=method,
     )
 
 
@@ -280,18 +354,24 @@ def _source_of(book: _Book, model: Model, owner: str) -> str:
     return _rate_source_per_owner(model, [owner])[owner]
 
 
-def period_forecast(model: Model, period: Period | str, owner: str = "") -> PeriodForecast:
+def period_forecast(
+    model: Model, period: Period | str, owner: str = "", method: Method = "weighted"
+) -> PeriodForecast:
     """Won, weighted, expected and category forecasts of ``owner`` (``""`` = team).
 
-    ``period`` is a `Period` or a label parsed with the workbook's fiscal calendar.
+    ``period`` is a `Period` or a label parsed with the workbook's fiscal calendar;
+    ``method`` is ``weighted`` or ``calibrated`` (module notes).
 
     Raises:
-        InputError: ``period`` is not a period.
+        InputError: ``period`` is not a period, or ``method`` is unknown.
 
     """
+    chosen = _check_method(method)
     resolved = model.settings.parse_period(period)
     book = _book(model)
-    return _forecast(book, model, resolved, owner, _source_of(book, model, owner))
+    return _forecast(
+        book, model, resolved, owner, source=_source_of(book, model, owner), method=chosen
+    )
 
 
 def _window(periods: list[Period], current: Period, cap: int) -> list[Period]:
@@ -331,19 +411,25 @@ def _owners(book: _Book, model: Model) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) -> pd.DataFrame:
+def forecast_table(
+    model: Model,
+    periods: Sequence[Period | str] | None = None,
+    method: Method = "weighted",
+) -> pd.DataFrame:
     """One row per period and owner, the team row (owner ``""``) first in each period.
 
     Default periods run, in the workbook's granularity, from the earliest target's period
     (or the current period if earlier) to the last period holding open deals or targets,
     at most `MAX_PERIODS` of them (centred on the current period when cut). Columns:
     period (label), start, end, owner, won, weighted, expected, commit, best_case,
-    pipeline, open_count, target, gap, source, unplaced.
+    pipeline, open_count, target, gap, source, unplaced, new_deals. ``method``:
+    ``weighted`` or ``calibrated`` (module notes).
 
     Raises:
-        InputError: a period label is not a period.
+        InputError: a period label is not a period, or ``method`` is unknown.
 
     """
+    chosen = _check_method(method)
     book = _book(model)
     wanted = _resolve(book, model, periods)
     owners = _owners(book, model)
@@ -358,15 +444,23 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
     commit_amount = np.where(book.category == "commit", book.amount, 0.0)
     best_amount = np.where(book.category == "best_case", book.amount, 0.0)
     unplaced_mask = book.counted & np.isnat(book.landing)
+    new_deals: dict[tuple[str, str], float] = {}
+    if chosen == "calibrated":
+        odds, placed = _CALIBRATED_ODDS.of(model, tuple(wanted))
+        unplaced_mask = book.counted & ~placed
+        new_deals = _NEW_DEALS.of(model, tuple(wanted))
     unplaced = _by_owner(unplaced_mask, open_code, np.ones(len(open_code)), n)
 
     records = []
-    for period in wanted:
+    for j, period in enumerate(wanted):
         start, end = _ts(period.start), _ts(period.end)
         lands = book.counted & (book.landing >= start) & (book.landing < end)
         won_in = (book.won_closed >= start) & (book.won_closed < end)
         won = _by_owner(won_in, won_code, book.won_amount, n)
-        weighted = _by_owner(lands, open_code, weighted_amount, n)
+        if chosen == "calibrated":
+            weighted = _by_owner(book.counted, open_code, book.amount * odds[:, j], n)
+        else:
+            weighted = _by_owner(lands, open_code, weighted_amount, n)
         pipeline = _by_owner(lands, open_code, book.amount, n)
         commit = _by_owner(lands, open_code, commit_amount, n)
         best = _by_owner(lands, open_code, best_amount, n)
@@ -374,14 +468,15 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
         team_target, owner_targets = model.period_targets(period)
         for i, owner in enumerate(["", *owners]):
             target = team_target if not owner else owner_targets.get(owner, float("nan"))
-            expected = won[i] + weighted[i]
+            new = new_deals.get((period.label, owner), 0.0)
+            expected = won[i] + weighted[i] + new
             records.append({
                 "period": period.label, "start": period.start, "end": period.end,
                 "owner": owner, "won": won[i], "weighted": weighted[i], "expected": expected,
                 "commit": won[i] + commit[i], "best_case": won[i] + commit[i] + best[i],
                 "pipeline": pipeline[i], "open_count": int(count[i]), "target": target,
                 "gap": target - expected, "source": sources[owner],
-                "unplaced": int(unplaced[i]),
+                "unplaced": int(unplaced[i]), "new_deals": new,
             })  # fmt: skip
     columns = [
         "period",
@@ -399,6 +494,7 @@ def forecast_table(model: Model, periods: Sequence[Period | str] | None = None) 
         "gap",
         "source",
         "unplaced",
+        "new_deals",
     ]
     table = pd.DataFrame(records, columns=columns)
     for name in ("start", "end"):
@@ -415,90 +511,6 @@ def _by_owner(mask: BoolArray, codes: IntArray, values: FloatArray, n: int) -> l
     return [float(picked.sum()), *(float(v) for v in per_owner)]
 
 
-def _period_number(days: DateArray, kind: str, fiscal_start: int) -> IntArray:
-    """Running period number of each date (month count since 1970 divided by period length)."""
-    months: IntArray = days.astype("datetime64[M]").astype("int64")
-    number: IntArray = (months - (fiscal_start - 1)) // _MONTHS[kind]
-    return number
-
-
-def _period_end(days: DateArray, settings: Settings) -> DateArray:
-    """First day after the reporting period holding each date (NaT stays NaT)."""
-    kind = settings.granularity
-    number = _period_number(days, kind, settings.fiscal_start_month)
-    end_month = (number + 1) * _MONTHS[kind] + (settings.fiscal_start_month - 1)
-    ends = end_month.astype("datetime64[M]").astype(_NS)
-    return np.where(np.isnat(days), np.datetime64("NaT", "ns"), ends)
-
-
-def slip_probability(model: Model) -> tuple[float, SlipSource]:
-    """Share of deals that slipped past the period they were expected to close in.
-
-    Each deal's observations are its Snapshots rows dated on or before ``as_of`` (the state
-    at a date is the latest row on or before it) followed by its Prospects row, observed at
-    ``as_of``. An event is a deal seen open with an expected close in period P and seen
-    again on or after P's end; it is judged at the first such later observation and
-    counted once per deal and period. It slipped when that observation is still open with
-    an expected close in a later period. With fewer than ``min_history`` events the
-    Settings value is used: returns (probability, ``"history"`` or ``"setting"``).
-    """
-    settings = model.settings
-    fallback: tuple[float, SlipSource] = (float(settings.slip_probability), "setting")
-    snaps = model.snapshots
-    as_of = _ts(settings.as_of)
-    if not len(snaps):
-        return fallback
-    log = pd.DataFrame(
-        {
-            "id": snaps["id"].astype(str).to_numpy(dtype=object),
-            "seen": snaps["snapshot_date"].to_numpy(dtype=_NS),
-            "order": 0,
-            "row": snaps["row"].to_numpy(dtype="int64"),
-            "status": snaps["status"].astype(str).to_numpy(dtype=object),
-            "expected": snaps["expected_close"].to_numpy(dtype=_NS),
-        }
-    )
-    log = log.loc[(log["id"] != "") & (log["seen"] <= as_of)]
-    prospects = model.prospects.drop_duplicates("id")
-    prospects = prospects.loc[prospects["id"].isin(log["id"])]
-    now = pd.DataFrame(
-        {
-            "id": prospects["id"].astype(str).to_numpy(dtype=object),
-            "seen": np.full(len(prospects), as_of, dtype=_NS),
-            "order": 1,
-            "row": prospects["row"].to_numpy(dtype="int64"),
-            "status": prospects["status"].astype(str).to_numpy(dtype=object),
-            "expected": prospects["expected_close"].to_numpy(dtype=_NS),
-        }
-    )
-    obs = pd.concat([log, now], ignore_index=True).sort_values(
-        ["id", "seen", "order", "row"], kind="stable"
-    )
-    ids = obs["id"].to_numpy(dtype=object)
-    seen = obs["seen"].to_numpy(dtype=_NS)
-    status = obs["status"].to_numpy(dtype=object)
-    expected = obs["expected"].to_numpy(dtype=_NS)
-    if len(ids) < 2:
-        return fallback
-    ends = _period_end(expected, settings)
-    same = ids[1:] == ids[:-1]
-    is_open = status[:-1] == "open"
-    dated = ~np.isnat(expected[:-1])
-    ended = np.zeros(len(ids) - 1, dtype=bool)
-    ended[dated] = ends[:-1][dated] <= seen[1:][dated]
-    event = same & is_open & dated & ended
-    later = np.zeros(len(ids) - 1, dtype=bool)
-    next_dated = ~np.isnat(expected[1:])
-    later[dated & next_dated] = expected[1:][dated & next_dated] >= ends[:-1][dated & next_dated]
-    slipped = (status[1:] == "open") & later
-    events = pd.DataFrame(
-        {"id": ids[:-1][event], "end": ends[:-1][event], "slipped": slipped[event]}
-    ).drop_duplicates(["id", "end"], keep="first")
-    if len(events) < settings.min_history or len(events) == 0:
-        return fallback
-    return float(events["slipped"].mean()), "history"
-
-
 def _check_slip(value: float) -> float:
     if not 0.0 <= value <= 1.0:  # also rejects NaN
         raise InputError(
@@ -507,153 +519,26 @@ def _check_slip(value: float) -> float:
     return float(value)
 
 
-def _slip_thresholds(prob: FloatArray, slip: float, levels: int) -> list[IntArray]:
-    """Thresholds ``t[k]`` on a uniform 32-bit draw ``u``, for k = 0 .. ``levels``.
-
-    The deal wins and slips at least k periods when ``u <= t[k]`` (k = 0: it wins); -1
-    means never. ``P(u <= t) = (t + 1) / 2**32``, so ``t = ceil(p * slip**k * 2**32) - 1``
-    is exact to 2**-32.
-    """
-    out: list[IntArray] = []
-    previous = np.full(len(prob), _MAX32, dtype="int64")
-    for k in range(levels + 1):
-        scaled = np.ceil(prob * slip**k * _TWO32).astype("int64")
-        previous = np.minimum(scaled - 1, previous)
-        out.append(previous)
-    return out
+def _slip_of(model: Model, slip: float | None) -> tuple[float, SlipSource]:
+    if slip is None:
+        value, source = LEARNED_SLIP.of(model)
+    else:
+        value, source = slip, "argument"
+    return _check_slip(value), source
 
 
-def _dense_levels(prob: FloatArray, slip: float, horizon: int) -> int:
-    """How many slip levels (0, 1, ...) to sum densely; rarer ones are handled sparsely.
-
-    A dense level costs a few passes over every (trial, deal) pair; a sparse win costs
-    about ten times one such pass (measured), so a level is dense while more than about
-    one pair in ten reaches it.
-    """
-    if slip <= 0.0:
-        return 1
-    levels = 1
-    while levels < horizon and float(np.mean(prob)) * slip**levels > _DENSE_SHARE:
-        levels += 1
-    return levels
-
-
-def _draws(
-    rng: np.random.Generator, trials: int, n: int, chunk: int
-) -> Iterator[tuple[int, npt.NDArray[np.uint32]]]:
-    """Uniform 32-bit integers, ``chunk`` trials x ``n`` deals at a time, in trial-major order.
-
-    Taken from the generator's 64-bit stream (two per draw), so the numbers do not depend on
-    ``chunk``: a half left over at the end of a chunk starts the next one.
-    """
-    spare = np.empty(0, dtype="uint32")
-    for first in range(0, trials, chunk):
-        m = min(chunk, trials - first)
-        raw = rng.bit_generator.random_raw((m * n - spare.size + 1) // 2)
-        stream = np.asarray(raw, dtype="uint64").view("uint32")
-        if spare.size:
-            stream = np.concatenate([spare, stream])
-        spare = stream[m * n :].copy()
-        yield first, stream[: m * n].reshape(m, n)
-
-
-@dataclass(frozen=True)
-class _Level:
-    """Deals that win and slip exactly ``k`` periods: ``start <= u <= start + width``."""
-
-    k: int
-    cols: int  # the first ``cols`` deals (by landing period) still land inside the horizon
-    start: npt.NDArray[np.uint32]
-    width: npt.NDArray[np.uint32]
-    amount: FloatArray  # 0 for deals that can never be at this level
-    segments: list[tuple[int, int, int]]  # (landing period, first deal, end deal)
-
-
-def _levels(
-    limits: list[IntArray], amount: FloatArray, bounds: list[int], horizon: int
-) -> list[_Level]:
-    out = []
-    for k in range(len(limits) - 1):
-        cols = bounds[horizon - k]
-        if cols == 0:
-            continue
-        lower, upper = limits[k + 1][:cols], limits[k][:cols]
-        width = upper - lower - 1  # exactly level k: lower < u <= upper
-        segments = [(j, bounds[j], bounds[j + 1]) for j in range(horizon - k)]
-        out.append(
-            _Level(
-                k=k,
-                cols=cols,
-                start=np.minimum(lower + 1, _MAX32).astype("uint32"),
-                width=np.maximum(width, 0).astype("uint32"),
-                amount=np.where(width >= 0, amount[:cols], 0.0),
-                segments=[s for s in segments if s[1] < s[2]],
-            )
-        )
-    return out
-
-
-def _simulate_totals(
-    rng: np.random.Generator,
-    *,
-    prob: FloatArray,
-    amount: FloatArray,
-    base: IntArray,
-    horizon: int,
-    slip: float,
-    trials: int,
-    chunk: int | None,
-) -> FloatArray:
-    """Simulated win amounts per trial (rows) and horizon period (columns).
-
-    One uniform 32-bit integer ``u`` per trial and deal (deals ordered by landing period,
-    see `_draws`). A deal wins and slips at least k periods when ``u`` falls under
-    ``p * slip**k`` (k = 0: it wins). Common slip levels are summed densely: for each
-    level, an indicator matrix of the pairs at exactly that level times each landing
-    period's amounts (float64 matrix-vector products, so sums are exact to rounding) lands
-    k periods later. The rare deeper slips are found sparsely, given their level from
-    ``u`` and added with one bincount. Wins that would land past the horizon are dropped.
-    """
-    out = np.zeros((trials, horizon), dtype="float64")
-    if len(prob) == 0 or horizon == 0 or slip >= 1.0:
-        return out  # with slip 1 every win slips past any horizon
-    order = np.argsort(base, kind="stable")
-    prob, amount, base = prob[order], amount[order], base[order]
-    n = len(prob)
-    bounds = np.searchsorted(base, np.arange(horizon + 1)).tolist()
-    dense = _dense_levels(prob, slip, horizon)
-    limits = _slip_thresholds(prob, slip, dense)
-    levels = _levels(limits, amount, bounds, horizon)
-    deep_cols = bounds[horizon - dense] if slip > 0.0 else 0
-    deep_upto = np.maximum(limits[dense][:deep_cols], 0).astype("uint32")
-    log_p = np.log(prob)
-    log_slip = float(np.log(slip)) if slip > 0.0 else 0.0
-    size = min(chunk or max(1, _CHUNK_PAIRS // n), trials)
-    gaps = np.empty(size * n, dtype="uint32")
-    hits = np.empty(size * n, dtype="float64")
-    flags = np.empty(size * deep_cols, dtype=bool)
-    cells = horizon + 1  # one extra column collects wins that slip past the horizon
-    for first, u in _draws(rng, trials, n, size):
-        m = len(u)
-        block = out[first : first + m]
-        for level in levels:
-            gap = gaps[: m * level.cols].reshape(m, level.cols)
-            hit = hits[: m * level.cols].reshape(m, level.cols)
-            np.subtract(u[:, : level.cols], level.start, out=gap)
-            np.less_equal(gap, level.width, out=hit, casting="unsafe")
-            for j, lo, hi in level.segments:
-                block[:, j + level.k] += hit[:, lo:hi] @ level.amount[lo:hi]
-        if not deep_cols:
-            continue
-        flag = flags[: m * deep_cols].reshape(m, deep_cols)
-        np.less_equal(u[:, :deep_cols], deep_upto, out=flag)
-        row, col = np.divmod(np.flatnonzero(flag), deep_cols)
-        x = (u[row, col] + 0.5) * (1.0 / _TWO32)  # u as a uniform in (0, 1)
-        steps = np.clip(np.floor((np.log(x) - log_p[col]) / log_slip), dense, horizon)
-        land = np.minimum(base[col] + steps.astype("int64"), horizon)
-        moved = np.bincount(row * cells + land, weights=amount[col], minlength=m * cells)
-        block += moved.reshape(m, cells)[:, :horizon]
-    return out
+def _timing(model: Model, method: Method) -> str:
+    if method == "weighted":
+        return "geometric slip"
+    calibration = CALIBRATION.of(model)
+    parts = [
+        f"won-slip law ({calibration.slip_observations} won observations)"
+        if calibration.slip is not None
+        else "geometric slip (too few won observations for the won-slip law)"
+    ]
+    if calibration.age is not None:
+        parts.append(f"age law ({calibration.age_observations} closed deals)")
+    return "; ".join(parts)
 
 
 def simulate(
@@ -665,38 +550,35 @@ def simulate(
     owner: str = "",
     slip: float | None = None,
     chunk: int | None = None,
+    method: Method = "weighted",
 ) -> MonteCarloResult:
     """Monte Carlo ranges (P10/P50/P90, mean, P(total >= target)) per period.
 
-    Each open deal (not omitted, with an expected close) wins with its probability and,
-    given a win, slips at least k periods with probability ``slip**k`` (module notes); a
-    period's total is its won amount plus the simulated wins landing in it. Percentiles
-    use numpy's default (linear) method over ``trials`` (default: Settings ``mc_trials``).
-    ``slip`` defaults to `slip_probability`. The same generator state gives the same
-    numbers, whatever ``chunk``: the number of trials done at a time (default: about
-    half a million trial-deal pairs, which keeps the working set in the processor's cache
-    and memory small).
+    ``weighted``: each open deal (not omitted, with an expected close) wins with its
+    probability and, given a win, slips at least k periods with probability ``slip**k``
+    (module notes). ``calibrated``: each open deal the calibrated forecast places wins in
+    each period with its learned probability (`pipeline_xl.core.calibration`), and the
+    new-deal line is added to every trial. A period's total is its won amount plus the
+    simulated wins landing in it. Percentiles use numpy's default (linear) method over
+    ``trials`` (default: Settings ``mc_trials``). ``slip`` defaults to `slip_probability`
+    (for the calibrated method it is only the fallback law). The same generator state
+    gives the same numbers, whatever ``chunk`` (trials done at a time).
 
     Raises:
         InputError: a period is not a period of the workbook's granularity, or ``trials``,
-            ``slip`` or ``chunk`` is out of range.
+            ``slip``, ``chunk`` or ``method`` is out of range.
 
     """
     settings = model.settings
+    chosen = _check_method(method)
     n_trials = settings.mc_trials if trials is None else trials
     if n_trials < 1:
         raise InputError("too few Monte Carlo trials", value=n_trials, expected="at least 1")
     if chunk is not None and chunk < 1:
         raise InputError("Monte Carlo chunk too small", value=chunk, expected="at least 1")
-    slip_value: float
-    slip_source: SlipSource
-    if slip is None:
-        slip_value, slip_source = LEARNED_SLIP.of(model)
-    else:
-        slip_value, slip_source = slip, "argument"
-    slip_value = _check_slip(slip_value)
+    slip_value, slip_source = _slip_of(model, slip)
     book = _book(model)
-    wanted = _resolve(book, model, periods)
+    wanted = list(dict.fromkeys(_resolve(book, model, periods)))
     kind, fiscal = settings.granularity, settings.fiscal_start_month
     for period in wanted:
         if period.kind != kind:
@@ -706,49 +588,55 @@ def simulate(
                 expected=f"a {kind}",
             )
     mine = book.counted if not owner else book.counted & (book.owner == owner)
-    unplaced = int((mine & np.isnat(book.landing)).sum())
-    horizon_start = _period_number(np.array([_ts(settings.as_of)]), kind, fiscal)[0]
-    numbers = _period_number(np.array([_ts(p.start) for p in wanted], dtype=_NS), kind, fiscal)
-    horizon_start = min(horizon_start, int(numbers.min())) if len(wanted) else horizon_start
-    horizon = int(numbers.max()) - horizon_start + 1 if len(wanted) else 0
-    placed = mine & ~np.isnat(book.landing) & (book.probability > 0)
-    base = np.zeros(len(placed), dtype="int64")
-    base[placed] = _period_number(book.landing[placed], kind, fiscal) - horizon_start
-    use = placed & (base >= 0) & (base < horizon)
-    totals = _simulate_totals(
-        rng,
-        prob=book.probability[use],
-        amount=book.amount[use],
-        base=base[use],
-        horizon=horizon,
-        slip=slip_value,
-        trials=n_trials,
-        chunk=chunk,
-    )
+    horizon_start = period_number(np.array([_ts(settings.as_of)]), kind, fiscal)[0]
+    numbers = period_number(np.array([_ts(p.start) for p in wanted], dtype=_NS), kind, fiscal)
+    horizon_start = min(horizon_start, int(numbers.min())) if wanted else horizon_start
+    horizon = int(numbers.max()) - horizon_start + 1 if wanted else 0
+    new_line: dict[tuple[str, str], float] = {}
+    if chosen == "calibrated":
+        # Each period's total alone: its percentiles and hit probability need only its own
+        # distribution, in which every deal wins with its learned probability for it.
+        odds, placed = _CALIBRATED_ODDS.of(model, tuple(wanted))
+        new_line = _NEW_DEALS.of(model, tuple(wanted))
+        unplaced = int((mine & ~placed).sum())
+        per_period = [
+            bernoulli_totals(rng, odds[mine, j], book.amount[mine], n_trials, chunk)
+            for j in range(len(wanted))
+        ]
+        totals = np.column_stack(per_period) if per_period else np.zeros((n_trials, 0))
+        slots = list(range(len(wanted)))
+    else:
+        unplaced = int((mine & np.isnat(book.landing)).sum())
+        placed_mask = mine & ~np.isnat(book.landing) & (book.probability > 0)
+        base = np.zeros(len(placed_mask), dtype="int64")
+        base[placed_mask] = period_number(book.landing[placed_mask], kind, fiscal) - horizon_start
+        use = placed_mask & (base >= 0) & (base < horizon)
+        totals = simulate_totals(
+            rng, tails=geometric_tails(book.probability[use], slip_value, horizon),
+            amount=book.amount[use], base=base[use], horizon=horizon, trials=n_trials,
+            chunk=chunk,
+        )  # fmt: skip
+        slots = [n - horizon_start for n in numbers.tolist()]
     rows = []
-    for period, number in zip(wanted, numbers.tolist(), strict=True):
+    for period, slot in zip(wanted, slots, strict=True):
         won = _won_in(book, period, owner)
-        total = won + totals[:, number - horizon_start]
+        new = new_line.get((period.label, owner), 0.0)
+        total = won + new + totals[:, slot]
         p10, p50, p90 = np.percentile(total, [10, 50, 90])
         target = model.target(period, owner)
         hit = float("nan") if np.isnan(target) else float((total >= target).mean())
-        rows.append(
-            {
-                "period": period.label,
-                "target": target,
-                "won": won,
-                "p10": float(p10),
-                "p50": float(p50),
-                "p90": float(p90),
-                "mean": float(total.mean()),
-                "hit_probability": hit,
-            }
-        )
-    table = pd.DataFrame(
-        rows,
-        columns=["period", "target", "won", "p10", "p50", "p90", "mean", "hit_probability"],
+        rows.append({
+            "period": period.label, "target": target, "won": won, "new_deals": new,
+            "p10": float(p10), "p50": float(p50), "p90": float(p90),
+            "mean": float(total.mean()), "hit_probability": hit,
+        })  # fmt: skip
+    columns = [
+        "period", "target", "won", "new_deals", "p10", "p50", "p90", "mean", "hit_probability",
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    return MonteCarloResult(
+        table, n_trials, slip_value, slip_source, owner, unplaced, chosen, _timing(model, chosen)
     )
-    return MonteCarloResult(table, n_trials, slip_value, slip_source, owner, unplaced)
 
 
 def hit_probability(
@@ -759,6 +647,7 @@ def hit_probability(
     rng: np.random.Generator,
     trials: int | None = None,
     slip: float | None = None,
+    method: Method = "weighted",
 ) -> float:
     """P(``owner``'s total in ``period`` >= its target) by `simulate`; NaN without a target.
 
@@ -766,7 +655,9 @@ def hit_probability(
         InputError: see `simulate`.
 
     """
-    result = simulate(model, rng, trials=trials, periods=[period], owner=owner, slip=slip)
+    result = simulate(
+        model, rng, trials=trials, periods=[period], owner=owner, slip=slip, method=method
+    )
     return float(result.table["hit_probability"].iloc[0])
 
 

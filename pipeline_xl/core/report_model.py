@@ -114,12 +114,17 @@ class ReportSheet:
 
 @dataclass(frozen=True)
 class Report:
-    """What a refresh writes: the report sheets in order, as of one date."""
+    """What a refresh writes: the report sheets in order, as of one date.
+
+    ``view``: the pipeline as it stood on a date before the workbook's latest record; a
+    view records no snapshot (``snapshots`` is empty) and writers leave the log as it is.
+    """
 
     as_of: date
     currency: str
     sheets: tuple[ReportSheet, ...]
     snapshots: pd.DataFrame = field(default_factory=pd.DataFrame)  # the new Snapshots log
+    view: bool = False
 
     def sheet(self, name: str) -> ReportSheet:
         """The sheet called ``name``."""

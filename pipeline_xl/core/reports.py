@@ -1,19 +1,24 @@
 """The refresh's report: five sheets built from the engine, as one `Report` value.
 
-`build_report` reads a validated `Model` and returns the sheets a refresh writes, in order:
+`build_report` reads a validated `Model` and returns the sheets a refresh writes, in order.
+Every sheet reads one state of the pipeline: the model as it stood on its as-of date
+(`pipeline_xl.core.timeline.as_it_stood`); for a date before the workbook's latest record
+that is a view of the past, and every sheet's subtitle says "As it stood on ...".
 
-1. **Variance**: expected result against target and against the baseline forecast per
-   period and owner (design notes, section 6, "Variance" and "Forecast accuracy");
+1. **Variance**: expected result (the calibrated forecast, `pipeline_xl.core.forecast`)
+   against target and against the baseline forecast per period and owner (design notes,
+   section 6, "Variance" and "Forecast accuracy");
 2. **Activity plan**: the backward plan's activities against the Activities table for the
    current and the next period, and the dated plan still to do ("Backward plan");
 3. **Forecast range**: Monte Carlo P10/P50/P90 and P(reaching target) ("Monte Carlo");
 4. **Pipeline flow**: inflow of new prospects, work in progress and flow per stage
-   ("Little's law"), movement since the previous snapshot and headline metrics
-   ("Win rate", "Coverage", "Sales velocity");
+   ("Little's law"), movement since the previous snapshot, headline metrics ("Win rate",
+   "Coverage", "Sales velocity") and the learned win odds with the counts behind them;
 5. **Data issues**: every problem validation found, cell values kept as text.
 
 It also records the prospects as a snapshot on ``as_of`` and returns the whole new change
-log, which the writer puts back on the Snapshots sheet. A block whose engine call raises an
+log, which the writer puts back on the Snapshots sheet; a view of the past records
+nothing (`Report.view`, an empty log). A block whose engine call raises an
 `InputError` (no target for a period, no deal size to plan with, ...) becomes a note in its
 place, so one missing input never stops the refresh. Nothing here reads the clock or global
 randomness: ``as_of`` comes from the Settings and the Monte Carlo uses the generator given.
@@ -22,9 +27,6 @@ randomness: ``as_of`` comes from the Settings and the Monte Carlo uses the gener
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
@@ -35,18 +37,29 @@ from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import forecast_table, simulate
 from pipeline_xl.core.history import model_lead_times, rates_for
-from pipeline_xl.core.metrics import Metrics, compute_metrics, stage_flow
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
-from pipeline_xl.core.planning import Freq, dated_plan, inflow
-from pipeline_xl.core.report_model import Block, ChartSpec, Column, ColumnKind, Report, ReportSheet
-from pipeline_xl.core.snapshots import (
-    RECORDED_LOG,
-    movement,
-    movement_summary,
-    recorded_log,
-    snapshot_dates,
+from pipeline_xl.core.planning import Freq, dated_plan
+from pipeline_xl.core.report_flow import (
+    FLOW_WINDOW_DAYS,
+    INFLOW_AHEAD,
+    INFLOW_BACK,
+    TOP_MOVES,
+    flow_sheet,
 )
+from pipeline_xl.core.report_model import Block, ChartSpec, Column, ColumnKind, Report, ReportSheet
+from pipeline_xl.core.report_parts import (
+    TEAM_LABEL,
+    Context,
+    block,
+    count_kind,
+    guarded,
+    note,
+    owner_labels,
+    source_text,
+)
+from pipeline_xl.core.snapshots import RECORDED_LOG, recorded_log
+from pipeline_xl.core.timeline import as_it_stood, is_past
 from pipeline_xl.core.variance import activity_variance, forecast_accuracy, variance_table
 
 __all__ = [
@@ -59,163 +72,37 @@ __all__ = [
     "build_report",
 ]
 
-TEAM_LABEL = "Team"  # how the whole team (owner "") is shown in Owner columns
 FORECAST_PERIODS = 6  # the current period and the next five
-INFLOW_BACK = 6  # inflow: the last six periods, the current one included ...
-INFLOW_AHEAD = 2  # ... and the next two
-FLOW_WINDOW_DAYS = 90  # stage flow over the last 90 days
-TOP_MOVES = 50  # moved deals listed
-
-_SOURCE_TEXT = {"history": "history", "team history": "team history", "stages": "the Stages table"}
 _FREQ_TEXT: dict[str, tuple[str, str]] = {"week": ("Weekly", "week"), "month": ("Monthly", "month")}
 
 # Notes under the blocks: the definitions of design notes, section 6, in the user's words.
 _EXPECTED_NOTE = (
-    "Expected = won + weighted pipeline (open amount x win probability, deals landing in the "
-    "period). Var. target = expected - target; positive is favourable (F)."
+    "Expected = won + weighted pipeline (each open deal's amount x its learned probability of "
+    "being won inside the period) + new deals (revenue from deals not created yet, learned "
+    "from the same months of history). Var. target = expected - target; positive is "
+    "favourable (F)."
 )
 _BASELINE_NOTE = (
-    "Baseline forecast: the expected result rebuilt from the last snapshot on or before the "
-    "period's first day. Var. forecast = expected - baseline."
+    "Baseline forecast: the same forecast made on the pipeline as it stood on the period's "
+    "first day, with today's learned rates. Var. forecast = expected - baseline."
 )
 _ACCURACY_NOTE = (
     "Over closed periods with a baseline forecast (A = won, F = baseline): "
-    "WAPE = sum |A - F| / sum A; bias = sum (F - A) / sum A (above 0: forecast too high)."
+    "WAPE = sum |A - F| / sum A; bias = sum (F - A) / sum A (above 0: forecast too high). "
+    "pipeline-xl backtest scores forecasts made with only what was known then."
 )
 _REQUIRED_NOTE = (
     "Required to date: the part of each activity's window (its lead time before the period) "
     "already past; variance to date = done - required to date."
 )
 _SLIP_NOTE = (
-    "{trials:,} trials: each open deal wins with its probability; a win slips at least k "
-    "periods with probability slip^k (slip {slip:.1%}, from {source}: the share of deals seen "
-    "still open after the period they were expected in)."
+    "{trials:,} trials: each open deal is won in at most one period, with its learned "
+    "probability for each ({timing}); the new-deal line is added to every trial."
 )
 _HIT_NOTE = "P(reach target) = share of trials whose won + simulated wins reach the target."
-_INFLOW_NOTE = (
-    "Needed: first-stage count of the team's backward plan, spread over its window before each "
-    "target period. Actual: prospects created in the period, by source."
-)
-_METRICS_NOTE = (
-    "Win rate = won / (won + lost) closed deals (by value: their amounts). Coverage = open "
-    "pipeline closing in the period / (target - won). Velocity = open deals x average won "
-    "deal x win rate / median cycle days."
-)
 
 
 # --------------------------------------------------------------------------- blocks
-
-
-def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, np.datetime64 | np.timedelta64):
-        return bool(np.isnat(value))
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _text(value: object) -> str:
-    """A cell value as the text a user would recognise; blanks and NaN become ""."""
-    if isinstance(value, str):
-        return value
-    if _is_blank(value):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        text = "TRUE" if value else "FALSE"
-    elif isinstance(value, int | np.integer):
-        text = str(int(value))
-    elif isinstance(value, float | np.floating):
-        number = float(value)
-        text = str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
-    elif isinstance(value, datetime | np.datetime64):  # pandas Timestamps included
-        stamp = pd.Timestamp(value)
-        midnight = stamp == stamp.normalize()
-        text = stamp.date().isoformat() if midnight else stamp.isoformat(sep=" ")
-    elif isinstance(value, date):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    return text
-
-
-def _column_data(values: pd.Series, kind: ColumnKind) -> pd.Series:
-    """One block column: text as ``str``, flags as "F"/"U"/None, the rest as they are."""
-    if kind == "text":
-        return pd.Series([_text(v) for v in values.tolist()], dtype=object)
-    if kind == "flag":
-        return pd.Series([v if v in ("F", "U") else None for v in values.tolist()], dtype=object)
-    return pd.Series(values.to_numpy(), dtype=values.dtype)
-
-
-def _block(
-    title: str,
-    frame: pd.DataFrame,
-    columns: Sequence[Column],
-    charts: Iterable[ChartSpec] = (),
-    notes: Iterable[str] = (),
-) -> Block:
-    """A block over exactly ``columns``: a fresh 0-based frame with writer-ready values."""
-    keys = [c.key for c in columns]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"duplicate column keys in block {title!r}: {keys}")
-    data = {c.key: _column_data(frame[c.key], c.kind) for c in columns}
-    return Block(
-        title, pd.DataFrame(data, columns=keys), tuple(columns), tuple(charts), tuple(notes)
-    )
-
-
-def _note(title: str, columns: Sequence[Column], *notes: str) -> Block:
-    """A block with its header but no rows, and notes saying why."""
-    empty = pd.DataFrame({c.key: pd.Series([], dtype=object) for c in columns})
-    return _block(title, empty, columns, notes=notes)
-
-
-def _guarded(
-    title: str, columns: Sequence[Column], build: Callable[[], list[Block]]
-) -> list[Block]:
-    """``build()``, or an empty block noting the user's error when an input is missing."""
-    try:
-        return build()
-    except InputError as err:
-        return [_note(title, columns, f"Not available: {err}")]
-
-
-def _owner_labels(owners: pd.Series) -> pd.Series:
-    """Owner names with the team (owner "") shown as `TEAM_LABEL`."""
-    names = owners.astype(object).fillna("").astype(str)
-    return names.where(names != "", TEAM_LABEL)
-
-
-def _count_kind(*series: pd.Series) -> ColumnKind:
-    """``int`` when every value is whole (or blank), else ``number``."""
-    for values in series:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-        finite = numbers[np.isfinite(numbers)]
-        if finite.size and not np.array_equal(finite, np.round(finite)):
-            return "number"
-    return "int"
-
-
-def _source_text(source: str) -> str:
-    parts = [p.strip() for p in source.split(",") if p.strip()]
-    return ", ".join(_SOURCE_TEXT.get(p, p) for p in parts) or "the Stages table"
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What every sheet shares: the model, its as-of date, the forecast table, the owners."""
-
-    model: Model
-    as_of: date
-    currency: str
-    current: Period
-    forecast: pd.DataFrame  # forecast_table(model), default periods
-    team_source: str  # where the team's probabilities came from
-    owners: tuple[str, ...]  # every owner of the forecast table, by name
-
-    def subtitle(self, *parts: str) -> str:
-        """``As of 2026-11-30 · EUR · <parts>``."""
-        return " · ".join([f"As of {self.as_of.isoformat()}", self.currency, *parts])
 
 
 # --------------------------------------------------------------------------- 1. variance
@@ -226,7 +113,8 @@ _VARIANCE_COLUMNS = (
     Column("state", "State", "text"),
     Column("target", "Target", "amount"),
     Column("won", "Won", "amount"),
-    Column("weighted", "Weighted", "amount"),
+    Column("weighted", "Weighted pipeline", "amount"),
+    Column("new_deals", "New deals", "amount"),
     Column("expected", "Expected", "amount"),
     Column("baseline", "Baseline forecast", "amount"),
     Column("variance_target", "Var. target", "amount"),
@@ -265,15 +153,18 @@ def _sorted_variance(table: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns="_owner_rank").reset_index(drop=True)
 
 
-def _variance_sheet(ctx: _Context) -> ReportSheet:
+def _variance_sheet(ctx: Context) -> ReportSheet:
     model = ctx.model
-    table = _sorted_variance(variance_table(model, forecast=ctx.forecast))
+    table = _sorted_variance(variance_table(model, forecast=ctx.forecast, method="calibrated"))
     team_forecast = ctx.forecast.loc[ctx.forecast["owner"] == ""]
     unplaced = int(team_forecast["unplaced"].iloc[0]) if len(team_forecast) else 0
     notes = [_EXPECTED_NOTE, _BASELINE_NOTE]
     if unplaced:
-        notes.append(f"{unplaced} open deals have no expected close and land in no period.")
-    shown = table.assign(owner=_owner_labels(table["owner"]))
+        notes.append(
+            f"{unplaced} open deals have neither an expected close nor enough history to "
+            "place them, and land in no period."
+        )
+    shown = table.assign(owner=owner_labels(table["owner"]))
     team = shown.loc[table["owner"] == ""]
     chart = ChartSpec(
         kind="column",
@@ -284,33 +175,31 @@ def _variance_sheet(ctx: _Context) -> ReportSheet:
         y_title=ctx.currency,
     )
     blocks = [
-        _block("By period and owner", shown, _VARIANCE_COLUMNS, notes=notes),
-        _block("Team by period", team, _TEAM_COLUMNS, charts=(chart,)),
-        *_guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(model, table)]),
+        block("By period and owner", shown, _VARIANCE_COLUMNS, notes=notes),
+        block("Team by period", team, _TEAM_COLUMNS, charts=(chart,)),
+        *guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(table)]),
     ]
     return ReportSheet(
         name=contract.VARIANCE,
         title="Variance against target and forecast",
-        subtitle=ctx.subtitle(f"probabilities from {_source_text(ctx.team_source)}"),
+        subtitle=ctx.subtitle(f"probabilities from {source_text(ctx.team_source)}"),
         blocks=tuple(blocks),
     )
 
 
-def _accuracy_block(model: Model, variance: pd.DataFrame) -> Block:
+def _accuracy_block(variance: pd.DataFrame) -> Block:
     title = "Forecast accuracy"
-    if model.snapshots.empty:
-        return _note(
+    accuracy = forecast_accuracy(variance)
+    if accuracy.empty:
+        return note(
             title,
             _ACCURACY_COLUMNS,
-            "Forecast accuracy needs snapshots: each refresh records one on the Snapshots "
-            "sheet, and a closed period is scored once a snapshot from before it began exists.",
+            "No closed period has a baseline forecast yet: a period is scored once it is "
+            "over and the workbook shows its pipeline on its first day.",
         )
-    accuracy = forecast_accuracy(variance)
     notes = [_ACCURACY_NOTE]
-    if accuracy.empty:
-        notes.append("No closed period has a baseline forecast yet.")
-    shown = accuracy.assign(owner=_owner_labels(accuracy["owner"]))
-    return _block(title, shown, _ACCURACY_COLUMNS, notes=notes)
+    shown = accuracy.assign(owner=owner_labels(accuracy["owner"]))
+    return block(title, shown, _ACCURACY_COLUMNS, notes=notes)
 
 
 # --------------------------------------------------------------------------- 2. activity plan
@@ -341,12 +230,12 @@ def _activity_columns(freq: Freq, count_kind: ColumnKind = "int") -> tuple[Colum
 
 
 def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) -> list[Block]:
-    plan = dated_plan(model, period, None, freq)
-    done = activity_variance(model, period, None, freq)
+    plan = dated_plan(model, period, None, freq, "calibrated")
+    done = activity_variance(model, period, None, freq, "calibrated")
     done = done.assign(per_bucket=_team_per_bucket(done, plan.rows))
     label, unit = _FREQ_TEXT[freq]
-    count_kind = _count_kind(done["done_to_date"], done["variance_to_date"], done["remaining"])
-    columns = _activity_columns(freq, count_kind)
+    kind = count_kind(done["done_to_date"], done["variance_to_date"], done["remaining"])
+    columns = _activity_columns(freq, kind)
     has_team = bool((done["owner"] == "").any())
     team = done.loc[done["owner"] == ""] if has_team else done
     owners = done.loc[done["owner"] != ""] if has_team else done.iloc[0:0]
@@ -355,7 +244,7 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
     if team_plan is not None:
         notes.append(
             f"Target {team_plan.target:,.0f} {currency}, won {team_plan.won:,.0f}, "
-            f"weighted pipeline {team_plan.expected_pipeline:,.0f}: gap "
+            f"expected pipeline and new deals {team_plan.expected_pipeline:,.0f}: gap "
             f"{team_plan.gap:,.0f} = {team_plan.deals} deals of {team_plan.avg_deal:,.0f}."
         )
     chart = ChartSpec(
@@ -365,16 +254,16 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
         series=("required_to_date", "done_to_date"),
     )
     blocks = [
-        _block(
+        block(
             f"Required against done - {period.label}",
-            team.assign(owner=_owner_labels(team["owner"])),
+            team.assign(owner=owner_labels(team["owner"])),
             columns,
             charts=(chart,),
             notes=notes,
         )
     ]
     if len(owners):
-        blocks.append(_block(f"Required against done by owner - {period.label}", owners, columns))
+        blocks.append(block(f"Required against done by owner - {period.label}", owners, columns))
     rows = plan.rows.loc[plan.rows["required"] > 0]
     lead = ", ".join(
         f"{activity} {days} days"
@@ -390,9 +279,9 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
         Column("required", "Required", "int"),
     )
     blocks.append(
-        _block(
+        block(
             f"{label} plan - {period.label}",
-            rows.assign(owner=_owner_labels(rows["owner"])),
+            rows.assign(owner=owner_labels(rows["owner"])),
             plan_columns,
             notes=plan_notes,
         )
@@ -400,11 +289,11 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
     return blocks
 
 
-def _activity_sheet(ctx: _Context, freq: Freq) -> ReportSheet:
+def _activity_sheet(ctx: Context, freq: Freq) -> ReportSheet:
     model = ctx.model
     blocks: list[Block] = []
     for period in (ctx.current, ctx.current.next()):
-        blocks += _guarded(
+        blocks += guarded(
             f"Required against done - {period.label}",
             _activity_columns(freq),
             partial(_activity_blocks, model, period, freq, ctx.currency),
@@ -415,8 +304,8 @@ def _activity_sheet(ctx: _Context, freq: Freq) -> ReportSheet:
         name=contract.ACTIVITY_PLAN,
         title="Activity plan: required against done",
         subtitle=ctx.subtitle(
-            f"conversions from {_source_text(conversions)}",
-            f"lead times from {_source_text(lead_source)}",
+            f"conversions from {source_text(conversions)}",
+            f"lead times from {source_text(lead_source)}",
             f"plan per {_FREQ_TEXT[freq][1]}",
         ),
         blocks=tuple(blocks),
@@ -429,6 +318,7 @@ _RANGE_COLUMNS = (
     Column("period", "Period", "text"),
     Column("target", "Target", "amount"),
     Column("won", "Won", "amount"),
+    Column("new_deals", "New deals", "amount"),
     Column("p10", "P10", "amount"),
     Column("p50", "P50", "amount"),
     Column("p90", "P90", "amount"),
@@ -445,32 +335,37 @@ _OWNER_RANGE_COLUMNS = (
 )
 
 
-def _forecast_sheet(ctx: _Context, rng: np.random.Generator) -> ReportSheet:
+def _forecast_sheet(ctx: Context, rng: np.random.Generator) -> ReportSheet:
     model = ctx.model
     trials = model.settings.mc_trials
     periods = [ctx.current.next(i) for i in range(FORECAST_PERIODS)]
     title = "Forecast range (Monte Carlo)"
-    probabilities = f"probabilities from {_source_text(ctx.team_source)}"
+    probabilities = f"probabilities from {source_text(ctx.team_source)}"
     try:
-        team = simulate(model, rng, trials=trials, periods=periods)
+        team = simulate(model, rng, trials=trials, periods=periods, method="calibrated")
         per_owner = [
-            simulate(model, rng, trials=trials, periods=[ctx.current], owner=owner, slip=team.slip)
+            simulate(
+                model, rng, trials=trials, periods=[ctx.current], owner=owner, slip=team.slip,
+                method="calibrated",
+            )
             for owner in ctx.owners
-        ]
+        ]  # fmt: skip
     except InputError as err:
         return ReportSheet(
             name=contract.FORECAST_RANGE,
             title=title,
             subtitle=ctx.subtitle(probabilities),
-            blocks=(_note("Team range by period", _RANGE_COLUMNS, f"Not available: {err}"),),
+            blocks=(note("Team range by period", _RANGE_COLUMNS, f"Not available: {err}"),),
         )
-    slip_from = "the Settings sheet" if team.slip_source == "setting" else team.slip_source
-    notes = [
-        _SLIP_NOTE.format(trials=team.trials, slip=team.slip, source=slip_from),
-        _HIT_NOTE,
-    ]
+    notes = [_SLIP_NOTE.format(trials=team.trials, timing=team.timing), _HIT_NOTE]
+    if team.timing.startswith("geometric"):
+        slip_from = "the Settings sheet" if team.slip_source == "setting" else team.slip_source
+        notes.append(
+            f"Geometric slip: a win slips at least k periods with probability slip^k (slip "
+            f"{team.slip:.1%}, from {slip_from})."
+        )
     if team.unplaced:
-        notes.append(f"{team.unplaced} open deals have no expected close and are not simulated.")
+        notes.append(f"{team.unplaced} open deals could not be placed in a period: not simulated.")
     chart = ChartSpec(
         kind="column",
         title="Team: simulated range against target",
@@ -479,203 +374,21 @@ def _forecast_sheet(ctx: _Context, rng: np.random.Generator) -> ReportSheet:
         line_series=("target",),
         y_title=ctx.currency,
     )
-    blocks = [_block("Team range by period", team.table, _RANGE_COLUMNS, (chart,), notes)]
+    blocks = [block("Team range by period", team.table, _RANGE_COLUMNS, (chart,), notes)]
     if per_owner:
         owners = pd.concat([r.table.assign(owner=r.owner) for r in per_owner], ignore_index=True)
-        blocks.append(_block(f"By owner - {ctx.current.label}", owners, _OWNER_RANGE_COLUMNS))
+        blocks.append(block(f"By owner - {ctx.current.label}", owners, _OWNER_RANGE_COLUMNS))
     return ReportSheet(
         name=contract.FORECAST_RANGE,
         title=title,
         subtitle=ctx.subtitle(
-            probabilities, f"slip {team.slip:.1%} from {slip_from}", f"{team.trials:,} trials"
+            probabilities, "timing learned from history", f"{team.trials:,} trials"
         ),
         blocks=tuple(blocks),
     )
 
 
 # --------------------------------------------------------------------------- 4. pipeline flow
-
-_FLOW_COLUMNS = (
-    Column("stage", "Stage", "text"),
-    Column("wip", "WIP", "int"),
-    Column("entered", "Entered", "int"),
-    Column("exited", "Exited", "int"),
-    Column("throughput", "Throughput/day", "number"),
-    Column("avg_days_in_stage", "Avg days in stage", "number"),
-    Column("littles_law_wip", "Little's-law WIP", "number"),
-    Column("littles_law_ratio", "Ratio", "number"),
-    Column("bottleneck", "Bottleneck", "text"),
-)
-_SUMMARY_COLUMNS = (
-    Column("change", "Change", "text"),
-    Column("count", "Deals", "int"),
-    Column("amount", "Amount", "amount"),
-    Column("amount_change", "Amount change", "amount"),
-)
-_MOVE_COLUMNS = (
-    Column("id", "ID", "text"),
-    Column("owner", "Owner", "text"),
-    Column("change", "Change", "text"),
-    Column("stage_before", "Stage before", "text"),
-    Column("stage_after", "Stage after", "text"),
-    Column("amount_before", "Amount before", "amount"),
-    Column("amount_after", "Amount after", "amount"),
-    Column("amount_change", "Amount change", "amount"),
-)
-_INFLOW_TITLE = "Inflow of new prospects by source"
-_FLOW_TITLE = "Work in progress and flow per stage"
-_MOVES_TITLE = "Movement since the previous snapshot"
-_INFLOW_COLUMNS = (
-    Column("period", "Period", "text"),
-    Column("needed", "Needed", "int"),
-    Column("actual", "Actual", "int"),
-    Column("starved", "Starved", "text"),
-)
-_METRIC_COLUMNS = (Column("metric", "Metric", "text", 44.0), Column("value", "Value", "number"))
-
-
-def _inflow_block(ctx: _Context) -> list[Block]:
-    periods = [ctx.current.next(i) for i in range(1 - INFLOW_BACK, INFLOW_AHEAD + 1)]
-    result = inflow(ctx.model, periods)
-    rows = result.rows
-    sources = [c for c in rows.columns if c not in {"period", "needed", "actual", "starved"}]
-    frame = pd.DataFrame(
-        {
-            "period": rows["period"],
-            "needed": rows["needed"],
-            "actual": rows["actual"],
-            **{f"source_{i}": rows[name] for i, name in enumerate(sources)},
-            "starved": np.where(rows["starved"].to_numpy(dtype=bool), "starved", ""),
-        }
-    )
-    columns = (
-        *_INFLOW_COLUMNS[:3],
-        *(Column(f"source_{i}", name, "int") for i, name in enumerate(sources)),
-        _INFLOW_COLUMNS[3],
-    )
-    chart = ChartSpec(
-        kind="column",
-        title="New prospects: actual against needed",
-        categories="period",
-        series=("actual",),
-        line_series=("needed",),
-    )
-    notes = [*result.warnings, _INFLOW_NOTE]
-    return [_block(_INFLOW_TITLE, frame, columns, (chart,), notes)]
-
-
-def _stage_block(model: Model) -> list[Block]:
-    flow = stage_flow(model, FLOW_WINDOW_DAYS)
-    frame = flow.assign(
-        bottleneck=np.where(flow["bottleneck"].to_numpy(dtype=bool), "bottleneck", "")
-    )
-    notes = [str(flow.attrs.get("note", ""))] if flow.attrs.get("note") else []
-    notes.append(
-        f"Over the last {flow.attrs.get('window_days', FLOW_WINDOW_DAYS)} days. Little's law: "
-        "average WIP = throughput x average days in stage; ratio = WIP / Little's-law WIP "
-        "(above 1: deals pile up). Bottleneck: the lowest exited / entered."
-    )
-    chart = ChartSpec(
-        kind="bar", title="Work in progress per stage", categories="stage", series=("wip",)
-    )
-    return [_block(_FLOW_TITLE, frame, _FLOW_COLUMNS, (chart,), notes)]
-
-
-def _movement_blocks(ctx: _Context, log: pd.DataFrame) -> list[Block]:
-    dates = snapshot_dates(log)
-    if len(dates) < 2:
-        return [
-            _note(
-                _MOVES_TITLE,
-                _SUMMARY_COLUMNS,
-                "Movement needs two snapshot dates; the change log starts with this one.",
-            )
-        ]
-    start, end = dates[-2], dates[-1]
-    settings = ctx.model.settings
-    moves = movement(log, start, end, settings.granularity, settings.fiscal_start_month)
-    summary = movement_summary(moves)
-    summary = summary.assign(change=summary["change"].str.replace("_", " "))
-    size = moves["amount_change"].abs().fillna(0.0)
-    top = (
-        moves.assign(_size=size, _amount=moves["amount_after"].fillna(0.0))
-        .sort_values(["_size", "_amount", "id"], ascending=[False, False, True], kind="stable")
-        .head(TOP_MOVES)
-    )
-    top = top.assign(change=top["change"].str.replace("_", " "))
-    shown = f"the {len(top)} largest by amount change" if len(moves) > TOP_MOVES else "all"
-    return [
-        _block(
-            f"Movement from {start.isoformat()} to {end.isoformat()}",
-            summary,
-            _SUMMARY_COLUMNS,
-            notes=("Amount: after the move; amount change: after - before (new deals from 0).",),
-        ),
-        _block(
-            "Moved deals",
-            top,
-            _MOVE_COLUMNS,
-            notes=(f"{len(moves)} deals moved; {shown} shown.",),
-        ),
-    ]
-
-
-def _metric_rows(metrics: Metrics, currency: str, stale_days: int) -> list[tuple[str, float]]:
-    period = metrics.coverage_period
-    return [
-        ("Win rate by count (%)", 100.0 * metrics.win_rate),
-        ("Win rate by value (%)", 100.0 * metrics.win_rate_value),
-        ("Won deals", float(metrics.won_count)),
-        ("Lost deals", float(metrics.lost_count)),
-        (f"Average won deal ({currency})", metrics.avg_won_deal),
-        ("Cycle time, median (days)", metrics.median_cycle_days),
-        ("Cycle time, P80 (days)", metrics.p80_cycle_days),
-        (f"Open pipeline ({currency})", metrics.open_amount),
-        ("Open deals", float(metrics.open_count)),
-        (f"Target {period} ({currency})", metrics.target),
-        (f"Won in {period} ({currency})", metrics.won_in_period),
-        (f"Open pipeline closing in {period} ({currency})", metrics.open_in_period),
-        (f"Coverage {period} (x)", metrics.coverage),
-        (f"Velocity ({currency} per day)", metrics.velocity),
-        (f"Stale deals (idle over {stale_days} days)", float(metrics.stale_count)),
-    ]
-
-
-def _metrics_block(ctx: _Context) -> list[Block]:
-    settings = ctx.model.settings
-    metrics = compute_metrics(ctx.model)
-    rows = _metric_rows(metrics, ctx.currency, settings.stale_days)
-    frame = pd.DataFrame(
-        {
-            "metric": [name for name, _ in rows],
-            "value": [value if math.isfinite(value) else math.nan for _, value in rows],
-        }
-    )
-    notes = [_METRICS_NOTE]
-    if math.isinf(metrics.coverage):
-        notes.append(f"Coverage {metrics.coverage_period}: the target is already reached.")
-    return [_block("Headline metrics", frame, _METRIC_COLUMNS, notes=notes)]
-
-
-def _flow_sheet(ctx: _Context, log: pd.DataFrame) -> ReportSheet:
-    model = ctx.model
-    blocks = [
-        *_guarded(_INFLOW_TITLE, _INFLOW_COLUMNS, partial(_inflow_block, ctx)),
-        *_guarded(_FLOW_TITLE, _FLOW_COLUMNS, partial(_stage_block, model)),
-        *_guarded(_MOVES_TITLE, _SUMMARY_COLUMNS, partial(_movement_blocks, ctx, log)),
-        *_guarded("Headline metrics", _METRIC_COLUMNS, partial(_metrics_block, ctx)),
-    ]
-    conversions = rates_for(model, "").source
-    return ReportSheet(
-        name=contract.PIPELINE_FLOW,
-        title="Pipeline flow, movement and health",
-        subtitle=ctx.subtitle(
-            f"conversions from {_source_text(conversions)}",
-            f"flow over the last {FLOW_WINDOW_DAYS} days",
-        ),
-        blocks=tuple(blocks),
-    )
-
 
 # --------------------------------------------------------------------------- 5. data issues
 
@@ -689,7 +402,7 @@ _ISSUE_COLUMNS = (
 )
 
 
-def _issues_sheet(ctx: _Context) -> ReportSheet:
+def _issues_sheet(ctx: Context) -> ReportSheet:
     model = ctx.model
     issues = model.issues
     checked = sum(
@@ -697,14 +410,14 @@ def _issues_sheet(ctx: _Context) -> ReportSheet:
     )
     title = "Problems found"
     if issues.empty:
-        block = _note(title, _ISSUE_COLUMNS, f"No problems found in {checked:,} rows.")
+        found = note(title, _ISSUE_COLUMNS, f"No problems found in {checked:,} rows.")
         counts = "no problems"
     else:
         frame = issues.reindex(columns=[c.key for c in _ISSUE_COLUMNS])
         severity = frame["severity"].astype(object).fillna("").astype(str)
         errors, warnings = int((severity == "error").sum()), int((severity == "warning").sum())
         counts = f"{errors} errors (rows left out of every number) · {warnings} warnings (kept)"
-        block = _block(
+        found = block(
             title,
             frame,
             _ISSUE_COLUMNS,
@@ -714,7 +427,7 @@ def _issues_sheet(ctx: _Context) -> ReportSheet:
         name=contract.DATA_ISSUES,
         title=contract.DATA_ISSUES,
         subtitle=ctx.subtitle(f"{checked:,} rows checked", counts),
-        blocks=(block,),
+        blocks=(found,),
     )
 
 
@@ -740,14 +453,16 @@ def build_report(
 
     ``rng`` drives the Monte Carlo (default: a generator seeded with the Settings' Monte
     Carlo seed, so a refresh repeats its numbers); trials come from the Settings. ``freq``
-    is the bucket of the dated activity plan (``week`` or ``month``). The change log is
-    `record_snapshot` of the prospects on ``as_of``: recording the same day again gives
-    the same log.
+    is the bucket of the dated activity plan (``week`` or ``month``). Every sheet reads the
+    model as it stood on ``as_of`` (`as_it_stood`). The change log is `record_snapshot` of
+    the prospects on ``as_of`` (recording the same day again gives the same log); for an
+    ``as_of`` before the workbook's latest record the report is a view (`Report.view`)
+    and its change log is empty: nothing may be recorded in the past.
 
     Raises:
-        InputError: ``freq`` is not ``week`` or ``month``. Missing inputs for one block
-            (a period without a target, no deal size, ...) become notes in that block's
-            place instead.
+        InputError: ``freq`` is not ``week`` or ``month``, or ``as_of`` lies before
+            everything the workbook has dated. Missing inputs for one block (a period
+            without a target, no deal size, ...) become notes in that block's place.
 
     """
     if freq not in _FREQ_TEXT:
@@ -755,15 +470,17 @@ def build_report(
     settings = model.settings
     as_of = settings.as_of.date() if isinstance(settings.as_of, datetime) else settings.as_of
     generator = rng if rng is not None else np.random.default_rng(settings.mc_seed)
+    view = is_past(model, as_of)
+    model = as_it_stood(model, as_of)
     log = recorded_log(model)
     history = _history_before(model, as_of)
     if history is not model and not (model.snapshots["snapshot_date"] > pd.Timestamp(as_of)).any():
         # Recording as_of over the earlier snapshots gives the same log: reuse it.
         RECORDED_LOG.known(history, log)
     model = history
-    forecast = forecast_table(model)
+    forecast = forecast_table(model, method="calibrated")
     team = forecast.loc[forecast["owner"] == ""]
-    ctx = _Context(
+    ctx = Context(
         model=model,
         as_of=as_of,
         currency=settings.currency,
@@ -771,12 +488,16 @@ def build_report(
         forecast=forecast,
         team_source=str(team["source"].iloc[0]) if len(team) else "",
         owners=tuple(sorted({str(o) for o in forecast["owner"] if o})),
+        view=view,
     )
     sheets = (
         _variance_sheet(ctx),
         _activity_sheet(ctx, freq),
         _forecast_sheet(ctx, generator),
-        _flow_sheet(ctx, log),
+        flow_sheet(ctx, log),
         _issues_sheet(ctx),
     )
-    return Report(as_of=as_of, currency=settings.currency, sheets=sheets, snapshots=log)
+    recorded = log.iloc[0:0] if view else log
+    return Report(
+        as_of=as_of, currency=settings.currency, sheets=sheets, snapshots=recorded, view=view
+    )

@@ -3,37 +3,52 @@
 `generate` simulates a company's sales history with one seeded
 ``numpy.random.Generator`` and returns the six input sheets exactly as a user keeps
 them in the workbook (user-facing headers, Excel-like values: float numbers,
-``datetime64`` dates, text, blanks as NaN/None). Demos, tests and benchmarks use it;
-``messy=N`` plants typical junk cells so the data-issues sheet has something to show.
+``datetime64`` dates, text, blanks as NaN/None). Demos, tests and benchmarks use it.
 
 How the history is simulated (every step vectorised over deals):
 
 * Prospects are created on weekdays over ``months`` months before ``as_of``, with a
-  seasonal pattern (quiet summer and December) and mild growth.
-* Every deal starts at the first open stage. At each open stage it converts to the next
-  one with its rep's conversion rate (scattered around the Stages table's conversions on
-  the logit scale, so rates learned from history differ a bit from the table) or is lost.
-  The product of the table's conversions from stage k to Won is P(win | stage k) (design
-  notes, section 6).
+  seasonal pattern (quiet summer and December) and mild growth. The first `WARMUP_MONTHS`
+  months (at most half the history) are the run-up: the deals they create close during
+  the months shown, and targets start after them, so the first target month already
+  sees a pipeline in steady state.
+* The company records opportunities, not raw leads: its Stages table (`SAMPLE_STAGES`)
+  converts 70% of Leads, 75% of Qualified deals, 80% of Proposals and 85% of
+  Negotiations (so P(win | Lead) is about 36%, design notes, section 6). Every deal
+  starts at the first open stage; at each stage it converts with its rep's rate
+  (scattered around the table on the logit scale, so rates learned from history differ a
+  bit from the table) or is lost.
 * Time in stage k is log-normal with mean ``days_to_close[k] - days_to_close[k + 1]``
-  (the last open stage: its own days to close), so the table's days to close are the
-  typical time from entering a stage to closing.
+  (the last open stage: its own days to close); a few dying deals linger 3 to 8 times
+  longer before they are lost.
+* Quarter-end push: about half of the wins due in the first three weeks of a quarter
+  that are in the last open stage a few days before it starts are closed in the last
+  ten days of the quarter before.
 * Amounts are log-normal (median about 20k, rounded to 10); some are revised on entering
   the proposal stage and discounted on entering the last open stage.
 * The rep estimates the close date on entering each stage, optimistically most of the
-  time; once a still-open deal's expected close has passed, the rep usually pushes it
-  out at the next month-end review. About a quarter of the deals expected to close
-  before the next month end are still open after it: the slips that slip learning
-  measures.
+  time (about half of the won deals close after the month first expected); once a
+  still-open deal's expected close has passed, the rep usually pushes it out at the next
+  month-end review.
 * Snapshots are a change log taken at every month end and at ``as_of``: a deal gets a
   row when it is new or when its stage, status, amount, expected close or probability
   changed, so the pipeline at any snapshot date is the last row of each deal up to it.
   The Prospects sheet is the state at the last snapshot, ``as_of``.
+* Forecast categories: Negotiation deals are mostly Commit, Proposals mostly Best case
+  or Pipeline, earlier deals Pipeline; a few deals, and half of the dying ones, are
+  Omitted.
 * Activities hold one row per stage entry (the activity that brings a deal into the
   stage, the order on winning) and, per rep and month, one total of cold calls that
   belong to no prospect.
-* Targets per rep and month follow the team's smoothed won revenue, scaled so the team
-  lands at 92-103% of target over the history, and go on six months past ``as_of``.
+* Targets per rep and month, as a sales director sets them: the team's smoothed won
+  revenue with the quarter-end pattern the history shows, raised by a small ambition and
+  split over the reps by their share of the wins, from the first month after the run-up
+  to six months past ``as_of``. The month of ``as_of`` is a stretch month: its target is
+  a fifth above the larger of its plan and what the team really wins in it (the
+  simulation knows), so the team is behind and the backward plan has work to show.
+* ``messy`` plants typical junk cells; with `ONE_OF_EACH` (what the demo uses) the
+  data-issues sheet shows each kind of problem once. Tests, benchmarks and a new
+  workbook's sample stay clean by default.
 """
 
 from __future__ import annotations
@@ -46,16 +61,51 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import Settings, Stages, default_stages
+from pipeline_xl.core.model import Stage, Stages
+from pipeline_xl.core.sample_text import (
+    JUNK,
+    NEVER,
+    company_names,
+    dates_of,
+    day_number,
+    deal_ids,
+    frame,
+    make_messy,
+    month_labels,
+    month_of,
+    month_start,
+    person_names,
+    rep_names,
+    settings_table,
+    stage_names,
+    stages_table,
+    status_names,
+    to_weekday,
+    weekday,
+)
 
-__all__ = ["SampleData", "generate"]
+__all__ = ["ONE_OF_EACH", "SAMPLE_STAGES", "WARMUP_MONTHS", "SampleData", "generate"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ObjArray = npt.NDArray[np.object_]
 
-_NEVER = 1_000_000_000  # day number of an event that never happens
+SAMPLE_STAGES = Stages(
+    (
+        Stage("Lead", "Call", 0.357, 0.70, 95.0),
+        Stage("Qualified", "Meeting", 0.51, 0.75, 70.0),
+        Stage("Proposal", "Offer", 0.68, 0.80, 42.0),
+        Stage("Negotiation", "Negotiation", 0.85, 0.85, 18.0),
+        Stage("Won", "Order", 1.0, float("nan"), 0.0, "won"),
+        Stage("Lost", "", 0.0, float("nan"), 0.0, "lost"),
+    )
+)
+"""The sample company's sales process (its Stages sheet)."""
+WARMUP_MONTHS = 6
+ONE_OF_EACH = len(JUNK)
+"""``messy`` for one junk cell of each kind: what the demo plants."""
+
 _SOURCES = ("Website", "Referral", "Outbound", "Event", "Partner")
 _SOURCE_SHARE = (0.32, 0.14, 0.30, 0.10, 0.14)
 _SOURCE_AMOUNT = (-0.15, 0.10, -0.05, 0.0, 0.20)  # log-amount shift by source
@@ -63,37 +113,15 @@ _SOURCE_LEAD_CONVERSION = (-0.1, 0.6, -0.35, 0.05, 0.35)  # logit shift at the f
 # Relative number of new prospects by calendar month (quiet August and December).
 _SEASON = (1.10, 1.05, 1.10, 1.00, 1.00, 0.95, 0.80, 0.65, 1.10, 1.15, 1.05, 0.70)
 _MEDIAN_AMOUNT = 20_000.0
-_AMOUNT_SIGMA = 0.85
-_STAGE_SIGMA = 0.6  # log-normal spread of the time spent in a stage
+_AMOUNT_SIGMA = 0.6
+_STAGE_SIGMA = 0.5  # log-normal spread of the time spent in a stage
 _OVERRIDE_SHARE = 0.10  # share of deals whose rep overrides the stage probability
 _PUSH_PROB = 0.8  # chance that an overdue open deal gets a new expected close
+_QUARTER_PUSH = 0.5  # share of early-quarter wins pulled into the quarter before
+_STRETCH = 1.2  # the as-of month's target over its plan or what it really brings
 # Log-normal (mean, sd) of estimated / true time to close: reps are optimistic about
-# three times out of four, which makes about a quarter of the deals expected to close
-# before the next month end slip past it.
+# three times out of four.
 _ESTIMATE_BIAS = (-0.25, 0.4)
-_FIRST = (
-    "Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas",
-    "Katrin", "Lars", "Maria", "Nils", "Olivia", "Paul", "Rosa", "Simon", "Tanja", "Tom",
-    "Ulrike", "Victor", "Wiebke", "Yusuf", "Zoe", "Lena", "Marco", "Sofia", "Erik", "Julia",
-    "Noah", "Emma", "Lucas", "Mila", "Adrian", "Nora", "Jan", "Sara", "Omar", "Lea",
-)  # fmt: skip
-_LAST = (
-    "Keller", "Novak", "Schmidt", "Rossi", "Dubois", "Jansen", "Lindqvist", "Kowalski",
-    "Moreau", "Fischer", "Bauer", "Berg", "Conti", "Duarte", "Engel", "Ferrari", "Garcia",
-    "Hansen", "Ivanova", "Jensen", "Klein", "Laurent", "Meyer", "Nielsen", "Olsen", "Peters",
-    "Richter", "Santos", "Vogel", "Weber", "Wolf", "Brandt", "Costa", "Horvat", "Martin",
-    "Petit", "Schulz", "Varga", "Young", "Zimmermann",
-)  # fmt: skip
-_SYL_START = (
-    "Al", "Bel", "Cor", "Dra", "El", "Fer", "Gal", "Hel", "Ir", "Jor", "Kal", "Lum", "Mer",
-    "Nor", "Or", "Pra", "Quan", "Ros", "Sil", "Tor", "Ul", "Ven", "Wes", "Xan", "Zen",
-)  # fmt: skip
-_SYL_MID = ("a", "e", "i", "o", "ar", "en", "on", "is", "ex", "ul")
-_SYL_END = ("tek", "dyn", "tron", "form", "line", "mat", "vex", "lux", "gen", "quip", "wave")
-_COMPANY_SUFFIX = (
-    "GmbH", "AG", "Ltd", "SA", "BV", "Inc.", "Industries", "Systems", "Group", "Technik",
-    "Engineering", "Logistics", "Oy", "AB", "S.r.l.",
-)  # fmt: skip
 _MAX_REPS = 1000
 
 
@@ -118,13 +146,15 @@ class _Context:
     stages: Stages
     as_of_day: int
     first_month: int  # first history month, counted from 1970-01
+    shown_month: int  # first target month (after the run-up)
+    fiscal_start: int
     ids: ObjArray
     rep_names: ObjArray
 
     @property
     def as_of_month(self) -> int:
         """The month of as_of, counted from 1970-01."""
-        return int(_month_of(np.array([self.as_of_day], dtype=np.int64))[0])
+        return int(month_of(np.array([self.as_of_day], dtype=np.int64))[0])
 
 
 @dataclass(frozen=True)
@@ -135,11 +165,12 @@ class _Deals:
     rep: IntArray
     source: IntArray
     final: IntArray  # furthest open stage reached before closing; n_open = won
-    entry: IntArray  # (n, n_open + 1): day the deal enters stage k (Won last); _NEVER if not
+    entry: IntArray  # (n, n_open + 1): day the deal enters stage k (Won last); NEVER if not
     close: IntArray  # day the deal is won or lost (may lie after as_of)
     amount: FloatArray  # (n, n_open): amount while in open stage k
     override: FloatArray  # (n, n_open): probability override while in stage k, NaN if none
     estimate: IntArray  # (n, n_open): expected close set on entering stage k
+    dying: BoolArray  # lost deals that lingered
 
     @property
     def won(self) -> BoolArray:
@@ -176,12 +207,14 @@ def generate(
         n_prospects: number of prospects (deals) created in the history window.
         as_of: the "today" of the sample; nothing is closed after it.
         seed: seed of the one ``numpy.random.Generator`` every draw comes from.
-        months: length of the history window before ``as_of``, in months.
+        months: length of the history window before ``as_of``, in months (its first
+            `WARMUP_MONTHS`, at most half of it, are the run-up before the targets).
         reps: number of sales reps; default ``max(4, n_prospects / 150)`` capped at 40.
         company: the selling company's name.
         currency: currency code written to the Settings sheet.
         fiscal_start_month: first month of the fiscal year (Settings sheet).
-        messy: number of prospect cells to replace with typical junk (0 = clean).
+        messy: number of prospect cells to replace with typical junk (0, the default:
+            clean; `ONE_OF_EACH`: one cell of each kind, as the demo plants).
 
     Returns:
         The raw tables, keyed by sheet name, plus ``company``, ``as_of`` and ``seed``.
@@ -193,14 +226,17 @@ def generate(
     _check(n_prospects, months, reps, fiscal_start_month, messy)
     n_reps = reps if reps is not None else min(40, max(4, round(n_prospects / 150)))
     rng = np.random.default_rng(seed)
-    stages = default_stages()
-    as_of_day = _day(as_of)
+    stages = SAMPLE_STAGES
+    as_of_day = day_number(as_of)
+    as_of_month = int(month_of(np.array([as_of_day], dtype=np.int64))[0])
     ctx = _Context(
         stages=stages,
         as_of_day=as_of_day,
-        first_month=int(_month_of(np.array([as_of_day], dtype=np.int64))[0]) - months,
-        ids=_ids(n_prospects),
-        rep_names=_rep_names(rng, n_reps),
+        first_month=as_of_month - months,
+        shown_month=as_of_month - months + min(WARMUP_MONTHS, months // 2),
+        fiscal_start=fiscal_start_month,
+        ids=deal_ids(n_prospects),
+        rep_names=rep_names(rng, n_reps),
     )
     deals = _simulate(rng, ctx, rng.gamma(6.0, 1.0, n_reps))
     log, state = _snapshot_log(rng, ctx, deals)
@@ -208,14 +244,14 @@ def generate(
     activities = _activities(rng, ctx, deals)
     targets = _targets(rng, ctx, deals)
     if messy:
-        prospects = _make_messy(rng, prospects, messy, currency)
+        prospects = make_messy(rng, prospects, messy, currency)
     tables = {
-        "Prospects": _frame(prospects),
-        "Stages": _stages_table(stages),
+        "Prospects": frame(prospects),
+        "Stages": stages_table(stages),
         "Targets": targets,
         "Activities": activities,
         "Snapshots": log,
-        "Settings": _settings_table(as_of, currency, fiscal_start_month),
+        "Settings": settings_table(as_of, currency, fiscal_start_month),
     }
     return SampleData(tables=tables, company=company, as_of=as_of, seed=seed)
 
@@ -235,100 +271,12 @@ def _check(n: int, months: int, reps: int | None, fiscal_start: int, messy: int)
         raise InputError("negative number of messy cells", value=messy, expected="0 or more")
 
 
-# --- calendar helpers (int day numbers since 1970-01-01, which was a Thursday) ---------
-
-
-def _day(day: date) -> int:
-    return int(np.datetime64(day, "D").astype(np.int64))
-
-
-def _month_of(days: IntArray) -> IntArray:
-    """Months since 1970-01 of each day number."""
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-
-
-def _month_start(months: IntArray) -> IntArray:
-    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-
-
-def _weekday(days: IntArray) -> IntArray:
-    """Monday = 0 ... Sunday = 6."""
-    return (days + 3) % 7
-
-
-def _to_weekday(days: IntArray) -> IntArray:
-    """Move Saturdays and Sundays to the next Monday (keeps the order of days)."""
-    wd = _weekday(days)
-    return days + np.where(wd == 5, 2, np.where(wd == 6, 1, 0))
-
-
-def _dates(days: IntArray) -> npt.NDArray[np.datetime64]:
-    """Day numbers as ``datetime64[ns]``; ``_NEVER`` becomes NaT."""
-    never = days >= _NEVER
-    safe = np.where(never, 0, days)
-    out = safe.astype("datetime64[D]").astype("datetime64[ns]")
-    out[never] = np.datetime64("NaT")
-    return out
-
-
 def _snapshot_days(ctx: _Context) -> IntArray:
     """Every month end from the first history month before ``as_of``, then ``as_of``."""
     months = np.arange(ctx.first_month + 1, ctx.as_of_month + 1, dtype=np.int64)
-    ends = _month_start(months) - 1
+    ends = month_start(months) - 1
     ends = ends[ends < ctx.as_of_day]
     return np.append(ends, ctx.as_of_day).astype(np.int64)
-
-
-# --- names ------------------------------------------------------------------------------
-
-
-def _rep_names(rng: np.random.Generator, n_reps: int) -> ObjArray:
-    """Distinct first-and-last names for the reps."""
-    pairs = rng.choice(len(_FIRST) * len(_LAST), size=n_reps, replace=False)
-    names = [f"{_FIRST[p % len(_FIRST)]} {_LAST[p // len(_FIRST)]}" for p in pairs.tolist()]
-    return np.array(names, dtype=object)
-
-
-def _person_names(rng: np.random.Generator, n: int) -> ObjArray:
-    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
-    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
-    return np.array([f"{a} {b}" for a, b in zip(first, last, strict=True)], dtype=object)
-
-
-def _company_names(rng: np.random.Generator, n: int) -> ObjArray:
-    """Company names built from syllables; a pool smaller than ``n`` so some repeat."""
-    pool = max(10, int(n * 0.6))
-    start = rng.integers(0, len(_SYL_START), pool).tolist()
-    mid = rng.integers(-len(_SYL_MID), len(_SYL_MID), pool).tolist()  # < 0: no middle
-    end = rng.integers(0, len(_SYL_END), pool).tolist()
-    suffix = rng.integers(0, len(_COMPANY_SUFFIX), pool).tolist()
-    names = np.array(
-        [
-            f"{_SYL_START[a]}{_SYL_MID[b] if b >= 0 else ''}{_SYL_END[c]} {_COMPANY_SUFFIX[d]}"
-            for a, b, c, d in zip(start, mid, end, suffix, strict=True)
-        ],
-        dtype=object,
-    )
-    return names[rng.integers(0, pool, n)]
-
-
-def _ids(n: int) -> ObjArray:
-    width = max(4, len(str(n)))
-    return np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
-
-
-def _stage_names(stages: Stages) -> ObjArray:
-    """Stage name by code: open stages, Won, then Lost at index -1."""
-    lost = stages.lost
-    names = [s.name for s in stages.open] + [stages.won.name, lost.name if lost else "Lost"]
-    return np.array(names, dtype=object)
-
-
-def _status_names(code: IntArray, n_open: int) -> ObjArray:
-    status = np.full(code.shape, "Open", dtype=object)
-    status[code == n_open] = "Won"
-    status[code == -1] = "Lost"
-    return status
 
 
 # --- the simulation ---------------------------------------------------------------------
@@ -336,13 +284,13 @@ def _status_names(code: IntArray, n_open: int) -> ObjArray:
 
 def _created_days(rng: np.random.Generator, n: int, first_month: int, as_of_day: int) -> IntArray:
     """Creation day of each prospect: weekdays only, seasonal, slowly growing."""
-    first_day = int(_month_start(np.array([first_month], dtype=np.int64))[0])
+    first_day = int(month_start(np.array([first_month], dtype=np.int64))[0])
     days = np.arange(first_day, as_of_day + 1, dtype=np.int64)
-    days = days[_weekday(days) < 5]
+    days = days[weekday(days) < 5]
     if days.size == 0:  # a window of one weekend: create on as_of itself
         days = np.array([as_of_day], dtype=np.int64)
-    season = np.array(_SEASON)[_month_of(days) % 12]
-    growth = 1.0 + 0.25 * (days - days[0]) / max(1, int(days[-1] - days[0]))
+    season = np.array(_SEASON)[month_of(days) % 12]
+    growth = 1.0 + 0.15 * (days - days[0]) / max(1, int(days[-1] - days[0]))
     weight = season * growth
     return np.sort(rng.choice(days, size=n, p=weight / weight.sum()))
 
@@ -365,7 +313,7 @@ def _simulate(rng: np.random.Generator, ctx: _Context, rep_volume: FloatArray) -
     skill = rng.normal(0.0, 0.3, rep_volume.size)[:, None]
     rep_logit = table[None, :] + skill + rng.normal(0.0, 0.2, (rep_volume.size, n_open))
     deal_logit = rep_logit[rep].copy()
-    deal_logit[:, 0] += np.array(_SOURCE_LEAD_CONVERSION)[source] - 0.05
+    deal_logit[:, 0] += np.array(_SOURCE_LEAD_CONVERSION)[source] - 0.1
     converts = rng.random((n, n_open)) < 1.0 / (1.0 + np.exp(-deal_logit))
     final = np.where(converts.all(axis=1), n_open, np.argmin(converts, axis=1)).astype(np.int64)
 
@@ -375,15 +323,20 @@ def _simulate(rng: np.random.Generator, ctx: _Context, rep_volume: FloatArray) -
     pace = np.exp(rng.normal(-0.045, 0.3, n))[:, None]  # slow deals are slow everywhere
     noise = rng.normal(-(_STAGE_SIGMA**2) / 2, _STAGE_SIGMA, (n, n_open))
     duration = mean_days[None, :] * pace * np.exp(noise)
-    linger = np.where(rng.random(n) < 0.06, rng.uniform(3.0, 8.0, n), 1.0)  # dying deals
     lost = final < n_open
+    dying = lost & (rng.random(n) < 0.06)
+    linger = np.where(dying, rng.uniform(3.0, 8.0, n), 1.0)
     duration[rows[lost], final[lost]] *= linger[lost]
     ends = created[:, None] + np.cumsum(np.maximum(1, np.rint(duration)), axis=1).astype(np.int64)
-    close = _to_weekday(ends[rows, np.minimum(final, n_open - 1)])
+    close = to_weekday(ends[rows, np.minimum(final, n_open - 1)])
     entry = np.empty((n, n_open + 1), dtype=np.int64)
     entry[:, 0] = created
-    entry[:, 1:] = _to_weekday(ends)
-    entry[np.arange(n_open + 1)[None, :] > final[:, None]] = _NEVER
+    entry[:, 1:] = to_weekday(ends)
+    entry[:, 1:n_open] = np.minimum(entry[:, 1:n_open], close[:, None])
+    won = final == n_open
+    close = _quarter_push(rng, ctx, close, won, entry[:, n_open - 1])
+    entry[won, n_open] = close[won]
+    entry[np.arange(n_open + 1)[None, :] > final[:, None]] = NEVER
 
     return _Deals(
         created=created,
@@ -395,7 +348,27 @@ def _simulate(rng: np.random.Generator, ctx: _Context, rep_volume: FloatArray) -
         amount=_amounts(rng, stages, ctx.rep_names.size, rep, source),
         override=_overrides(rng, stages, n),
         estimate=_estimates(rng, entry[:, :n_open], close),
+        dying=dying,
     )
+
+
+def _quarter_push(
+    rng: np.random.Generator, ctx: _Context, close: IntArray, won: BoolArray, ready: IntArray
+) -> IntArray:
+    """Pull some wins due early in a quarter into the last ten days of the quarter before.
+
+    Only wins due in the first three weeks of a quarter's first month, already in the last
+    open stage a few days before the quarter ends, are pulled (half of them).
+    """
+    month = month_of(close)
+    start = month_start(month)
+    first_month = (month - (ctx.fiscal_start - 1)) % 3 == 0
+    quarter_end = start - 1
+    day = quarter_end - rng.integers(0, 10, close.size)
+    day = day - np.where(weekday(day) == 5, 1, np.where(weekday(day) == 6, 2, 0))
+    pull = won & first_month & (close - start < 21) & (ready <= quarter_end - 3)
+    pull &= rng.random(close.size) < _QUARTER_PUSH
+    return np.where(pull, np.maximum(day, ready + 1), close)
 
 
 def _amounts(
@@ -437,7 +410,7 @@ def _estimate(rng: np.random.Generator, start: IntArray, close: IntArray) -> Int
     """The rep's expected close from day ``start``: usually a little before the truth."""
     factor = np.exp(rng.normal(*_ESTIMATE_BIAS, start.shape))
     ahead = np.clip(np.rint((close - start) * factor), 7, 180).astype(np.int64)
-    return np.where(start >= _NEVER, _NEVER, _to_weekday(start + ahead))
+    return np.where(start >= NEVER, NEVER, to_weekday(start + ahead))
 
 
 def _estimates(rng: np.random.Generator, entry: IntArray, close: IntArray) -> IntArray:
@@ -455,7 +428,7 @@ def _snapshot_log(
     stages = ctx.stages
     n, n_open = deals.created.size, stages.n_open
     rows = np.arange(n)
-    expected = np.full(n, _NEVER, dtype=np.int64)
+    expected = np.full(n, NEVER, dtype=np.int64)
     last_stage = np.full(n, -1, dtype=np.int64)
     existed = np.zeros(n, dtype=bool)
     code = np.zeros(n, dtype=np.int64)
@@ -471,7 +444,7 @@ def _snapshot_log(
         expected = np.where(moved, deals.estimate[rows, stage], expected)
         is_open = exists & (deals.close > snap)
         # Reps review overdue deals at month ends (not at a mid-month as_of).
-        review = _month_of(np.array([snap, snap + 1], dtype=np.int64))
+        review = month_of(np.array([snap, snap + 1], dtype=np.int64))
         overdue = is_open & (expected < snap) & (rng.random(n) < _PUSH_PROB)
         overdue &= bool(review[0] != review[1])
         pushed = _estimate(rng, np.full(n, snap, dtype=np.int64), deals.close)
@@ -496,15 +469,15 @@ def _snapshot_log(
         logged_expected = expected
     deal = np.concatenate([p[1] for p in parts])
     codes = np.concatenate([p[2] for p in parts])
-    log = _frame(
+    log = frame(
         {
-            "Snapshot date": _dates(np.concatenate([p[0] for p in parts])),
+            "Snapshot date": dates_of(np.concatenate([p[0] for p in parts])),
             "ID": ctx.ids[deal],
             "Owner": ctx.rep_names[deals.rep[deal]],
-            "Stage": _stage_names(stages)[codes],
-            "Status": _status_names(codes, n_open),
+            "Stage": stage_names(stages)[codes],
+            "Status": status_names(codes, n_open),
             "Amount": np.concatenate([f[0] for f in float_parts]),
-            "Expected close": _dates(np.concatenate([p[3] for p in parts])),
+            "Expected close": dates_of(np.concatenate([p[3] for p in parts])),
             "Probability": np.concatenate([f[1] for f in float_parts]),
         }
     )
@@ -514,8 +487,24 @@ def _snapshot_log(
 # --- the tables -------------------------------------------------------------------------
 
 
-def _frame(columns: dict[str, npt.NDArray[np.generic]]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(values) for name, values in columns.items()})
+def _categories(
+    rng: np.random.Generator, code: IntArray, dying: BoolArray, n_open: int
+) -> ObjArray:
+    """Forecast categories of the open deals: confident late, Pipeline early, a few Omitted."""
+    n = code.size
+    is_open = (code >= 0) & (code < n_open)
+    draw = rng.random(n)
+    last = code == n_open - 1
+    before = code == n_open - 2
+    commit = np.where(last, 0.55, np.where(before, 0.10, 0.0))
+    best = commit + np.where(last, 0.30, np.where(before, 0.35, 0.0))
+    omitted = np.where(dying, 0.5, 0.04)
+    category = np.full(n, "Pipeline", dtype=object)
+    category[draw < best] = "Best case"
+    category[draw < commit] = "Commit"
+    category[draw > 1.0 - omitted] = "Omitted"
+    category[~is_open] = None
+    return category
 
 
 def _prospects(
@@ -527,48 +516,37 @@ def _prospects(
     rows = np.arange(n)
     code = state.code
     is_open = (code >= 0) & (code < n_open)
-    stage_names = _stage_names(stages)
-
-    # Forecast categories on the last two open stages, more confident later.
-    late = is_open & (code >= n_open - 2)
-    draw = rng.random(n)
-    last = code == n_open - 1
-    commit = np.where(last, 0.55, 0.10)
-    best = commit + np.where(last, 0.30, 0.35)
-    pipeline = best + np.where(last, 0.10, 0.45)
-    category = np.full(n, None, dtype=object)
-    category[late & (draw < commit)] = "Commit"
-    category[late & (draw >= commit) & (draw < best)] = "Best case"
-    category[late & (draw >= best) & (draw < pipeline)] = "Pipeline"
+    names = stage_names(stages)
+    category = _categories(rng, code, deals.dying, n_open)
 
     # Last activity: the latest stage entry, or a recent follow-up for most open deals.
     last_entry = deals.entry[rows, np.clip(code, 0, n_open - 1)]
     followed = rng.random(n) < 0.7
     recent = as_of_day - np.rint(rng.exponential(8.0, n)).astype(np.int64)
-    recent = recent - np.where(_weekday(recent) == 5, 1, np.where(_weekday(recent) == 6, 2, 0))
-    activity = np.where(followed, np.maximum(last_entry, recent), last_entry)
+    recent = recent - np.where(weekday(recent) == 5, 1, np.where(weekday(recent) == 6, 2, 0))
+    activity = np.where(followed & ~deals.dying, np.maximum(last_entry, recent), last_entry)
     closed = ~is_open
     activity = np.where(closed, deals.close, activity)
-    closed_day = np.where(closed, deals.close, _NEVER)
+    closed_day = np.where(closed, deals.close, NEVER)
 
     reached = np.full(n, None, dtype=object)
     lost = code == -1
-    reached[lost] = stage_names[deals.final[lost]]
+    reached[lost] = names[deals.final[lost]]
     return {
         "ID": ctx.ids,
-        "Name": _person_names(rng, n),
-        "Company": _company_names(rng, n),
+        "Name": person_names(rng, n),
+        "Company": company_names(rng, n),
         "Owner": ctx.rep_names[deals.rep],
         "Source": np.array(_SOURCES, dtype=object)[deals.source],
-        "Stage": stage_names[code],
+        "Stage": names[code],
         "Amount": state.amount.copy(),
-        "Expected close": _dates(state.expected),
+        "Expected close": dates_of(state.expected),
         "Probability": state.probability.copy(),
         "Category": category,
-        "Status": _status_names(code, n_open),
-        "Created": _dates(deals.created),
-        "Closed": _dates(closed_day),
-        "Last activity": _dates(activity),
+        "Status": status_names(code, n_open),
+        "Created": dates_of(deals.created),
+        "Closed": dates_of(closed_day),
+        "Last activity": dates_of(activity),
         "Stage reached": reached,
     }
 
@@ -583,9 +561,9 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
 
     # Cold calls: one aggregated row per rep and month, on the month's last weekday.
     months = np.arange(ctx.first_month, ctx.as_of_month + 1, dtype=np.int64)
-    ends = _month_start(months + 1) - 1
+    ends = month_start(months + 1) - 1
     ends = np.minimum(
-        ends - np.where(_weekday(ends) == 5, 1, 0) - (_weekday(ends) == 6) * 2, as_of_day
+        ends - np.where(weekday(ends) == 5, 1, 0) - (weekday(ends) == 6) * 2, as_of_day
     )
     n_reps = rep_names.size
     call_rep = np.repeat(np.arange(n_reps), months.size)
@@ -595,9 +573,9 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
     dates = np.concatenate([day, call_day])
     order = np.argsort(dates, kind="stable")
     n_calls = call_day.size
-    return _frame(
+    return frame(
         {
-            "Date": _dates(dates[order]),
+            "Date": dates_of(dates[order]),
             "Owner": np.concatenate([rep_names[deals.rep[deal_idx]], rep_names[call_rep]])[order],
             "Activity": np.concatenate(
                 [kinds[stage_idx], np.full(n_calls, stages.open[0].activity, dtype=object)]
@@ -610,25 +588,24 @@ def _activities(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.Da
     )
 
 
-def _month_labels(months: IntArray) -> list[str]:
-    return [f"{1970 + m // 12:04d}-{m % 12 + 1:02d}" for m in months.tolist()]
-
-
 def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.DataFrame:
-    """Monthly revenue and deal targets per rep, from the history month to as_of + 6 months.
+    """Monthly revenue and deal targets per rep, from the first shown month to as_of + 6 months.
 
-    The team's target follows its smoothed won revenue over the full history months,
-    with noise, scaled so the team attains a drawn 92-103% of target over those months;
-    later months continue the recent level with slight growth. Each rep gets a share
-    that mixes their won revenue and an equal split.
+    The team's plan for a month is its won revenue smoothed over five months (centred,
+    shorter at the ends) times the quarter-end pattern of the history (won over smoothed,
+    by the month's position in its quarter), times a small ambition and noise; months
+    from as_of on continue the recent level with slight growth. The as_of month is a
+    stretch month: `_STRETCH` times the larger of its plan and what the team really wins
+    in it (module notes). Each rep gets a share that mixes their won revenue and an equal
+    split.
     """
-    rep_names, first_month = ctx.rep_names, ctx.first_month
+    rep_names = ctx.rep_names
     n_reps = rep_names.size
-    n_hist = ctx.as_of_month - first_month  # full months before the as_of month
+    n_hist = ctx.as_of_month - ctx.first_month  # full months before the as_of month
     n_months = n_hist + 7
     won = np.flatnonzero(deals.won & (deals.close <= ctx.as_of_day))
-    month = _month_of(deals.close[won]) - first_month
-    full = month < n_hist
+    month = month_of(deals.close[won]) - ctx.first_month
+    full = (month >= 0) & (month < n_hist)
     won_amount = deals.amount[won, -1]
     rep_won = np.bincount(
         deals.rep[won][full] * n_hist + month[full],
@@ -636,149 +613,55 @@ def _targets(rng: np.random.Generator, ctx: _Context, deals: _Deals) -> pd.DataF
         minlength=n_reps * n_hist,
     ).reshape(n_reps, n_hist)
     team = rep_won.sum(axis=0)
-    total = float(team.sum())
-
-    if total > 0:
-        # Centred three-month mean (two months at the ends).
-        window = np.ones(3)
-        sums = np.convolve(np.concatenate([[0.0], team, [0.0]]), window, mode="valid")
-        counts = np.convolve(np.pad(np.ones(n_hist), 1), window, mode="valid")
+    months = np.arange(n_months, dtype=np.int64) + ctx.first_month
+    position = (months - (ctx.fiscal_start - 1)) % 3
+    if team.sum() > 0:
+        window = np.ones(5)
+        sums = np.convolve(np.pad(team, 2), window, mode="valid")
+        counts = np.convolve(np.pad(np.ones(n_hist), 2), window, mode="valid")
         level = sums / counts
-        # The first months hold only young deals: plan them at least at 40% of the
-        # recent level rather than at the ramp-up's near-zero wins.
-        level = np.maximum(level, 0.4 * float(level[-6:].mean()))
+        steady = level[min(n_hist - 1, n_hist // 3) :]
+        ratio = np.divide(team, level, out=np.ones(n_hist), where=level > 0)
+        pattern = np.array(
+            [ratio[position[:n_hist] == q].mean() if (position[:n_hist] == q).any() else 1.0
+             for q in range(3)]
+        )  # fmt: skip
+        pattern = pattern / pattern.mean()
+        recent = float(steady[-6:].mean())
     else:  # no win yet: what the pipeline should bring in on average
         per_month = deals.created.size / max(1, n_hist + 1)
-        level = np.full(n_hist, per_month * float(deals.amount[:, -1].mean()) * 0.05)
-    recent = float(level[-6:].mean()) if n_hist else _MEDIAN_AMOUNT
+        recent = per_month * float(deals.amount[:, -1].mean()) * 0.3
+        level = np.full(n_hist, recent)
+        pattern = np.ones(3)
     ahead = recent * (1.0 + 0.01 * np.arange(1, 8))
-    team_target = np.concatenate([level, ahead]) * np.exp(rng.normal(0.0, 0.08, n_months))
-    attainment = rng.uniform(0.92, 1.03)
-    if total > 0:
-        team_target *= total / (attainment * float(team_target[:n_hist].sum()))
+    ambition = rng.uniform(1.0, 1.06)
+    plan = np.concatenate([level, ahead]) * pattern[position] * ambition
+    plan *= np.exp(rng.normal(0.0, 0.05, n_months))
+    plan[n_hist] = _STRETCH * max(plan[n_hist], _month_total(ctx, deals))
 
     rep_total = rep_won.sum(axis=1)
     share = np.full(n_reps, 1.0 / n_reps)
-    if total > 0:
-        share = 0.3 * share + 0.7 * rep_total / total
+    if rep_total.sum() > 0:
+        share = 0.3 * share + 0.7 * rep_total / rep_total.sum()
     noise = np.exp(rng.normal(0.0, 0.05, (n_reps, n_months)))
-    revenue = np.round(team_target[None, :] * share[:, None] * noise, -2)
+    revenue = np.round(plan[None, :] * share[:, None] * noise, -2)
     average = float(won_amount.mean()) if won.size else _MEDIAN_AMOUNT
-    labels = np.array(_month_labels(np.arange(n_months, dtype=np.int64) + first_month), object)
-    return _frame(
+    shown = slice(ctx.shown_month - ctx.first_month, None)
+    revenue = revenue[:, shown]
+    labels = np.array(month_labels(months[shown]), dtype=object)
+    return frame(
         {
             "Period": np.repeat(labels, n_reps),
-            "Owner": np.tile(rep_names, n_months),
+            "Owner": np.tile(rep_names, labels.size),
             "Revenue target": revenue.T.ravel(),
-            "Deals target": np.ceil(revenue.T.ravel() / average),
+            "Deals target": np.maximum(1.0, np.ceil(revenue.T.ravel() / average)),
         }
     )
 
 
-def _stages_table(stages: Stages) -> pd.DataFrame:
-    closing = [s.status != "open" for s in stages.all]
-    return _frame(
-        {
-            "Stage": np.array([s.name for s in stages.all], dtype=object),
-            "Activity": np.array([s.activity or None for s in stages.all], dtype=object),
-            "Probability": np.array([s.probability for s in stages.all]),
-            "Conversion": np.array([s.conversion for s in stages.all]),
-            "Days to close": np.array(
-                [np.nan if c else s.days_to_close for s, c in zip(stages.all, closing, strict=True)]
-            ),
-            "Status": np.array([s.status.capitalize() for s in stages.all], dtype=object),
-        }
-    )
-
-
-def _settings_table(as_of: date, currency: str, fiscal_start: int) -> pd.DataFrame:
-    """The Settings sheet: numbers as floats, the way Excel stores them."""
-    defaults = Settings(as_of=as_of)
-    rows: list[tuple[str, object]] = [
-        ("As-of date", pd.Timestamp(as_of).normalize()),
-        ("Fiscal year start month", float(fiscal_start)),
-        ("Period granularity", defaults.granularity.capitalize()),
-        ("Currency", currency),
-        ("Monte Carlo trials", float(defaults.mc_trials)),
-        ("Monte Carlo seed", float(defaults.mc_seed)),
-        ("Stale deal days", float(defaults.stale_days)),
-        ("Slip probability", defaults.slip_probability),
-    ]
-    return pd.DataFrame(
-        {
-            "Setting": pd.Series([r[0] for r in rows], dtype=object),
-            "Value": pd.Series([r[1] for r in rows], dtype=object),
-        }
-    )
-
-
-# (column, kind) of the junk cells planted by ``messy``.
-_JUNK = (
-    ("Amount", "amount_text"),
-    ("Amount", "amount_na"),
-    ("Expected close", "date_error"),
-    ("Expected close", "day_first"),
-    ("Stage", "unknown_stage"),
-    ("ID", "duplicate_id"),
-    ("Amount", "negative_amount"),
-    ("Name", "formula_name"),
-    ("Probability", "percent_probability"),
-)
-
-
-def _as_objects(values: npt.NDArray[np.generic]) -> ObjArray:
-    """A column as Python objects (Timestamps for dates) that may take any junk."""
-    if np.issubdtype(values.dtype, np.datetime64):
-        return np.array(pd.DatetimeIndex(values).astype(object), dtype=object)
-    return np.array(values, dtype=object)
-
-
-def _junk(kind: str, row: int, columns: dict[str, npt.NDArray[np.generic]], unit: str) -> object:
-    """The junk value of ``kind`` for a prospect row."""
-    amount = float(columns["Amount"][row])
-    if kind == "amount_text":
-        return f"{amount:,.0f} {unit}".replace(",", " ")
-    if kind == "day_first":
-        day = pd.Timestamp(columns["Expected close"][row])
-        day = pd.Timestamp(columns["Created"][row]) if pd.isna(day) else day
-        return f"{day.day:02d}/{day.month:02d}/{day.year}"
-    if kind == "duplicate_id":
-        return columns["ID"][row - 1 if row else 1]
-    fixed: dict[str, object] = {
-        "amount_na": "n/a",
-        "date_error": "#N/A",
-        "unknown_stage": "Prospecting",
-        "negative_amount": -amount,
-        "formula_name": '=HYPERLINK("http://example.com","x")',
-        "percent_probability": 35.0,
-    }
-    return fixed[kind]
-
-
-def _make_messy(
-    rng: np.random.Generator,
-    columns: dict[str, npt.NDArray[np.generic]],
-    count: int,
-    currency: str,
-) -> dict[str, npt.NDArray[np.generic]]:
-    """Replace ``count`` prospect cells with junk users really type (each kind in turn).
-
-    Columns left all-numeric stay float, as a reader would return them.
-    """
-    n = columns["ID"].size
-    unit = "€" if currency == "EUR" else currency
-    kinds = np.resize(rng.permutation(len(_JUNK)), count)
-    rows = rng.choice(n, size=count, replace=count > n)
-    touched: dict[str, ObjArray] = {}
-    for kind, row in zip(kinds.tolist(), rows.tolist(), strict=True):
-        name, junk = _JUNK[kind]
-        if junk == "duplicate_id" and n == 1:
-            continue  # a single row has no other id to copy
-        if name not in touched:
-            touched[name] = _as_objects(columns[name])
-        touched[name][row] = _junk(junk, row, columns, unit)
-    out = dict(columns)
-    for name, values in touched.items():
-        numeric = all(isinstance(v, float) for v in values.tolist())
-        out[name] = values.astype(np.float64) if numeric else values
-    return out
+def _month_total(ctx: _Context, deals: _Deals) -> float:
+    """What the team really wins in the as_of month, after as_of included (the simulation's)."""
+    first_day = int(month_start(np.array([ctx.as_of_month], dtype=np.int64))[0])
+    next_first = int(month_start(np.array([ctx.as_of_month + 1], dtype=np.int64))[0])
+    won = deals.won & (deals.close >= first_day) & (deals.close < next_first)
+    return float(deals.amount[won, -1].sum())

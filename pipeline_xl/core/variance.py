@@ -6,13 +6,17 @@ Definitions (design notes, section 6):
   favourable ("F"), a negative one unfavourable ("U"). For a period still running,
   "actual" is the expected result (won + weighted pipeline); for a closed period it is
   the won amount, because no open deal lands in a past period.
-* Baseline forecast of a period: what the same method (stage probabilities of today,
-  per-deal overrides of then) gave on the pipeline as it stood at the last snapshot on or
-  before the period's first day and before ``as_of``, rebuilt from the Snapshots change
-  log (a snapshot taken on ``as_of`` is today's record, not a forecast made earlier). It
-  measures how far the pipeline moved, not what somebody typed into a forecast then.
+* Baseline forecast of a period: what the same method gave on the pipeline as it stood
+  when the period began, with today's learned rates (it measures how far the pipeline
+  moved, not what somebody typed into a forecast then). The weighted method (stage
+  probabilities of today, per-deal overrides of then) reads the pipeline at the last
+  snapshot on or before the period's first day and before ``as_of`` (a snapshot taken on
+  ``as_of`` is today's record, not a forecast made earlier); the calibrated method
+  rebuilds it on the period's first day (`pipeline_xl.core.timeline.as_it_stood`) and
+  applies today's timing laws (`pipeline_xl.core.calibration.borrow_laws`). A forecast
+  made with only what was known then is the backtest's (`pipeline_xl.core.backtest`).
 * Forecast accuracy over closed periods with a baseline: WAPE = sum |A - F| / sum A and
-  bias = sum (F - A) / sum A, where A is the won amount and F the baseline.
+  bias = sum (F - A) / sum A, where A is the won amount and F the baseline (`score`).
 * Activities: the dated backward plan against the Activities table, per owner and activity.
 """
 
@@ -24,15 +28,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_xl.core.forecast import forecast_table, stage_probabilities
+from pipeline_xl.core.calibration import borrow_laws
+from pipeline_xl.core.forecast import Method, forecast_table, stage_probabilities
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
 from pipeline_xl.core.planning import Freq, dated_plan
+from pipeline_xl.core.timeline import as_it_stood, first_date
 
 __all__ = [
     "activity_variance",
     "baseline_forecasts",
+    "calibrated_baselines",
     "forecast_accuracy",
+    "score",
     "variance_table",
 ]
 
@@ -121,26 +129,53 @@ def baseline_forecasts(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def calibrated_baselines(model: Model, periods: Sequence[Period]) -> pd.DataFrame:
+    """The calibrated forecast of each period and owner as the pipeline stood on its first day.
+
+    Laws of today (module notes). Returns period, owner, baseline_date, baseline, one row
+    per owner of the forecast table; periods starting after ``as_of`` or before anything
+    the model has dated are left out.
+    """
+    columns = ["period", "owner", "baseline_date", "baseline"]
+    first = first_date(model)
+    records = []
+    for period in periods:
+        if first is None or period.start < first or period.start > model.settings.as_of:
+            continue
+        past = as_it_stood(model, period.start)
+        borrow_laws(past, model)
+        table = forecast_table(past, [period], "calibrated")
+        records += [
+            (period.label, str(owner), period.start, float(expected))
+            for owner, expected in zip(table["owner"], table["expected"], strict=True)
+        ]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
 def variance_table(
     model: Model,
     periods: Sequence[Period | str] | None = None,
     forecast: pd.DataFrame | None = None,
+    method: Method = "weighted",
 ) -> pd.DataFrame:
     """Target, expected, won and their variances per period and owner (team ``""`` first).
 
     Columns: period, start, end, owner, state (closed / current / future), target, won,
-    weighted, expected, baseline, variance_target, variance_target_pct, flag_target,
-    variance_forecast, variance_forecast_pct, flag_forecast. ``forecast`` may pass an
-    already computed `forecast_table` to save the work.
+    weighted, new_deals, expected, baseline, variance_target, variance_target_pct,
+    flag_target, variance_forecast, variance_forecast_pct, flag_forecast. ``forecast``
+    may pass an already computed `forecast_table` (of ``method``) to save the work.
     """
-    table = forecast if forecast is not None else forecast_table(model, periods)
+    table = forecast if forecast is not None else forecast_table(model, periods, method)
     table = table.copy()
     as_of = pd.Timestamp(model.settings.as_of)
     table["state"] = np.where(
         table["end"] <= as_of, "closed", np.where(table["start"] > as_of, "future", "current")
     )
     wanted = [model.settings.parse_period(p) for p in dict.fromkeys(table["period"])]
-    base = baseline_forecasts(model, wanted)
+    if method == "calibrated":
+        base = calibrated_baselines(model, wanted)
+    else:
+        base = baseline_forecasts(model, wanted)
     table = table.merge(base[["period", "owner", "baseline"]], on=["period", "owner"], how="left")
     has_base = table["period"].isin(base["period"])
     table["baseline"] = table["baseline"].where(~has_base | table["baseline"].notna(), 0.0)
@@ -151,27 +186,38 @@ def variance_table(
     table["variance_forecast_pct"] = _pct(table["variance_forecast"], table["baseline"])
     table["flag_forecast"] = _flag(table["variance_forecast"])
     columns = [
-        "period", "start", "end", "owner", "state", "target", "won", "weighted", "expected",
-        "baseline", "variance_target", "variance_target_pct", "flag_target",
+        "period", "start", "end", "owner", "state", "target", "won", "weighted", "new_deals",
+        "expected", "baseline", "variance_target", "variance_target_pct", "flag_target",
         "variance_forecast", "variance_forecast_pct", "flag_forecast",
     ]  # fmt: skip
     return table[columns]
+
+
+def score(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> tuple[float, float]:
+    """Forecast accuracy (section 6): WAPE = sum |A - F| / sum A, bias = sum (F - A) / sum A.
+
+    Both NaN when the actual total is zero. The refresh's Forecast accuracy table and the
+    backtest score with this one function.
+    """
+    a = np.asarray(actual, dtype="float64")
+    f = np.asarray(forecast, dtype="float64")
+    total = float(a.sum())
+    if not total:
+        return float("nan"), float("nan")
+    return float(np.abs(a - f).sum()) / total, float((f - a).sum()) / total
 
 
 def forecast_accuracy(variance: pd.DataFrame) -> pd.DataFrame:
     """WAPE and bias per owner over closed periods that have a baseline forecast.
 
     Takes a `variance_table`; returns owner, periods, actual, forecast, wape, bias (NaN
-    where the actual total is zero).
+    where the actual total is zero), scored by `score`.
     """
     closed = variance.loc[(variance["state"] == "closed") & variance["baseline"].notna()]
     rows = []
     for owner, group in closed.groupby("owner", sort=True):
-        actual = float(group["won"].sum())
-        fcst = float(group["baseline"].sum())
-        abs_err = float((group["won"] - group["baseline"]).abs().sum())
-        wape = abs_err / actual if actual else float("nan")
-        bias = (fcst - actual) / actual if actual else float("nan")
+        wape, bias = score(group["won"], group["baseline"])
+        actual, fcst = float(group["won"].sum()), float(group["baseline"].sum())
         rows.append((owner, len(group), actual, fcst, wape, bias))
     return pd.DataFrame.from_records(
         rows, columns=["owner", "periods", "actual", "forecast", "wape", "bias"]
@@ -179,7 +225,11 @@ def forecast_accuracy(variance: pd.DataFrame) -> pd.DataFrame:
 
 
 def activity_variance(
-    model: Model, period: Period | str, owner: str | None = None, freq: Freq = "week"
+    model: Model,
+    period: Period | str,
+    owner: str | None = None,
+    freq: Freq = "week",
+    method: Method = "weighted",
 ) -> pd.DataFrame:
     """Required against done, per owner and activity, for the plan of ``period``.
 
@@ -188,7 +238,7 @@ def activity_variance(
     rows of that owner and type inside the activity's window up to ``as_of``; ``remaining``
     is what is still to do; ``per_bucket`` spreads it over the buckets left in the window.
     """
-    plan = dated_plan(model, period, owner, freq)
+    plan = dated_plan(model, period, owner, freq, method)
     as_of = pd.Timestamp(model.settings.as_of)
     acts = model.activities
     acts = acts.loc[acts["date"] <= as_of]

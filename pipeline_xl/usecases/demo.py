@@ -20,7 +20,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import forecast_table
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.planning import BackwardPlan, backward_plan, dated_plan
-from pipeline_xl.core.sample import generate
+from pipeline_xl.core.sample import ONE_OF_EACH, generate
 from pipeline_xl.core.schema import validate
 from pipeline_xl.io import libreoffice
 from pipeline_xl.io.locking import workbook_lock
@@ -62,10 +62,10 @@ class DemoResult:
 
 def _plan(model: Model, label: str) -> PeriodPlan:
     try:
-        plan = backward_plan(model, label)
+        plan = backward_plan(model, label, method="calibrated")
     except InputError as err:
         return PeriodPlan(label, None, problem=str(err))
-    warnings = tuple(dated_plan(model, label, owner="").warnings)
+    warnings = tuple(dated_plan(model, label, owner="", method="calibrated").warnings)
     return PeriodPlan(label, plan, warnings)
 
 
@@ -89,13 +89,13 @@ def run_demo(
     names = ("forecast.csv", "data-issues.csv", WORKBOOK, Path(WORKBOOK).with_suffix(".py"))
     for name in names:
         check_replace(folder / name, replace=replace, command="pipeline-xl demo")
-    sample = generate(prospects, as_of=as_of, seed=seed, company=COMPANY)
+    sample = generate(prospects, as_of=as_of, seed=seed, company=COMPANY, messy=ONE_OF_EACH)
     tables = sample.tables
     model = validate(
         *(tables[t.sheet] for t in contract.DATA_TABLES),
         as_of=as_of,
     )
-    forecast = forecast_table(model)
+    forecast = forecast_table(model, method="calibrated")
     current = model.settings.current_period
     result = DemoResult(
         sample.company,

@@ -34,7 +34,7 @@ from pipeline_xl.io.exports import read_export
 from pipeline_xl.io.reader import is_pipeline_workbook, read_workbook
 from pipeline_xl.usecases.importing import convert, issue_lines, preset_named, suggest_preset
 
-__all__ = ["MetricsResult", "metrics_of"]
+__all__ = ["ExportRead", "MetricsResult", "export_model", "metrics_of"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,65 @@ def _latest_date(incoming: crm.Incoming) -> date | None:
     return latest
 
 
+@dataclass(frozen=True)
+class ExportRead:
+    """A CRM export read as a new workbook would hold it after ``import``."""
+
+    model: Model
+    notes: list[str]
+    currency: str  # ``--currency``, else the export's currency column, else the preset's
+    hints: list[str]  # a preset to use, when none was given and the columns are one's
+
+
+def export_model(
+    path: Path,
+    *,
+    preset: str | None = None,
+    mapping: str | None = None,
+    as_of: date | None = None,
+    currency: str | None = None,
+) -> ExportRead:
+    """The validated model of a CRM export file, and notes on how it was read.
+
+    Raises:
+        InputError: a bad file or option, or an export without any date and no ``as_of``.
+
+    """
+    given = currency_code(currency, argument="--currency") if currency else None
+    chosen = preset_named(preset)
+    export = read_export(path)
+    first = crm.resolve_mapping(
+        export.headers,
+        preset=chosen,
+        explicit=crm.parse_map(mapping),
+        where=path.name,
+        need_key=False,
+    )
+    stage_texts = export.frame.iloc[:, first.columns["stage"][0]].tolist()
+    stages_table = crm.export_stages_table(chosen, stage_texts)
+    stages = validate_stages(stages_table)[0]
+    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping, need_key=False)
+    notes = [f"{n.severity}: {n.text}" for n in incoming.notes] + list(incoming.conflicts)
+    day = as_of or _latest_date(incoming)
+    if day is None:
+        raise InputError(
+            f"{path.name} has no close or creation date to date it",
+            expected="--as-of YYYY-MM-DD",
+        )
+    if as_of is None:
+        notes.append(f"as of {day.isoformat()}: the latest date in the export (--as-of to change)")
+    if not len(incoming):
+        raise InputError(f"{path.name} has no deal", expected="one row per deal")
+    model = validate(
+        crm.prospects_frame_from(incoming),
+        stages_table,
+        settings=Settings(as_of=day),
+        header_rows={PROSPECTS.sheet: export.header_row},
+    )
+    code = given or incoming.currency or (chosen.currency if chosen is not None else None)
+    return ExportRead(model, notes, code or "", list(suggest_preset(export, chosen)))
+
+
 def metrics_of(
     source: str | Path,
     *,
@@ -100,50 +159,19 @@ def metrics_of(
 
     """
     path = Path(source)
-    given = currency_code(currency, argument="--currency") if currency else None
     if is_pipeline_workbook(path):
         raw = read_workbook(path)
         model = raw.validate(as_of=raw.as_of(given=as_of, today=today))
         metrics = compute_metrics(model, model.owner_named(owner, argument="--owner"))
         return MetricsResult(path, "workbook", metrics, model, currency=model.settings.currency)
-    chosen = preset_named(preset)
-    export = read_export(path)
-    first = crm.resolve_mapping(
-        export.headers,
-        preset=chosen,
-        explicit=crm.parse_map(mapping),
-        where=path.name,
-        need_key=False,
-    )
-    stage_texts = export.frame.iloc[:, first.columns["stage"][0]].tolist()
-    stages_table = crm.export_stages_table(chosen, stage_texts)
-    stages = validate_stages(stages_table)[0]
-    _, incoming = convert(export, stages, preset=chosen, mapping_text=mapping, need_key=False)
-    notes = [f"{n.severity}: {n.text}" for n in incoming.notes] + list(incoming.conflicts)
-    day = as_of or _latest_date(incoming)
-    if day is None:
-        raise InputError(
-            f"{path.name} has no close or creation date to date the metrics",
-            expected="--as-of YYYY-MM-DD",
-        )
-    if as_of is None:
-        notes.append(f"as of {day.isoformat()}: the latest date in the export (--as-of to change)")
-    if not len(incoming):
-        raise InputError(f"{path.name} has no deal", expected="one row per deal")
-    model = validate(
-        crm.prospects_frame_from(incoming),
-        stages_table,
-        settings=Settings(as_of=day),
-        header_rows={PROSPECTS.sheet: export.header_row},
-    )
-    who = model.owner_named(owner, argument="--owner")
-    code = given or incoming.currency or (chosen.currency if chosen is not None else None)
+    read = export_model(path, preset=preset, mapping=mapping, as_of=as_of, currency=currency)
+    who = read.model.owner_named(owner, argument="--owner")
     return MetricsResult(
         path,
         "export",
-        compute_metrics(model, who),
-        model,
-        tuple(notes),
-        currency=code or "",
-        hints=tuple(suggest_preset(export, chosen)),
+        compute_metrics(read.model, who),
+        read.model,
+        tuple(read.notes),
+        currency=read.currency,
+        hints=tuple(read.hints),
     )

@@ -9,14 +9,19 @@
    zip bomb (`zipguard.check_zip`, before any reader inflates a part);
 2. read the tables with python-calamine (`reader.read_workbook`) and validate them: bad
    cells become rows of the Data issues sheet, never a crash;
-3. build the report (`pipeline_xl.core.reports.build_report`);
+3. build the report (`pipeline_xl.core.reports.build_report`) from the pipeline as it
+   stood on the as-of date;
 4. edit the package (`report_writer.write_report`, `report_writer.write_snapshots`):
    every other part of the file is written back byte for byte;
 5. write the file atomically, keeping the previous version as ``NAME.bak`` (the older
    backups turn, `safety.atomic_write`), and release the lock.
 
-An `InputError` is the only way a refresh fails on what the user gave it (a full disk or
-a folder it may not write in included); the file is then unchanged.
+History is never rewritten: an as-of date before the workbook's latest record (its
+latest snapshot, creation or close date) gives a view of the pipeline as it stood then,
+and the Snapshots table is left exactly as it was; a date before anything the workbook
+has dated is refused. An `InputError` is the only way a refresh fails on what the user
+gave it (a full disk or a folder it may not write in included); the file is then
+unchanged.
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ class RefreshResult:
     ``sheets``: the report sheets written, in order; ``kept``: earlier reports kept under
     dated names (``keep_history``); ``issues`` / ``errors``: validation issues found and
     how many of them left a row out; ``snapshot_rows`` / ``snapshot_rows_added``: size
-    of the Snapshots log and how it changed; ``backup``: where the previous file is.
+    of the Snapshots log and how it changed; ``backup``: where the previous file is;
+    ``view``: the report shows the pipeline as it stood on a past date (nothing recorded).
     """
 
     path: Path
@@ -65,13 +71,19 @@ class RefreshResult:
     snapshot_rows_added: int
     backup: Path | None
     notes: tuple[str, ...] = ()
+    view: bool = False
 
     def summary(self) -> str:
         """One line for the terminal."""
+        when = f"as it stood on {self.as_of}" if self.view else f"as of {self.as_of}"
+        recorded = (
+            "no snapshot written (a view of the past)"
+            if self.view
+            else f"{self.snapshot_rows_added} snapshot rows added"
+        )
         text = (
-            f"refreshed {self.path} as of {self.as_of}: {', '.join(self.sheets)}; "
-            f"{self.issues} data issues ({self.errors} rows left out); "
-            f"{self.snapshot_rows_added} snapshot rows added"
+            f"refreshed {self.path} {when}: {', '.join(self.sheets)}; "
+            f"{self.issues} data issues ({self.errors} rows left out); {recorded}"
         )
         if self.kept:
             text += f"; kept {', '.join(self.kept)}"
@@ -112,11 +124,15 @@ def refresh_file(
         backup: keep the previous file as ``NAME.bak``.
         wait: seconds to wait for another command writing the same workbook.
 
+    An ``as_of`` before the workbook's latest record gives a view of that date: the
+    report sheets say "As it stood on ...", and the Snapshots table is not touched.
+
     Raises:
         InputError: the file is missing, being written by another command, open in Excel,
             read-only, not a workbook, refused by the zip checks, damaged, has no
             Prospects table, a structural data problem, a table that would grow into the
-            user's cells, or the file cannot be written (folder, disk).
+            user's cells, an ``as_of`` before anything the workbook has dated, or the
+            file cannot be written (folder, disk).
 
     """
     target = Path(path)
@@ -142,14 +158,20 @@ def refresh_file(
             fiscal_start=settings.fiscal_start_month,
         )  # fmt: skip
         before = _data_rows(raw.table(SNAPSHOTS))
-        try:
-            after = write_snapshots(package, report.snapshots, raw=raw, model=model)
-        except KeyError:
-            after = before
+        after = before
+        if report.view:
             notes.append(
-                f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not saved "
-                "(add the Snapshots table of the ready workbook to keep a history)"
+                f"{report.as_of} is before the workbook's latest record: the reports show "
+                "the pipeline as it stood then, and the Snapshots table is left as it was"
             )
+        else:
+            try:
+                after = write_snapshots(package, report.snapshots, raw=raw, model=model)
+            except KeyError:
+                notes.append(
+                    f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not "
+                    "saved (add the Snapshots table of the ready workbook to keep a history)"
+                )
         saved = atomic_write(real, package.to_bytes(), backup=backup)
     severity = model.issues["severity"]
     return RefreshResult(
@@ -163,4 +185,5 @@ def refresh_file(
         snapshot_rows_added=after - before,
         backup=saved,
         notes=tuple(notes),
+        view=report.view,
     )

@@ -1,7 +1,10 @@
 """Refresh a workbook open in Excel through xlwings (the Refresh button, xlwings Lite).
 
 The numbers are the same Report value the headless refresh writes; only the reader and
-the writer differ (`pipeline_xl.io.writer_xlwings`). This module imports nothing that
+the writer differ (`pipeline_xl.io.writer_xlwings`). As there, an as-of date before the
+workbook's latest record gives a view of the pipeline as it stood then and records no
+snapshot (the report's change log is empty, which the writer leaves alone), and a date
+before anything the workbook has dated is refused. This module imports nothing that
 xlwings Lite cannot load (no file-format library), so Lite's ``main.py`` embeds it.
 """
 
@@ -29,7 +32,8 @@ def refresh_book(
     back on. Returns the names of the sheets written.
 
     Raises:
-        InputError: no Prospects table, or a structural problem in the tables.
+        InputError: no Prospects table, a structural problem in the tables, or an as-of
+            date before anything the workbook has dated.
 
     """
     raw = read_book(book)

@@ -649,3 +649,119 @@ def test_weighted_never_exceeds_unweighted(deals):
     owners = table.loc[table["owner"] != ""].groupby("period")["pipeline"].sum()
     # Deals without an owner count for the team only, so the team is at least the owners' sum.
     assert (team["pipeline"].reindex(owners.index) >= owners * (1 - 1e-12)).all()
+
+
+# --------------------------------------------------------------------------- exact ranges
+
+
+def exact_distribution(outcomes):
+    """Exact law of a sum of independent parts, each a list of (value, probability)."""
+    law = {0.0: 1.0}
+    for part in outcomes:
+        nxt: dict[float, float] = {}
+        for total, p in law.items():
+            for value, q in part:
+                nxt[total + value] = nxt.get(total + value, 0.0) + p * q
+        law = nxt
+    return sorted(law.items())
+
+
+def exact_quantile(law, level):
+    """The smallest value whose cumulative probability reaches ``level``."""
+    running = 0.0
+    for value, p in law:
+        running += p
+        if running >= level:
+            return value
+    return law[-1][0]
+
+
+def check_range(row, law, target, trials):
+    # Every level falls well inside one atom of the law, so the simulated percentile is
+    # that atom exactly; P(reach target) is a share of trials, within 4 standard errors.
+    for column, level in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        assert row[column] == exact_quantile(law, level), column
+    hit = sum(p for value, p in law if value >= target)
+    assert abs(row["hit_probability"] - hit) < 4 * math.sqrt(hit * (1 - hit) / trials)
+
+
+class TestExactRanges:
+    TRIALS = 40_000
+
+    def model(self, deals, targets, slip):
+        rows = [
+            {"id": f"X{i}", "stage": "Lead", "amount": a, "probability": p, "expected_close": d}
+            for i, (a, p, d) in enumerate(deals)
+        ]
+        return make_model(rows, targets, slip_probability=slip)
+
+    @pytest.mark.parametrize("method", ["weighted", "calibrated"])
+    def test_without_slip(self, method):
+        # July: 100 at p .6 and 50 at p .3, nothing slips: 0 (.28), 50 (.12), 100 (.42),
+        # 150 (.18); cumulative .28, .40, .82, 1: P10 0, P50 100, P90 150; P(>= 100) .6.
+        deals = [(100.0, 0.6, date(2026, 7, 10)), (50.0, 0.3, date(2026, 7, 20))]
+        model = self.model(deals, [{"period": "2026-07", "revenue": 100.0}], 0.0)
+        result = simulate(
+            model, np.random.default_rng(4), trials=self.TRIALS, periods=["2026-07"],
+            method=method,
+        )  # fmt: skip
+        law = exact_distribution([[(100.0, 0.6), (0.0, 0.4)], [(50.0, 0.3), (0.0, 0.7)]])
+        check_range(result.table.iloc[0], law, 100.0, self.TRIALS)
+
+    @pytest.mark.parametrize("method", ["weighted", "calibrated"])
+    def test_with_slip(self, method):
+        # Slip 1/2. A: 100 at p .8 due in June (as of June 15): June with .8 x .5 = .4,
+        # July .8 x .25 = .2. B: 60 at p .9 due in July: July .9 x .5 = .45.
+        # June: 0 (.6), 100 (.4): P10 0, P50 0, P90 100.
+        # July: 0 (.8 x .55 = .44), 60 (.8 x .45 = .36), 100 (.2 x .55 = .11),
+        # 160 (.2 x .45 = .09): P10 0, P50 60, P90 100; P(>= 100) = .20.
+        deals = [(100.0, 0.8, date(2026, 6, 25)), (60.0, 0.9, date(2026, 7, 5))]
+        targets = [
+            {"period": "2026-06", "revenue": 100.0},
+            {"period": "2026-07", "revenue": 100.0},
+        ]
+        model = self.model(deals, targets, 0.5)
+        result = simulate(
+            model, np.random.default_rng(9), trials=self.TRIALS,
+            periods=["2026-06", "2026-07"], method=method,
+        )  # fmt: skip
+        june = exact_distribution([[(100.0, 0.4), (0.0, 0.6)]])
+        july = exact_distribution([[(100.0, 0.2), (0.0, 0.8)], [(60.0, 0.45), (0.0, 0.55)]])
+        check_range(result.table.iloc[0], june, 100.0, self.TRIALS)
+        check_range(result.table.iloc[1], july, 100.0, self.TRIALS)
+        assert result.slip == 0.5
+        assert result.timing.startswith("geometric slip")
+
+
+class TestCalibratedMethod:
+    def test_without_history_it_is_the_slip_law_over_the_days(self):
+        # As of June 15, slip 20% (the Settings'): a win lands in the month of its
+        # expected close with .8, the next with .16. Ann's Proposal (.5) due July 10:
+        # July 10000 x .5 x .8 = 4000; the Negotiation (.8) due April is overdue: it lands
+        # from the day after as_of, so June 10000 x .8 x .8 = 6400.
+        model = make_model(book(), TARGETS)
+        july = period_forecast(model, "2026-07", "Ann", method="calibrated")
+        weighted = period_forecast(model, "2026-07", "Ann")
+        assert july.method == "calibrated"
+        # Ann's July deals: 10000 x .5, 20000 x .8, 40000 x .25 (override); June's spill:
+        # 8000 x .5 (due 06-25) and 10000 x .8 (overdue), each x .2 x .8 into July.
+        spill = (8000 * 0.5 + 10000 * 0.8) * 0.2 * 0.8
+        assert july.weighted == pytest.approx((5000 + 16000 + 10000) * 0.8 + spill)
+        assert july.new_deals == 0.0
+        assert july.expected == pytest.approx(july.won + july.weighted)
+        assert weighted.weighted == pytest.approx(31000.0)
+
+    def test_team_is_the_sum_of_owners(self):
+        model = make_model(book(), TARGETS)
+        table = forecast_table(model, ["2026-06", "2026-07", "2026-08"], method="calibrated")
+        for _, group in table.groupby("period"):
+            team = group.loc[group["owner"] == ""].iloc[0]
+            owners = group.loc[group["owner"] != ""]
+            assert team["weighted"] == pytest.approx(owners["weighted"].sum())
+            assert team["expected"] == pytest.approx(owners["expected"].sum())
+        # One deal (Ann's Qualified without an expected close) has no law to place it.
+        assert set(table.loc[table["owner"] == "", "unplaced"]) == {1}
+
+    def test_unknown_method(self):
+        with pytest.raises(InputError, match="unknown forecast method"):
+            forecast_table(make_model(book()), method="hopeful")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipeline_xl.core.history import funnel_rates, lead_times, reached_stages
+from pipeline_xl.core.history import funnel_rates, lead_times, reached_stages, shrink
 from pipeline_xl.core.model import (
+    activities_frame,
     default_stages,
     prospects_frame,
     snapshots_frame,
@@ -163,3 +167,85 @@ class TestTargetFor:
             ]
         )
         assert target_for(targets, parse_period("2026-03")) == 150.0
+
+
+class TestShrinkage:
+    def test_owner_rates_shrink_toward_the_team(self):
+        # Ann's 40 closed deals (closed_book) plus Bob: 2 deals that reached Negotiation,
+        # both won, and nothing else.
+        rows = [*closed_book().to_dict("records")]
+        bob = [
+            {"stage": "Won", "amount": 5000.0, "owner": "Bob", "closed": date(2026, 3, 2),
+             "created": date(2026, 1, 1)}
+            for _ in range(2)
+        ]  # fmt: skip
+        book = prospects_frame([*rows, *({**r, "id": f"B{i}"} for i, r in enumerate(bob))])
+        team = funnel_rates(book, STAGES, as_of=AS_OF, min_history=30)
+        # Team cohorts: Lead 42, Qualified 32, Proposal 22, Negotiation 16; 12 won.
+        assert team.reached == (42, 32, 22, 16)
+        assert team.win_probabilities == pytest.approx((12 / 42, 12 / 32, 12 / 22, 12 / 16))
+        bob_rates = funnel_rates(book, STAGES, as_of=AS_OF, owner="Bob", min_history=30)
+        assert bob_rates.source == "history"
+        assert bob_rates.reached == (2, 2, 2, 2)
+        # Raw 2 / 2 = 100% at every stage; shrunk (2 + 30 x P_team) / (2 + 30).
+        assert bob_rates.raw_win_probabilities == (1.0, 1.0, 1.0, 1.0)
+        expected = [(2 + 30 * p) / 32 for p in (12 / 42, 12 / 32, 12 / 22, 12 / 16)]
+        assert bob_rates.win_probabilities == pytest.approx(expected)
+        assert bob_rates.weights == pytest.approx((2 / 32,) * 4)
+        # Negotiation: (2 + 30 x 0.75) / 32 = 24.5 / 32, not 100%.
+        assert bob_rates.win_probabilities[3] == pytest.approx(24.5 / 32)
+        # Conversions follow as P_k / P_k+1; the last converts to Won.
+        assert bob_rates.conversions[3] == pytest.approx(24.5 / 32)
+        assert bob_rates.conversions[0] == pytest.approx(expected[0] / expected[1])
+
+    def test_thin_team_history_keeps_the_stages_table_for_everyone(self):
+        book = closed_book()
+        ann = funnel_rates(book, STAGES, as_of=AS_OF, owner="Ann", min_history=41)
+        assert ann.source == "stages"
+        assert ann.win_probabilities == pytest.approx((0.05, 0.2, 0.5, 0.8))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    won=st.integers(0, 50),
+    extra=st.lists(st.integers(0, 60), min_size=4, max_size=4),
+    team=st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4),
+    strength=st.floats(0.0, 500.0),
+)
+def test_shrunk_rates_lie_between_the_owners_and_the_teams(won, extra, team, strength):
+    # n_k >= won (a won deal reached every stage) and n_k does not grow with k.
+    reached = np.array([won + sum(extra[k:]) for k in range(4)], dtype="float64")
+    shrunk, weights = shrink(won, reached, team, strength)
+    raw = np.divide(won, reached, out=np.array(team, dtype="float64"), where=reached > 0)
+    low = np.minimum(raw, team) - 1e-12
+    high = np.maximum(raw, team) + 1e-12
+    assert ((shrunk >= low) & (shrunk <= high)).all()
+    assert ((weights >= 0) & (weights <= 1)).all()
+    # More of the owner's own deals never weigh less.
+    assert (np.diff(weights) <= 1e-12).all()
+
+
+class TestLeadTimesFromActivities:
+    def test_activity_dates_win_over_month_end_snapshots(self):
+        # Three won deals; each activity dated exactly: offer 20, 25 and 30 days before
+        # the close, meeting 40/50/60, call (creation) 60/75/90. Month-end snapshots
+        # would see them later; the activities are used.
+        close = date(2026, 5, 31)
+        deals, acts, log = [], [], []
+        for i, (call, meet, offer, nego) in enumerate(
+            [(60, 40, 20, 10), (75, 50, 25, 12), (90, 60, 30, 15)]
+        ):
+            deal = f"W{i}"
+            deals.append({"id": deal, "stage": "Won", "closed": close,
+                          "created": close - timedelta(days=call)})  # fmt: skip
+            for kind, days in (("Call", call), ("Meeting", meet), ("Offer", offer),
+                               ("Negotiation", nego)):  # fmt: skip
+                acts.append({"date": close - timedelta(days=days), "type": kind,
+                             "prospect_id": deal})  # fmt: skip
+            log.append({"id": deal, "stage": "Negotiation", "snapshot_date": date(2026, 5, 30)})
+        days, source = lead_times(
+            prospects_frame(deals), STAGES, as_of=AS_OF, snapshots=snapshots_frame(log),
+            activities=activities_frame(acts), min_history=3,
+        )  # fmt: skip
+        assert source == "activities"
+        assert days == (75.0, 50.0, 25.0, 12.0)  # the medians

@@ -143,7 +143,7 @@ class TestStructure:
         for sheet in report.sheets:
             assert sheet.title
             assert sheet.subtitle.startswith("As of 2026-11-30 · EUR")
-        assert "slip" in report.sheet("Forecast range").subtitle
+        assert "timing learned from history" in report.sheet("Forecast range").subtitle
 
     def test_text_columns_hold_text(self, sample, messy):
         check_text_columns(sample[1])
@@ -201,7 +201,7 @@ class TestLayout:
 class TestVariance:
     def test_team_rows_equal_the_variance_table(self, sample):
         model, report = sample
-        expected = variance_table(model)
+        expected = variance_table(model, method="calibrated")
         expected = expected.loc[expected["owner"] == ""].sort_values("start").reset_index(drop=True)
         team = block(report, "Variance", "Team by period")
         assert list(team.frame["period"]) == list(expected["period"])
@@ -230,25 +230,33 @@ class TestVariance:
         march = frame.loc[(frame["period"] == "2026-03") & (frame["owner"] == TEAM_LABEL)]
         row = march.iloc[0]
         # Team target = Ann 100 + Bob 100 = 200. Won: W1 80 (closed 2026-03-05).
-        # Weighted: O1 Proposal 100 x 0.5 + O2 Negotiation 200 x 0.8 = 50 + 160 = 210.
-        # Expected = 80 + 210 = 290; variance = 290 - 200 = 90 (F), 90 / 200 = 45%.
+        # Two closed deals teach no timing: a win lands in its expected month with
+        # probability 1 - slip = 0.8 (the Settings' slip 20%), so the calibrated weighted
+        # pipeline is O1 Proposal 100 x 0.5 x 0.8 + O2 Negotiation 200 x 0.8 x 0.8 = 168,
+        # and no new-deal line (no earlier month with a win).
+        # Expected = 80 + 168 = 248; variance = 248 - 200 = 48 (F), 48 / 200 = 24%.
         assert row["target"] == 200.0
         assert row["won"] == 80.0
-        assert row["weighted"] == pytest.approx(210.0)
-        assert row["expected"] == pytest.approx(290.0)
-        assert row["variance_target"] == pytest.approx(90.0)
-        assert row["variance_target_pct"] == pytest.approx(0.45)
+        assert row["weighted"] == pytest.approx(168.0)
+        assert row["new_deals"] == 0.0
+        assert row["expected"] == pytest.approx(248.0)
+        assert row["variance_target"] == pytest.approx(48.0)
+        assert row["variance_target_pct"] == pytest.approx(0.24)
         assert row["flag_target"] == "F"
         assert row["state"] == "current"
-        # No snapshots: no baseline, so no forecast variance and no flag.
-        assert math.isnan(row["baseline"])
-        assert row["flag_forecast"] is None
+        # Baseline: the pipeline rebuilt on 2026-03-01 from the deals' own dates (no
+        # snapshots): W1, O1, O2 and O3 open at the first stage (nothing dates a later
+        # one), Lead 0.05; W1 has no expected close, O3 lands in April, so
+        # 100 x 0.05 x 0.8 + 200 x 0.05 x 0.8 = 12; var. forecast = 248 - 12 = 236 (F).
+        assert row["baseline"] == pytest.approx(12.0)
+        assert row["variance_forecast"] == pytest.approx(236.0)
+        assert row["flag_forecast"] == "F"
 
-    def test_accuracy_needs_snapshots(self):
+    def test_accuracy_needs_a_closed_period(self):
         report = build_report(tiny())
         accuracy = block(report, "Variance", "Forecast accuracy")
         assert accuracy.frame.empty
-        assert "needs snapshots" in accuracy.notes[0]
+        assert "No closed period" in accuracy.notes[0]
 
     def test_accuracy_from_snapshots(self, sample):
         _, report = sample
@@ -380,7 +388,8 @@ class TestForecastRange:
         assert owners.loc["Ann", "p50"] == 180.0
         assert owners.loc["Bob", "p50"] == 200.0
         assert owners["hit_probability"].tolist() == [1.0, 1.0]
-        assert "slip 0.0% from the Settings sheet" in report.sheet("Forecast range").subtitle
+        notes = block(report, "Forecast range", "Team range by period").notes
+        assert any("slip 0.0%, from the Settings sheet" in n for n in notes)
 
 
 # --------------------------------------------------------------------------- pipeline flow
@@ -393,7 +402,7 @@ class TestPipelineFlow:
         assert titles[0] == "Inflow of new prospects by source"
         assert titles[1] == "Work in progress and flow per stage"
         assert titles[2].startswith("Movement from ")
-        assert titles[3:] == ["Moved deals", "Headline metrics"]
+        assert titles[3:] == ["Moved deals", "Headline metrics", "Win odds per stage (learned)"]
 
     def test_inflow(self, sample):
         model, report = sample
@@ -675,3 +684,58 @@ def test_any_small_book_builds(deals, with_targets):
     team = block(report, "Forecast range", "Team range by period").frame
     assert (team["p10"] <= team["p50"]).all()
     assert (team["p50"] <= team["p90"]).all()
+
+
+# --------------------------------------------------------------------------- one state
+
+
+class TestAsItStood:
+    def test_a_past_date_is_a_view(self, sample):
+        model, _ = sample
+        past = dataclasses.replace(
+            model, settings=dataclasses.replace(model.settings, as_of=date(2026, 9, 30))
+        )
+        report = build_report(past, rng=np.random.default_rng(1))
+        assert report.view
+        assert report.snapshots.empty  # nothing may be recorded in the past
+        for sheet in report.sheets:
+            assert sheet.subtitle.startswith("As it stood on 2026-09-30 · EUR"), sheet.name
+
+    def test_today_is_recorded(self, sample):
+        _, report = sample
+        assert not report.view
+        assert len(report.snapshots) > 0
+
+    def test_every_sheet_counts_the_same_open_deals(self, sample):
+        # One state for every sheet: Pipeline flow's open deals are the forecast's.
+        model, report = sample
+        metrics = block(report, "Pipeline flow", "Headline metrics").frame.set_index("metric")
+        assert metrics.loc["Open deals", "value"] == (model.prospects["status"] == "open").sum()
+
+
+class TestWinOdds:
+    def test_counts_beside_every_rate(self, sample):
+        model, report = sample
+        odds = block(report, "Pipeline flow", "Win odds per stage (learned)").frame
+        assert [c.header for c in block(report, "Pipeline flow", odds_title()).columns] == [
+            "Owner", "Stage", "Closed deals that reached it", "Won", "Own P(win)",
+            "P(win) used", "Weight of own deals",
+        ]  # fmt: skip
+        team = odds.loc[odds["owner"] == TEAM_LABEL]
+        closed = model.prospects.loc[model.prospects["status"].isin(["won", "lost"])]
+        won = int((closed["status"] == "won").sum())
+        # The team's first stage: every closed deal reached it; P(win) = won / closed.
+        first = team.iloc[0]
+        assert first["reached"] == len(closed)
+        assert first["won"] == won
+        assert first["used"] == pytest.approx(won / len(closed))
+        owners = odds.loc[odds["owner"] != TEAM_LABEL]
+        # Shrunk rates lie between the owner's own and the team's.
+        merged = owners.merge(team[["stage", "used"]], on="stage", suffixes=("", "_team"))
+        low = np.minimum(merged["own"], merged["used_team"]) - 1e-12
+        high = np.maximum(merged["own"], merged["used_team"]) + 1e-12
+        assert ((merged["used"] >= low) & (merged["used"] <= high)).all()
+
+
+def odds_title() -> str:
+    return "Win odds per stage (learned)"

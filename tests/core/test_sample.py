@@ -14,8 +14,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import default_stages
-from pipeline_xl.core.sample import SampleData, generate
+from pipeline_xl.core.forecast import period_forecast
+from pipeline_xl.core.planning import backward_plan
+from pipeline_xl.core.sample import ONE_OF_EACH, SAMPLE_STAGES, SampleData, generate
 from pipeline_xl.core.schema import validate
 
 AS_OF = date(2026, 3, 15)
@@ -93,12 +94,14 @@ class TestShape:
         assert prospects["ID"].is_unique
         # 3000 / 150 = 20 reps.
         assert prospects["Owner"].nunique() == 20
-        # History months 2024-09 .. 2026-02 (18), the as_of month 2026-03 and six more
-        # up to 2026-09: 25 months for each of the 20 reps.
+        # History months 2024-09 .. 2026-02 (18): the first six are the run-up, so targets
+        # run from 2025-03 to the as_of month 2026-03 and six more up to 2026-09: 19 months
+        # for each of the 20 reps.
         targets = sample.tables["Targets"]
-        assert len(targets) == 25 * 20
-        assert targets["Period"].iloc[0] == "2024-09"
+        assert len(targets) == 19 * 20
+        assert targets["Period"].iloc[0] == "2025-03"
         assert targets["Period"].iloc[-1] == "2026-09"
+        assert sample.tables["Prospects"]["Created"].min() < pd.Timestamp(2024, 10, 1)
         assert len(sample.tables["Stages"]) == 6
         assert len(sample.tables["Settings"]) == 8
 
@@ -134,10 +137,9 @@ class TestShape:
         for name in sample.tables["Prospects"]["Owner"].unique():
             assert re.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+", name)
 
-    def test_stages_table_is_the_default(self, sample):
+    def test_stages_table_is_the_companys(self, sample):
         table = sample.tables["Stages"]
-        stages = default_stages()
-        assert table["Stage"].tolist() == [s.name for s in stages.all]
+        assert table["Stage"].tolist() == [s.name for s in SAMPLE_STAGES.all]
         assert table["Activity"].tolist()[:5] == [
             "Call",
             "Meeting",
@@ -145,7 +147,10 @@ class TestShape:
             "Negotiation",
             "Order",
         ]
-        assert table["Conversion"].tolist()[:4] == [0.25, 0.4, 0.625, 0.8]
+        assert table["Conversion"].tolist()[:4] == [0.7, 0.75, 0.8, 0.85]
+        # Probability = P(win | stage), the product of the conversions from it to Won.
+        products = [0.7 * 0.75 * 0.8 * 0.85, 0.75 * 0.8 * 0.85, 0.8 * 0.85, 0.85]
+        assert table["Probability"].tolist()[:4] == pytest.approx(products, abs=5e-4)
         assert table["Status"].tolist() == ["Open"] * 4 + ["Won", "Lost"]
 
     @pytest.mark.parametrize(
@@ -250,19 +255,20 @@ class TestValues:
         assert closed["Probability"].isna().all()
         assert (closed["Last activity"] == closed["Closed"]).all()
 
-    def test_categories_on_late_open_deals(self, big):
+    def test_every_category_on_open_deals(self, big):
         prospects = big.tables["Prospects"]
         tagged = prospects[prospects["Category"].notna()]
-        assert set(tagged["Category"]) == {"Commit", "Best case", "Pipeline"}
-        assert (tagged["Status"] == "Open").all()
-        assert tagged["Stage"].isin(["Proposal", "Negotiation"]).all()
+        assert set(tagged["Category"]) == {"Commit", "Best case", "Pipeline", "Omitted"}
+        assert (prospects["Category"].notna() == (prospects["Status"] == "Open")).all()
+        committed = tagged.loc[tagged["Category"].isin(["Commit", "Best case"]), "Stage"]
+        assert committed.isin(["Proposal", "Negotiation"]).all()
         late = prospects[prospects["Stage"] == "Negotiation"]["Category"]
         early = prospects[prospects["Stage"] == "Proposal"]["Category"]
         assert (late == "Commit").mean() > (early == "Commit").mean()
 
     def test_learned_conversions_near_the_table(self, big):
         reached = _closed_funnel(big.tables["Prospects"])
-        table = [0.25, 0.4, 0.625, 0.8]
+        table = [0.7, 0.75, 0.8, 0.85]
         # Cohort conversion c_k = deals that reached k+1 / deals that reached k.
         learned = [(reached > k).sum() / (reached >= k).sum() for k in range(4)]
         assert np.allclose(learned, table, atol=0.08)
@@ -273,7 +279,7 @@ class TestValues:
         won = prospects[prospects["Status"] == "Won"]
         acts = big.tables["Activities"]
         acts = acts[acts["Prospect ID"].isin(won.index)]
-        for activity, table_days in [("Call", 90), ("Meeting", 60), ("Offer", 30)]:
+        for activity, table_days in [("Call", 95), ("Meeting", 70), ("Offer", 42)]:
             rows = acts[acts["Activity"] == activity]
             closed = won.loc[rows["Prospect ID"], "Closed"].to_numpy()
             days = (closed - rows["Date"].to_numpy()) / np.timedelta64(1, "D")
@@ -318,17 +324,26 @@ class TestActivities:
 
 class TestTargets:
     @pytest.mark.parametrize("seed", [1, 2, 3])
-    def test_team_lands_near_target(self, seed):
+    def test_set_like_a_sales_director(self, seed):
         data = generate(3000, as_of=AS_OF, seed=seed)
         prospects, targets = data.tables["Prospects"], data.tables["Targets"]
         won = prospects[prospects["Status"] == "Won"]
-        month = won["Closed"].dt.strftime("%Y-%m")
-        full_months = targets["Period"] < "2026-03"  # the history months before as_of's
-        attainment = (
-            won.loc[month < "2026-03", "Amount"].sum()
-            / targets.loc[full_months, "Revenue target"].sum()
-        )
-        assert 0.9 <= attainment <= 1.05
+        by_month = won.groupby(won["Closed"].dt.strftime("%Y-%m"))["Amount"].sum()
+        team = targets.groupby("Period")["Revenue target"].sum()
+        shown = [m for m in team.index if m < "2026-03"]  # target months before as_of's
+        attainment = by_month.reindex(shown).fillna(0.0) / team[shown]
+        assert 0.85 <= by_month.reindex(shown).sum() / team[shown].sum() <= 1.05
+        assert attainment.between(0.7, 1.3).mean() >= 0.75  # mostly 70% to 130%
+        assert (attainment > 0.4).all()  # no month without wins: the run-up is over
+
+    def test_the_as_of_month_is_behind(self):
+        for as_of in (AS_OF, date(2026, 12, 7), date(2027, 5, 2)):
+            data = generate(1000, as_of=as_of)
+            model = validate(*(data.tables[sheet] for sheet in SHEETS), as_of=as_of)
+            period = model.settings.current_period
+            forecast = period_forecast(model, period, method="calibrated")
+            assert forecast.gap > 0.1 * forecast.target, as_of
+            assert backward_plan(model, period, method="calibrated").deals > 0
 
     def test_targets_positive_and_consistent(self, sample):
         targets = sample.tables["Targets"]
@@ -427,7 +442,8 @@ def test_invariants_hold_for_any_arguments(n, seed, months, as_of):
     state = _state_at(data.tables["Snapshots"], day)
     assert state.loc[prospects["ID"], STATE].reset_index(drop=True).equals(prospects[STATE])
     assert (data.tables["Targets"]["Revenue target"] >= 0).all()
-    assert len(data.tables["Targets"]) == data.tables["Targets"]["Owner"].nunique() * (months + 7)
+    shown = months - min(6, months // 2) + 7  # the run-up months have no target
+    assert len(data.tables["Targets"]) == data.tables["Targets"]["Owner"].nunique() * shown
 
 
 class TestMessy:
@@ -498,6 +514,18 @@ class TestValidation:
         issues = model.issues[model.issues["sheet"] == "Prospects"]
         assert (issues["severity"] == "error").sum() >= 1
         assert "Prospecting" in issues["value"].tolist()
+
+    def test_one_of_each_shows_each_problem_once(self):
+        model = self._validate(generate(1000, as_of=AS_OF, messy=ONE_OF_EACH))
+        issues = model.issues
+        # A text amount and a day-first date are read as meant; the seven other kinds of
+        # junk are each reported once, on their own row.
+        assert len(issues) == 7
+        assert issues["row"].is_unique
+        kinds = ["missing amount", "above zero", "Excel error", "unknown stage",
+                 "ID repeated", "formula", "0-100 scale"]  # fmt: skip
+        for kind in kinds:
+            assert issues["problem"].str.contains(kind).sum() == 1, kind
 
 
 class TestLarge:

@@ -152,11 +152,11 @@ def _convert_column(
             return (clean_text(cell), problem) if problem else (_midnight(day), "")
         rate = kind == "rate"
         number = parse_number(cell, rate=rate, decimal_comma=decimal_comma)
-        if number is None:
-            return clean_text(cell), _UNREAD
         problem = number_problem(cell, number)
         if problem:
             return clean_text(cell), problem
+        if number is None:
+            return clean_text(cell), _UNREAD
         if rate and percent and not (isinstance(cell, str) and "%" in cell):
             number /= 100.0
         return number, ""
@@ -192,6 +192,7 @@ def _fit_raw(
                 f"removed (export rows {_some_rows(rows[controlled])})",
             )
         )
+    found = raw
     raw, cut = fit_long_texts(raw)
     for pos, length in cut.items():
         issues.append(
@@ -200,7 +201,7 @@ def _fit_raw(
                 header,
                 f"a text of {length:,} characters, more than the {TEXT_LIMIT:,} an Excel "
                 f"cell holds; its first {TEXT_LIMIT:,} kept",
-                shown(str(raw[pos])),
+                shown(str(found[pos])),
             )
         )
     return raw

@@ -56,6 +56,7 @@ _SPACING = frozenset("\x0b\x0c\x1c\x1d\x1e\x1f")
 _WORD_RE = re.compile(r"\S+")
 _EXPONENT_RE = re.compile(r"\d[eE][+-]?\d")
 _NOT_DIGIT_RE = re.compile(r"\D")
+_SEPARATORS_RE = re.compile(r"[\s,'\u00a0\u202f]")
 
 
 def _replace_control(match: re.Match[str]) -> str:
@@ -147,9 +148,24 @@ def _whole_digits_lost(cell: object, number: float) -> bool:
     return any(d != "0" for d in digits[SIGNIFICANT_DIGITS:whole])
 
 
-def number_problem(cell: object, number: float) -> str | None:
-    """Why Excel cannot hold the number read from ``cell`` (None: it can)."""
-    if not math.isfinite(number) or abs(number) >= NUMBER_LIMIT:
+def _beyond(cell: object) -> bool:
+    """Whether a cell that reads as no number is one beyond Excel's range (``1e309``)."""
+    text = _SEPARATORS_RE.sub("", str(cell))
+    try:
+        return not abs(float(text)) < NUMBER_LIMIT
+    except (ValueError, OverflowError):
+        return False
+
+
+def number_problem(cell: object, number: float | None) -> str | None:
+    """Why Excel cannot hold the number ``cell`` holds (None: it can, or it is no number).
+
+    ``number`` is the cell as read (`cells.parse_number`), None when it did not read:
+    numbers from 1e308 on do not, and are told apart here.
+    """
+    if number is None or not abs(number) < NUMBER_LIMIT:
+        if number is None and not _beyond(cell):
+            return None
         return "a number beyond Excel's (its largest is 9.99999999999999E+307); kept as text"
     if abs(number) >= 10.0**SIGNIFICANT_DIGITS and _whole_digits_lost(cell, number):
         return (

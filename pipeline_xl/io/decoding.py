@@ -91,7 +91,8 @@ def _utf16(data: bytes) -> Decoded:
     lines = [i for i, line in enumerate(text.split("\n")) if "\ufffd" in line]
     note = (
         f"the UTF-16 file holds bytes that are no UTF-16 text: {counted(len(lines), 'line')} "
-        f"show U+FFFD (\ufffd) in their place (lines {_lines(lines)})"
+        f"{'shows' if len(lines) == 1 else 'show'} U+FFFD (\ufffd) in their place "
+        f"(lines {_lines(lines)})"
     )
     return Decoded(text, "UTF-16", (note,))
 

@@ -57,6 +57,7 @@ _SAMPLE = 256 * 1024
 _SAMPLE_ROWS = 50
 _SCAN_ROWS = 5000
 _HEADER_SCAN = 10
+_HEADER_LENGTH = 256  # longer cells are data, never a column name
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -235,13 +236,20 @@ def _header_index(rows: Sequence[Sequence[object]]) -> int | None:
         return None
     best, best_score = filled[0], 0
     for i in filled[:_HEADER_SCAN]:
-        score = sum(1 for c in rows[i] if isinstance(c, str) and known_header(c))
+        score = sum(1 for c in rows[i] if _header_like(c))
         if score > best_score:
             best, best_score = i, score
     return best
 
 
+def _header_like(cell: object) -> bool:
+    """Whether a cell names a known column (long cells are data: never folded)."""
+    return isinstance(cell, str) and len(cell) <= _HEADER_LENGTH and known_header(cell)
+
+
 def _filled(value: object) -> bool:
+    if isinstance(value, str) and len(value) > _HEADER_LENGTH:
+        return not value.isspace()  # too long for an error value or a blank word
     return clean_text(value) != ""
 
 
@@ -368,11 +376,9 @@ def _read_excel(path: Path, data: bytes, sheet: str | None) -> ExportFile:
             cells = book.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
             rows: list[list[object]] = [list(r) for r in cells]
             top = _header_index(rows)
-            if top is not None and (
-                chosen is None or any(isinstance(c, str) and known_header(c) for c in rows[top])
-            ):
+            if top is not None and (chosen is None or any(_header_like(c) for c in rows[top])):
                 chosen = (candidate, rows)
-                if any(isinstance(c, str) and known_header(c) for c in rows[top]):
+                if any(_header_like(c) for c in rows[top]):
                     break
     except InputError:
         raise

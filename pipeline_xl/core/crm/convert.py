@@ -10,6 +10,10 @@ All pure: no file access, no Excel library, no clock. For each mapped field
   first), else the one the file's other dates tell, else day first, reported when some
   date could be read both ways. A column with dates of both orders is reported too. A
   cell that cannot be read is kept as text and reported with its export rows;
+* before typing, control characters XML cannot carry are removed (a note per column)
+  and texts over Excel's 32,767 characters are cut to them; a date before 1900-03-01 or
+  a number beyond Excel's range or 15 significant digits is kept as its text
+  (`limits`); each cut or kept cell is an `incoming.CellIssue` with its export row;
 * stages: an export stage matches a workbook stage ignoring case, spaces and accents,
   with or without a trailing ``(...)``; ``Closed Won`` and ``Closed Lost`` (and the other
   status words of `contract.status_word`) match the Won and Lost stages; ``stage_map``

@@ -63,7 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
         ))  # fmt: skip
     cur = model.settings.currency
     table(
-        ["Period", f"Target {cur}", "Won", "Pipeline", "New deals", "Expected", "Variance",
+        ["Period", f"Target {cur}", "Won", "From open deals", "New deals", "Forecast", "Variance",
          "% target", ""],
         rows,
         title="Calibrated forecast against target (team)",
@@ -77,7 +77,7 @@ def _demo(args: argparse.Namespace) -> int:
         plan = item.plan
         title = (
             f"Backward plan for {item.period} (team): target {amount(plan.target)}, "
-            f"won {amount(plan.won)}, expected pipeline {amount(plan.expected_pipeline)}, "
+            f"won {amount(plan.won)}, expected from open deals {amount(plan.expected_pipeline)}, "
             f"gap {amount(plan.gap)}, average deal {amount(plan.avg_deal)} "
             f"(rates from {plan.source})"
         )

@@ -517,8 +517,11 @@ def period_win_probabilities(
             )
             scale = np.where(deals.override[dated], typed, factor[dated])
             timing = raw * scale[:, None]
-            total = timing.sum(axis=1)
-            timing[total > 1.0] /= total[total > 1.0, None]
+            # Capped on the whole future, never on the periods asked for: a period's
+            # odds must not depend on which other periods are computed with it.
+            whole = total_odds * scale
+            over = whole > 1.0
+            timing[over] /= whole[over, None]
             out[dated] = timing
         else:
             running = _geometric(deals.expected[dated], days, cuts, model, slip)
@@ -529,9 +532,9 @@ def period_win_probabilities(
         clock = days.as_of - deals.entered[undated].astype("int64")
         running = _run(age, deals.stage[undated], clock, days, cuts, competing=True)
         odds = _by_period(running, cuts, days) * factor[undated][:, None]
-        total = odds.sum(axis=1)
-        over = total > 1.0
-        odds[over] /= total[over, None]
+        whole = eventual(age, deals.stage[undated], clock) * factor[undated]
+        over = whole > 1.0
+        odds[over] /= whole[over, None]
         out[undated] = odds
         placed |= undated
     return out, placed

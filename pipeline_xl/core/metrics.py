@@ -4,7 +4,9 @@ Definitions follow the design notes, section 6:
 
 * win rate by count = won / (won + lost); by value = won amount / (won + lost amount);
   open deals are excluded;
-* coverage = open pipeline amount in the period / (target - won);
+* coverage = open pipeline amount in the period / (target - won), the open deals being
+  those the forecast lands in the period (`forecast.PeriodForecast.pipeline`: overdue
+  deals in the current period, omitted ones left out);
 * sales velocity = open opportunities x average deal x win rate / cycle length, per day;
 * Little's law for a stage: average work in progress = throughput x average time in stage;
 * stage conversion is counted by cohort (`pipeline_xl.core.history.funnel_rates`).
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.forecast import period_forecast
 from pipeline_xl.core.history import funnel_rates
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
@@ -285,10 +288,10 @@ def compute_metrics(model: Model, owner: str | None = "", period: Period | None 
     median, p80 = cycle_days(prospects, as_of, owner=who, period=period)
     open_amount, open_count = open_pipeline(prospects, as_of, owner=who)
     target_period = period or settings.current_period
-    won_in, _ = _closed(prospects, as_of, who, target_period)
-    won_in_period = float(won_in["amount"].sum())
-    open_in_period, _ = open_pipeline(prospects, as_of, owner=who, period=target_period)
-    target = model.target(target_period, who)
+    # The forecast's own figures of the period, so coverage here is PIPE_COVERAGE's: open
+    # deals landing in it (overdue ones in the current period, omitted ones left out).
+    in_period = period_forecast(model, target_period, who)
+    won_in_period, open_in_period, target = in_period.won, in_period.pipeline, in_period.target
     stale = stale_deals(prospects, as_of, settings.stale_days, owner=who)
     return Metrics(
         as_of=as_of,

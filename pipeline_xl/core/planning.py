@@ -389,23 +389,6 @@ def _dates(days: Sequence[date]) -> pd.Series:
     return pd.Series(pd.to_datetime(list(days)), dtype="datetime64[ns]")
 
 
-def _team_sum(
-    rows: Sequence[tuple[date, str, str, int, int]],
-    late: Sequence[tuple[str, str, int, date, int]],
-) -> tuple[list[tuple[date, str, str, int, int]], list[tuple[str, str, int, date, int]]]:
-    """Team rows (owner "") adding up the owners' rows per bucket and activity."""
-    bucket_sum: dict[tuple[date, str, int], int] = {}
-    for day, _, activity, n, k in rows:
-        bucket_sum[day, activity, k] = bucket_sum.get((day, activity, k), 0) + n
-    late_sum: dict[tuple[str, date, int], int] = {}
-    for _, activity, n, by, k in late:
-        late_sum[activity, by, k] = late_sum.get((activity, by, k), 0) + n
-    return (
-        [(day, "", activity, n, k) for (day, activity, k), n in bucket_sum.items()],
-        [("", activity, n, by, k) for (activity, by, k), n in late_sum.items()],
-    )
-
-
 def dated_plan(
     model: Model,
     period: Period | str,
@@ -424,9 +407,11 @@ def dated_plan(
     activity, and rows start at the bucket holding ``as_of``. Deals themselves are not
     scheduled: the gap already counts only what is still to win.
 
-    ``owner=None`` plans every owner with a target in the period and adds team rows
-    (owner "", their sum); with only a team target, the team is planned. ``method``: the
-    forecast the plans start from (`backward_plan`).
+    ``owner=None`` plans the team (owner "": its own plan, from the team's target, won,
+    expected pipeline and rates) and every owner with a target in the period, each apart.
+    Owners' plans do not add up to the team's: an owner ahead of target needs nothing
+    while the team still counts that owner's surplus, and each owner's counts are rounded
+    up on their own. ``method``: the forecast the plans start from (`backward_plan`).
 
     Raises:
         InputError: unknown ``freq``, no target, or as `backward_plan`.
@@ -436,9 +421,8 @@ def dated_plan(
         raise arg_error("freq", f"{show(freq)} is not week or month", freq, "week or month")
     p = _period(model, period)
     as_of = _as_of(model)
-    owners = _owners_with_target(model, p) if owner is None else [owner]
-    with_team = owner is None and len(owners) > 0
-    plans = tuple(backward_plan(model, p, o, method) for o in owners or [""])
+    planned = ["", *_owners_with_target(model, p)] if owner is None else [owner]
+    plans = tuple(backward_plan(model, p, o, method) for o in planned)
     lead = _lead_days(model)
 
     rows: list[tuple[date, str, str, int, int]] = []
@@ -451,12 +435,7 @@ def dated_plan(
             rows += [(day, plan.owner, level.activity, n, k) for day, n in spread.buckets]
             if spread.late and spread.needed_by is not None:
                 late.append((plan.owner, level.activity, spread.late, spread.needed_by, k))
-    if with_team:
-        team_rows, team_late = _team_sum(rows, late)
-        rows += team_rows
-        late += team_late
-
-    warn_owner = "" if with_team else plans[0].owner
+    warn_owner = plans[0].owner  # the team's warnings, or the one owner's
     warnings = tuple(
         _too_late_message(p, who, activity, n, by)
         for who, activity, n, by, _ in sorted(late, key=lambda r: r[4])

@@ -111,9 +111,9 @@ _VARIANCE_COLUMNS = (
     Column("state", "State", "text"),
     Column("target", "Target", "amount"),
     Column("won", "Won", "amount"),
-    Column("weighted", "Weighted pipeline", "amount"),
+    Column("weighted", "From open deals", "amount"),
     Column("new_deals", "New deals", "amount"),
-    Column("expected", "Expected", "amount"),
+    Column("expected", "Forecast", "amount"),
     Column("baseline", "Baseline forecast", "amount"),
     Column("variance_target", "Var. target", "amount"),
     Column("variance_target_pct", "Var. target %", "pct"),
@@ -127,7 +127,7 @@ _TEAM_COLUMNS = (
     Column("state", "State", "text"),
     Column("target", "Target", "amount"),
     Column("won", "Won", "amount"),
-    Column("expected", "Expected", "amount"),
+    Column("expected", "Forecast", "amount"),
     Column("variance_target", "Var. target", "amount"),
     Column("variance_target_pct", "Var. target %", "pct"),
     Column("flag_target", "F/U", "flag"),
@@ -203,14 +203,12 @@ def _accuracy_block(variance: pd.DataFrame) -> Block:
 # --------------------------------------------------------------------------- 2. activity plan
 
 
-def _team_per_bucket(variance: pd.DataFrame, plan_rows: pd.DataFrame) -> pd.Series:
-    """Team "per bucket": remaining / team buckets left with work, where the engine left NaN."""
-    team_rows = plan_rows.loc[(plan_rows["owner"] == "") & (plan_rows["required"] > 0)]
-    buckets = team_rows.groupby("activity", sort=False).size()
-    counts = variance["activity"].map(buckets).astype("float64")
-    fill = variance["remaining"].astype("float64") / counts.where(counts > 0)
-    is_team = variance["owner"] == ""
-    return variance["per_bucket"].where(~is_team | variance["per_bucket"].notna(), fill)
+_OWNERS_NOTE = (
+    "Each owner's row is that owner's own plan (own target, won, open deals and rates). "
+    "Owners' plans do not add up to the team's plan above: an owner ahead of target needs "
+    "nothing while the team counts that surplus, and each owner's counts are rounded up "
+    "to whole deals and activities on their own."
+)
 
 
 def _activity_columns(freq: Freq, count_kind: ColumnKind = "int") -> tuple[Column, ...]:
@@ -230,21 +228,22 @@ def _activity_columns(freq: Freq, count_kind: ColumnKind = "int") -> tuple[Colum
 def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) -> list[Block]:
     plan = dated_plan(model, period, None, freq)
     done = activity_variance(model, period, None, freq)
-    done = done.assign(per_bucket=_team_per_bucket(done, plan.rows))
     label, unit = _FREQ_TEXT[freq]
     kind = count_kind(done["done_to_date"], done["variance_to_date"], done["remaining"])
     columns = _activity_columns(freq, kind)
     has_team = bool((done["owner"] == "").any())
     team = done.loc[done["owner"] == ""] if has_team else done
     owners = done.loc[done["owner"] != ""] if has_team else done.iloc[0:0]
-    team_plan = plan.plans[0] if len(plan.plans) == 1 else None
-    notes = [_REQUIRED_NOTE]
-    if team_plan is not None:
-        notes.append(
-            f"Target {team_plan.target:,.0f} {currency}, won {team_plan.won:,.0f}, "
-            f"expected pipeline and new deals {team_plan.expected_pipeline:,.0f}: gap "
-            f"{team_plan.gap:,.0f} = {team_plan.deals} deals of {team_plan.avg_deal:,.0f}."
-        )
+    team_plan = plan.plans[0]
+    notes = [
+        _REQUIRED_NOTE,
+        (
+            f"{TEAM_LABEL} plan: target {team_plan.target:,.0f} {currency}, won "
+            f"{team_plan.won:,.0f}, expected from open deals "
+            f"{team_plan.expected_pipeline:,.0f}: gap {team_plan.gap:,.0f} = "
+            f"{team_plan.deals:,} deals of {team_plan.avg_deal:,.0f}."
+        ),
+    ]
     chart = ChartSpec(
         kind="bar",
         title=f"Team {period.label}: required vs done to date",
@@ -261,7 +260,14 @@ def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) ->
         )
     ]
     if len(owners):
-        blocks.append(block(f"Required against done by owner - {period.label}", owners, columns))
+        blocks.append(
+            block(
+                f"Required against done by owner - {period.label}",
+                owners,
+                columns,
+                notes=[_OWNERS_NOTE],
+            )
+        )
     rows = plan.rows.loc[plan.rows["required"] > 0]
     lead = ", ".join(
         f"{activity} {days} days"

@@ -87,6 +87,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from pipeline_xl.core import contract
@@ -151,6 +152,43 @@ def validate_stages(
     return validate_stage_rows(found, issues), issues.frame()
 
 
+# Dates that say something already happened; an expected close may lie ahead.
+_HAPPENED = (("created", "created"), ("closed", "closed"), ("last_activity", "last active"))
+
+
+def _flag_later_dates(
+    as_of: date, prospects: Sheet, activities: Sheet | None, snapshots: Sheet | None
+) -> None:
+    """Warn on each date of something that happened later than the as-of date.
+
+    Such a date is a typo or a view of the past. The workbook's own record says which:
+    when the Snapshots log reaches beyond the as-of, the refresh looks back on purpose and
+    later dates are expected. Otherwise the row is flagged with its Excel row, and the
+    as-of stays what it was (nothing moves "today"). The value still counts as dated.
+    """
+    if snapshots is not None and snapshots.has("snapshot_date"):
+        logged = snapshots.date("snapshot_date")
+        logged = logged[~np.isnat(logged)]
+        if len(logged) and logged.max() > np.datetime64(as_of, "ns"):
+            return
+    limit = np.datetime64(as_of, "ns")
+    shown = as_of.isoformat()
+    checks = [(prospects, name, what) for name, what in _HAPPENED]
+    if activities is not None:
+        checks.append((activities, "date", "done"))
+    for sheet, name, what in checks:
+        if not sheet.has(name):
+            continue
+        later = sheet.present & (sheet.date(name) > limit)
+        if later.any():
+            sheet.flag(
+                name,
+                later,
+                f"{what} after the as-of date {shown}: a typo? The figures are as of {shown}",
+                "warning",
+            )
+
+
 def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     prospects: RawTable,
     stages: RawTable | Stages | None = None,
@@ -206,6 +244,7 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
         s for s in (p_sheet, t_sheet, a_sheet, s_sheet) if s is not None and s.has("owner")
     ]
     owners = canonical_spellings([(s.coded("owner"), s.present) for s in with_owner])
+    _flag_later_dates(clean_settings.as_of, p_sheet, a_sheet, s_sheet)
     clean_prospects = validate_prospects(p_sheet, stage_model, owners)
     fiscal = clean_settings.fiscal_start_month
     return Model(

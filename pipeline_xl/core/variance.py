@@ -274,18 +274,10 @@ def activity_variance(
                 done - required_to_date, remaining,
                 remaining / n_buckets if n_buckets else float("nan"),
             ))  # fmt: skip
-    frame = pd.DataFrame.from_records(
+    return pd.DataFrame.from_records(
         rows,
         columns=[
             "owner", "activity", "required", "required_to_date", "done_to_date",
             "variance_to_date", "remaining", "per_bucket",
         ],
     )  # fmt: skip
-    if owner is None and len(set(frame["owner"])) > 1:
-        team = frame.groupby("activity", sort=False, as_index=False)[
-            ["required", "required_to_date", "done_to_date", "variance_to_date", "remaining"]
-        ].sum()
-        team.insert(0, "owner", "")
-        team["per_bucket"] = np.nan
-        frame = pd.concat([team, frame], ignore_index=True)
-    return frame

@@ -1,10 +1,14 @@
 """Tables passed to a worksheet function: validated into the engine's model, cached.
 
 A table is passed whole with its header row (``tblProspects[#All]``) and arrives as
-nested lists. Tables are validated strictly: any row that validation would leave out
-becomes an error in the cell, because a budget model must not silently lose a deal. A
-validated model is kept in a small least-recently-used cache keyed on the table
-contents, so a sheet with hundreds of PIPE_* cells over the same table validates it once.
+nested lists. Tables are validated like the refresh validates them: a row with an error
+(a negative amount, an unknown stage, ...) is left out of the numbers, exactly as the
+report sheets leave it out and list it on the Data issues sheet, so a function and the
+sheet beside it never disagree and one bad row does not turn every cell into an error.
+The Stages table passed on its own (`stages_of`) stays strict: a bad stage row changes
+every figure, so it is the cell's error. A validated model is kept in a small
+least-recently-used cache keyed on the table contents, so a sheet with hundreds of PIPE_*
+cells over the same table validates it once.
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ def _settings_as_of(rows: list[list[object]] | None) -> bool:
 
 
 def _refuse_errors(issues: pd.DataFrame) -> None:
-    """Raise the first row error: a worksheet function never drops a row silently."""
+    """Raise the first row error of a Stages table passed on its own."""
     errors = issues.loc[issues["severity"] == "error"] if len(issues) else issues
     if len(errors):
         first = errors.iloc[0]
@@ -191,7 +195,6 @@ def model_of(
             given if given is not None else Settings(as_of=day or date.min),
             as_of=day,
         )
-        _refuse_errors(model.issues)
         return as_seen(model)
 
     return _models.get(key, build)

@@ -342,15 +342,9 @@ _GAPS = {
 # (id, label, function, needs targets, extra trailing args, format)
 _KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
     ("won", "Won to date", "PIPE_WON", False, (), "amount"),
-    ("weighted", "Weighted pipeline", "PIPE_WEIGHTED", False, (), "amount"),
-    (
-        "forecast_weighted",
-        "Forecast: won + weighted",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "weighted"),),
-        "amount",
-    ),
+    ("weighted", "Expected from open deals", "PIPE_WEIGHTED", False, (), "amount"),
+    # The default method: the figure of the Variance and Forecast range sheets.
+    ("forecast", "Forecast (won + open + new deals)", "PIPE_FORECAST", False, (), "amount"),
     (
         "forecast_commit",
         "Forecast: commit",
@@ -367,20 +361,12 @@ _KEY_FIGURES: tuple[tuple[str, str, str, bool, tuple[Arg, ...], Fmt], ...] = (
         (Arg("text", "best_case"),),
         "amount",
     ),
-    (
-        "forecast_montecarlo",
-        "Forecast: Monte Carlo median (P50)",
-        "PIPE_FORECAST",
-        False,
-        (Arg("text", "montecarlo"),),
-        "amount",
-    ),
-    ("gap", "Gap to target (target - forecast)", "PIPE_GAP", True, (), "amount"),
+    ("gap", "Gap to target (negative = ahead)", "PIPE_GAP", True, (), "amount"),
     ("coverage", "Pipeline coverage", "PIPE_COVERAGE", True, (), "ratio"),
     ("hit_probability", "Chance of reaching target", "PIPE_HIT_PROBABILITY", True, (), "percent"),
-    ("win_rate", "Win rate (by count)", "PIPE_WIN_RATE", False, (), "percent"),
-    ("avg_deal", "Average won deal", "PIPE_AVG_DEAL", False, (), "amount"),
-    ("cycle_days", "Sales cycle (days, median)", "PIPE_CYCLE_DAYS", False, (), "days"),
+    ("win_rate", "Win rate (closed in period)", "PIPE_WIN_RATE", False, (), "percent"),
+    ("avg_deal", "Average deal won in period", "PIPE_AVG_DEAL", False, (), "amount"),
+    ("cycle_days", "Sales cycle, days (won in period)", "PIPE_CYCLE_DAYS", False, (), "days"),
     ("velocity", "Sales velocity (per day, all open)", "PIPE_VELOCITY", False, (), "amount"),
     ("stale_count", "Stale open deals (today)", "PIPE_STALE_COUNT", False, (), "count"),
 )

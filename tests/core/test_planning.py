@@ -432,26 +432,28 @@ class TestDatedPlan:
             "too late for 2026-06: 12 meetings were needed by 2026-04-07",
         )
 
-    def test_owners_and_team_sum(self):
+    def test_team_plan_and_owners_apart(self):
         # Ann and Bob: 150000 each -> 6 deals; 6/0.8 = 7.5 -> 8; 8/0.625 = 12.8 -> 13;
         # 13/0.4 = 32.5 -> 33; 33/0.25 = 132 calls each.
-        # Calls at as_of 03-16: quotas 132*13/30 = 57.2 (late), *16/30 = 70.4 (March),
-        # *1/30 = 4.4 (April): floors 57, 70, 4 leave 1 unit for the largest remainder,
-        # tied .4 for March and April -> March. Late 57, March 71, April 4 per owner.
+        # The team's own plan: 300000 -> 12 deals; 12/0.8 = 15; 15/0.625 = 24; 24/0.4 = 60;
+        # 60/0.25 = 240 calls, not 264: each owner rounds up on their own.
+        # Calls at as_of 03-16 over the 30-day window from 03-03: quotas x 13/30 late,
+        # x 16/30 March, x 1/30 April. Ann: 57.2, 70.4, 4.4 -> floors 57, 70, 4 and the
+        # unit left to the tied .4 remainders, March first: 57, 71, 4. Team: 104, 128, 8.
         targets = [
             {"period": "2026-06", "owner": "Ann", "revenue": 150_000.0},
             {"period": "2026-06", "owner": "Bob", "revenue": 150_000.0},
         ]
         plan = dated_plan(june_model(date(2026, 3, 16), targets), "2026-06", freq="month")
-        assert [p.owner for p in plan.plans] == ["Ann", "Bob"]
-        assert all(p.counts == (132, 33, 13, 8, 6) for p in plan.plans)
+        assert [p.owner for p in plan.plans] == ["", "Ann", "Bob"]
+        assert plan.plans[0].counts == (240, 60, 24, 15, 12)
+        assert all(p.counts == (132, 33, 13, 8, 6) for p in plan.plans[1:])
         ann, team = by_bucket(plan.rows, "Ann"), by_bucket(plan.rows, "")
         assert (ann[date(2026, 3, 1), "Call"], ann[date(2026, 4, 1), "Call"]) == (71, 4)
-        for key, n in team.items():
-            assert n == ann[key] + by_bucket(plan.rows, "Bob")[key]
-        late = plan.too_late.set_index("owner")["count"].to_dict()
-        assert late == {"": 114, "Ann": 57, "Bob": 57}
-        assert plan.warnings == ("too late for 2026-06: 114 calls were needed by 2026-03-15",)
+        assert (team[date(2026, 3, 1), "Call"], team[date(2026, 4, 1), "Call"]) == (128, 8)
+        late = plan.too_late.loc[plan.too_late["activity"] == "Call"]
+        assert late.set_index("owner")["count"].to_dict() == {"": 104, "Ann": 57, "Bob": 57}
+        assert plan.warnings[0] == "too late for 2026-06: 104 calls were needed by 2026-03-15"
         assert list(plan.rows["owner"].unique()) == ["", "Ann", "Bob"]
 
     def test_one_owner_named_in_warning(self):

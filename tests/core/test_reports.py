@@ -25,11 +25,11 @@ from pipeline_xl.core.model import (
     snapshots_frame,
     targets_frame,
 )
+from pipeline_xl.core.planning import backward_plan
 from pipeline_xl.core.report_model import Block, Report, ReportSheet, place
 from pipeline_xl.core.reports import (
     TEAM_LABEL,
     TOP_MOVES,
-    _team_per_bucket,
     build_report,
 )
 from pipeline_xl.core.sample import generate
@@ -287,15 +287,22 @@ class TestActivityPlan:
         assert chart.kind == "bar"
         assert chart.series == ("required_to_date", "done_to_date")
 
-    def test_team_equals_sum_of_owners(self, sample):
+    def test_team_row_is_the_team_plan_and_owners_are_their_own(self, sample):
         model, report = sample
         label = model.settings.current_period.next().label
-        team = block(report, "Activity plan", f"Required against done - {label}").frame
-        owners = block(report, "Activity plan", f"Required against done by owner - {label}").frame
-        summed = owners.groupby("activity", sort=False)[["required", "done_to_date"]].sum()
-        team = team.set_index("activity")
-        np.testing.assert_array_equal(team["required"], summed.loc[team.index, "required"])
-        np.testing.assert_array_equal(team["done_to_date"], summed.loc[team.index, "done_to_date"])
+        team_block = block(report, "Activity plan", f"Required against done - {label}")
+        owners_block = block(report, "Activity plan", f"Required against done by owner - {label}")
+        team = team_block.frame.set_index("activity")
+        plan = backward_plan(model, label, "")
+        assert team["required"].tolist() == [level.count for level in plan.levels[:-1]]
+        for owner, rows in owners_block.frame.groupby("owner"):
+            own = backward_plan(model, label, str(owner))
+            assert rows["required"].tolist() == [level.count for level in own.levels[:-1]]
+        # Done is counted once per activity: the team's is every owner's and more.
+        summed = owners_block.frame.groupby("activity", sort=False)["done_to_date"].sum()
+        assert (team["done_to_date"] >= summed.loc[team.index]).all()
+        assert f"gap {plan.gap:,.0f} = {plan.deals:,} deals" in " ".join(team_block.notes)
+        assert any("do not add up to the team" in n for n in owners_block.notes)
 
     def test_weekly_plan_has_no_empty_rows_and_late_warnings(self, sample):
         model, report = sample
@@ -304,25 +311,6 @@ class TestActivityPlan:
         assert [c.header for c in plan.columns] == ["Week", "Owner", "Activity", "Required"]
         assert (plan.frame["required"] > 0).all()
         assert any(n.startswith(f"too late for {label}") for n in plan.notes)
-
-    def test_team_per_week_fills_the_engine_gap(self):
-        variance = pd.DataFrame({
-            "owner": ["", "", "Ann"],
-            "activity": ["Call", "Offer", "Call"],
-            "remaining": [5.0, 3.0, 4.0],
-            "per_bucket": [np.nan, np.nan, 2.0],
-        })  # fmt: skip
-        rows = pd.DataFrame({
-            "owner": ["", "", "", "", "Ann"],
-            "activity": ["Call", "Call", "Call", "Offer", "Call"],
-            "required": [2, 0, 3, 0, 2],
-        })  # fmt: skip
-        got = _team_per_bucket(variance, rows)
-        # Team Call: 2 weeks with work left (the 0 week does not count): 5 / 2 = 2.5.
-        # Team Offer: no week with work: blank. Ann keeps the engine's value 2.0.
-        assert got.iloc[0] == 2.5
-        assert math.isnan(got.iloc[1])
-        assert got.iloc[2] == 2.0
 
     def test_period_without_target_is_a_note(self):
         report = build_report(tiny())  # April has no target

@@ -845,3 +845,38 @@ def test_random_headers_raise_only_input_errors(header, rows, stages):
             validate(table, as_of=AS_OF)
     with contextlib.suppress(InputError):
         validate(DEALS, [["Stage", "Probability", "Status"], *stages], as_of=AS_OF)
+
+
+# --------------------------------------------------------------------------- dates after the as-of
+
+
+class TestLaterThanAsOf:
+    """A date of something that happened after the as-of is a warning, never a new today."""
+
+    def rows(self):
+        return [
+            ["ID", "Stage", "Amount", "Created", "Last activity", "Closed", "Expected close"],
+            ["A", "Lead", 1, D(2026, 3, 1), D(2027, 12, 1), None, D(2026, 9, 1)],  # row 2
+            ["B", "Won", 5, D(2026, 4, 2), None, D(2026, 4, 9), None],  # row 3
+            ["C", "Lead", 1, D(2026, 3, 31), D(2026, 3, 31), None, D(2027, 1, 1)],  # row 4
+        ]
+
+    def test_each_later_date_is_a_warning_with_its_row(self):
+        activities = [["Date", "Activity"], [D(2026, 3, 2), "Call"], [D(2026, 5, 1), "Call"]]
+        model = validate(self.rows(), activities=activities, as_of=AS_OF)
+        assert model.settings.as_of == AS_OF
+        assert issue_set(model) == {
+            ("Prospects", 2, "Last activity", "warning"),
+            ("Prospects", 3, "Created", "warning"),
+            ("Prospects", 3, "Closed", "warning"),
+            ("Activities", 3, "Date", "warning"),
+        }  # an expected close ahead (rows 2 and 4) and the as-of day itself are fine
+        assert problem(model, 2, "Last activity") == (
+            "last active after the as-of date 2026-03-31: a typo? The figures are as of 2026-03-31"
+        )
+        assert len(model.prospects) == 3  # warned, not left out
+
+    def test_a_log_beyond_the_as_of_is_a_deliberate_look_back(self):
+        snapshots = [["Snapshot date", "ID", "Stage", "Amount"], [D(2026, 4, 30), "A", "Lead", 1]]
+        model = validate(self.rows(), snapshots=snapshots, as_of=AS_OF)
+        assert issue_set(model) == set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -183,12 +183,22 @@ class TestBadTables:
         ):
             PIPE_FORECAST(sample_tables["Prospects"][1:], "2026-12")
 
-    def test_bad_row_is_named_not_dropped(self, sample_tables):
+    def test_a_bad_row_is_left_out_as_the_report_leaves_it_out(self, sample_tables):
         rows = [list(r) for r in sample_tables["Prospects"]]
-        amount = rows[0].index("Amount")
-        rows[5][amount] = "lots"
-        with pytest.raises(InputError, match=r"prospects row 6, Amount: .*'lots'"):
-            PIPE_WON(rows, "2026-11")
+        header = rows[0]
+        amount, status, closed = (header.index(h) for h in ("Amount", "Status", "Closed"))
+        k = next(
+            i
+            for i, r in enumerate(rows[1:], start=1)
+            if r[status] == "Won" and str(r[closed])[:7] == "2026-11"
+        )
+        before = PIPE_WON(rows, "2026-11")
+        lost = float(rows[k][amount])
+        rows[k][amount] = "lots"
+        model = validate(rows, as_of=date(2026, 12, 7))
+        errors = model.issues.loc[model.issues["severity"] == "error"]
+        assert errors[["row", "column"]].values.tolist() == [[k + 1, "Amount"]]
+        assert PIPE_WON(rows, "2026-11") == pytest.approx(before - lost)
 
     def test_bad_period(self, sample_tables):
         with pytest.raises(InputError, match=r"^PIPE_WON: period: not a period: 'soon'"):

@@ -28,7 +28,7 @@ TABLES = {
     "Stages": pd.DataFrame({"Stage": ["Lead", "Won"], "Activity": ["Call", "Order"]}),
     "Targets": pd.DataFrame({"Period": ["2026-03"]}),
 }
-CELLS = {"B6": "2026-03", "C6": "2026-Q1", "A29": "Call", "H10": 9.0, "G29": 0.25, "G30": 0.4}
+CELLS = {"B6": "2026-03", "C6": "2026-Q1", "A28": "Call", "H10": 9.0, "G28": 0.25, "G29": 0.4}
 
 
 def _fakes(**overrides):

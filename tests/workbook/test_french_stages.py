@@ -85,11 +85,11 @@ def _stage_statuses(path: Path) -> dict[str, str]:
 def _check_dashboard(path: Path) -> None:
     """The plans follow the French process: its activities, then the won stage's."""
     rows = _sheet(path, "Dashboard")
-    plan = rows[28:33]  # rows 29-33: four open stages, then the deals
+    plan = rows[27:32]  # rows 28-32: four open stages, then the deals
     assert [r[0] for r in plan] == ["Appel", "Rendez-vous", "Offre", "Négociation", "Commande"]
-    assert plan[-1][5] == "Deals won (Commande)"  # F33, the plain-formula plan
+    assert plan[-1][5] == "Deals won (Commande)"  # F32, the plain-formula plan
     assert plan[0][5] == "Appel (Piste)"  # F29
-    # The engine's plan (B29:C33) read the process: counts, not an error text.
+    # The engine's plan (B28:C32) read the process: counts, not an error text.
     assert all(isinstance(r[c], float) for r in plan for c in (1, 2))
 
 

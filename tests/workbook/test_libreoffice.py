@@ -65,16 +65,16 @@ class TestRecalculation:
     @pytest.mark.parametrize("col", ["H", "I"])
     def test_native_plan_equals_required_counts(self, hand_cells, col):
         v = {ref: hand_cells[f"{col}{ref}"]["value"] for ref in (10, 11, 12, 13)}
-        rates = [hand_cells[f"G{r}"]["value"] for r in range(29, 33)]
+        rates = [hand_cells[f"G{r}"]["value"] for r in range(28, 32)]
         expected = required_counts(v[10], v[13], rates, v[11], v[12])
-        got = tuple(int(hand_cells[f"{col}{r}"]["value"]) for r in range(29, 34))
+        got = tuple(int(hand_cells[f"{col}{r}"]["value"]) for r in range(28, 33))
         assert got == expected
 
     def test_native_plan_by_hand(self, hand_cells):
         # March: gap 300,000 / 25,000 = 12 deals -> 15 -> 24 -> 60 -> 240 calls (see conftest).
-        assert [hand_cells[f"H{r}"]["value"] for r in range(29, 34)] == [240, 60, 24, 15, 12]
+        assert [hand_cells[f"H{r}"]["value"] for r in range(28, 33)] == [240, 60, 24, 15, 12]
         # Q1: gap 365,000 -> 15 deals -> 19 -> 31 -> 78 -> 312 calls.
-        assert [hand_cells[f"I{r}"]["value"] for r in range(29, 34)] == [312, 78, 31, 19, 15]
+        assert [hand_cells[f"I{r}"]["value"] for r in range(28, 33)] == [312, 78, 31, 19, 15]
 
     def test_stored_values_match_libreoffice(self, hand_cells):
         for ref, expected in _mirror(hand_tables()).items():
@@ -96,7 +96,7 @@ class TestRecalculation:
 
     def test_recalculated_copy_is_readable(self, hand_cells, recalculated):
         rows = CalamineWorkbook.from_path(str(recalculated)).get_sheet_by_name("Dashboard")
-        assert rows.to_python()[28][7] == 240.0  # H29, saved by the same LibreOffice run
+        assert rows.to_python()[27][7] == 240.0  # H28, saved by the same LibreOffice run
 
     def test_missing_file_is_a_clear_error(self, tmp_path):
         with pytest.raises(libreoffice.LibreOfficeError, match="no such file"):

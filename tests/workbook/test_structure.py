@@ -109,10 +109,10 @@ class TestSheetsAndTables:
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Stages").to_python()
         assert [r[0] for r in rows[1:]] == ["Lead", "Demo", "Won", "Lost"]
         dash = xp.cells(xp.open_book(path).sheet("Dashboard"))
-        # Two open stages: plan rows 29-30 and deals on row 31.
-        assert dash["A29"]["v"] is not None
-        assert dash["H31"]["f"] == "ROUNDUP(ROUND(H$14/H$13,9),0)"
-        assert dash["H30"]["f"] == "ROUNDUP(ROUND(H31/$G30,9),0)"
+        # Two open stages: plan rows 28-29 and deals on row 30.
+        assert dash["A28"]["v"] is not None
+        assert dash["H30"]["f"] == "ROUNDUP(ROUND(H$14/H$13,9),0)"
+        assert dash["H29"]["f"] == "ROUNDUP(ROUND(H30/$G29,9),0)"
 
 
 class TestTextSafety:
@@ -199,26 +199,23 @@ class TestDashboard:
         # Every call ends with the as-of name and the other tables: the refresh's inputs.
         tail = "AsOfDate,tblStages[#All],tblActivities[#All],tblSettings[#All],tblSnapshots[#All]"
         assert cells["B9"]["f"] == f"PIPE_WON(tblProspects[#All],B$6,$B$7,{tail})"
-        assert cells["C11"]["f"] == (
-            f'PIPE_FORECAST(tblProspects[#All],C$6,$B$7,"weighted",{tail})'
-        )
+        # The forecast of the default method: the method argument is left empty.
+        assert cells["C11"]["f"] == f"PIPE_FORECAST(tblProspects[#All],C$6,$B$7,,{tail})"
+        assert cells["B12"]["f"] == (f'PIPE_FORECAST(tblProspects[#All],B$6,$B$7,"commit",{tail})')
         assert cells["B14"]["f"] == (
-            f'PIPE_FORECAST(tblProspects[#All],B$6,$B$7,"montecarlo",{tail})'
-        )
-        assert cells["B15"]["f"] == (
             f"PIPE_GAP(tblProspects[#All],tblTargets[#All],B$6,$B$7,{tail})"
         )
         no_stages = tail.replace("tblStages[#All],", "")
-        assert cells["B29"]["f"] == (
-            "PIPE_REQUIRED($A29,tblProspects[#All],tblStages[#All],tblTargets[#All],B$6,$B$7,"
+        assert cells["B28"]["f"] == (
+            "PIPE_REQUIRED($A28,tblProspects[#All],tblStages[#All],tblTargets[#All],B$6,$B$7,"
             f"{no_stages})"
         )
-        assert cells["H34"]["f"] == "PIPE_REQUIRED_CALLS(H$10,H$13,$G$29:$G$32,H$11,H$12)"
+        assert cells["H33"]["f"] == "PIPE_REQUIRED_CALLS(H$10,H$13,$G$28:$G$31,H$11,H$12)"
 
     def test_range_cells_index_one_result_each(self, book):
         """P10 / P50 / P90 as plain INDEX formulas: no dynamic arrays needed."""
         cells = xp.cells(book.sheet("Dashboard"))
-        for k, ref in enumerate(("B26", "C26", "D26"), start=1):
+        for k, ref in enumerate(("B25", "C25", "D25"), start=1):
             assert cells[ref]["f"] == (
                 f"INDEX(PIPE_FORECAST_RANGE(tblProspects[#All],$C$6,$B$7,,,AsOfDate,"
                 f"tblStages[#All],tblActivities[#All],tblSettings[#All],tblSnapshots[#All]),1,{k})"
@@ -228,11 +225,11 @@ class TestDashboard:
     def test_cached_values_are_stored(self, hand_book):
         rows = CalamineWorkbook.from_path(str(hand_book)).get_sheet_by_name("Dashboard").to_python()
         assert rows[8][1] == 100000.0  # B9 won.month, from `cached`
-        assert rows[25][1:4] == [1.0, 2.0, 3.0]  # B26:D26 range.quarter.1-3
+        assert rows[24][1:4] == [1.0, 2.0, 3.0]  # B25:D25 range.quarter.1-3
         # Plain formulas carry the values computed by the Python mirror (by hand above).
         assert rows[9][7] == 500000.0  # H10 target
-        assert rows[28][7] == 240.0  # H29 calls for March
-        assert rows[28][8] == 312.0  # I29 calls for Q1
+        assert rows[27][7] == 240.0  # H28 calls for March
+        assert rows[27][8] == 312.0  # I28 calls for Q1
 
     def test_periods_follow_the_as_of_date_and_take_a_typed_label(self, hand_book, book):
         rows = CalamineWorkbook.from_path(str(hand_book)).get_sheet_by_name("Dashboard").to_python()

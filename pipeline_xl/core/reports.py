@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from pipeline_xl.core import contract
@@ -151,6 +152,21 @@ def _sorted_variance(table: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns="_owner_rank").reset_index(drop=True)
 
 
+def _now_first(table: pd.DataFrame, current: Period) -> pd.DataFrame:
+    """The current period first, then the coming ones, then history newest first.
+
+    Within a period the order of ``table`` stays (the team first, then owners by name).
+    """
+    start = pd.Timestamp(current.start)
+    starts = pd.to_datetime(table["start"])
+    rank = np.where(starts == start, 0, np.where(starts > start, 1, 2))
+    # Coming periods ascending, past periods descending: one key, sign flipped for the past.
+    days = (starts - start).dt.days.to_numpy()
+    key = np.where(rank == 2, -days, days)
+    order = np.lexsort((np.arange(len(table)), key, rank))
+    return table.iloc[order].reset_index(drop=True)
+
+
 def _variance_sheet(ctx: Context) -> ReportSheet:
     model = ctx.model
     table = _sorted_variance(variance_table(model, forecast=ctx.forecast))
@@ -163,7 +179,8 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
             "place them, and land in no period."
         )
     shown = table.assign(owner=owner_labels(table["owner"]))
-    team = shown.loc[table["owner"] == ""]
+    team = shown.loc[table["owner"] == ""]  # in time order: the chart reads it
+    by_owner = _now_first(shown, ctx.current)
     chart = ChartSpec(
         kind="column",
         title="Team: won and expected against target",
@@ -173,8 +190,16 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
         y_title=ctx.currency,
     )
     blocks = [
-        block("By period and owner", shown, _VARIANCE_COLUMNS, notes=notes),
         block("Team by period", team, _TEAM_COLUMNS, charts=(chart,)),
+        block(
+            "By period and owner",
+            by_owner,
+            _VARIANCE_COLUMNS,
+            notes=[
+                "The current period first, then the coming ones, then history newest first.",
+                *notes,
+            ],
+        ),
         *guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(table)]),
     ]
     return ReportSheet(

@@ -41,7 +41,14 @@ R = TypeVar("R")
 
 
 def as_rows(value: object, argument: str) -> list[list[object]]:
-    """A range as rows of cells (a single row or cell becomes one row)."""
+    """A range as rows of cells (a single row or cell becomes one row).
+
+    A pandas DataFrame (a caller in Python) is its column names, then its rows; missing
+    values are empty cells.
+    """
+    if isinstance(value, pd.DataFrame):
+        body = value.astype(object).where(value.notna(), None).to_numpy().tolist()
+        return [[str(c) for c in value.columns], *body]
     if isinstance(value, list | tuple):
         # Excel passes rectangular ranges: the first row tells whether rows are nested.
         if value and isinstance(value[0], list | tuple):

@@ -208,17 +208,23 @@ class TestVariance:
         for key in ("target", "won", "expected", "variance_target", "variance_target_pct"):
             np.testing.assert_array_equal(team.frame[key].to_numpy(), expected[key].to_numpy())
         full = block(report, "Variance", "By period and owner")
-        rows = full.frame.loc[full.frame["owner"] == TEAM_LABEL].reset_index(drop=True)
+        rows = full.frame.loc[full.frame["owner"] == TEAM_LABEL]
+        rows = rows.set_index("period").loc[expected["period"]].reset_index()
         for key in ("won", "weighted", "expected", "baseline", "variance_forecast"):
             np.testing.assert_array_equal(rows[key].to_numpy(), expected[key].to_numpy())
         flags = [f if f else None for f in expected["flag_target"]]
         assert list(rows["flag_target"]) == flags
 
-    def test_rows_sorted_by_period_then_team_first(self, sample):
-        _, report = sample
+    def test_rows_now_first_then_coming_then_history_newest_first(self, sample):
+        model, report = sample
         frame = block(report, "Variance", "By period and owner").frame
-        periods = list(frame["period"])
-        assert periods == sorted(periods)  # yyyy-mm labels sort as dates
+        periods = list(dict.fromkeys(frame["period"]))
+        now = model.settings.current_period.label
+        coming = sorted(p for p in periods if p > now)  # yyyy-mm labels sort as dates
+        past = sorted((p for p in periods if p < now), reverse=True)
+        assert periods == [now, *coming, *past]
+        titles = [b.title for b in report.sheet("Variance").blocks]
+        assert titles.index("Team by period") < titles.index("By period and owner")
         for _, group in frame.groupby("period", sort=False):
             owners = list(group["owner"])
             assert owners[0] == TEAM_LABEL

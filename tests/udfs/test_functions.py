@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from pipeline_xl.core.errors import InputError
@@ -268,8 +269,6 @@ def test_an_empty_measure_is_an_excel_error_not_text(sample_tables):
 
 
 def test_a_dataframe_is_a_table_with_its_column_names(sample_tables):
-    import pandas as pd  # noqa: PLC0415 - only this test builds a frame
-
     rows = sample_tables["Prospects"]
     frame = pd.DataFrame(rows[1:], columns=rows[0])
     assert PIPE_WON(frame, "2026-11") == PIPE_WON(rows, "2026-11")

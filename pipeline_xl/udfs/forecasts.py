@@ -51,7 +51,6 @@ __all__ = [
 
 METHODS = ("calibrated", "weighted", "commit", "best_case", "pipeline", "montecarlo")
 _DOC_SLIP = "Optional chance (0-1) that a win slips a period; empty = learned or Settings"
-_NO_TARGET = "targets: no target for this period and owner"
 
 
 def _slip(value: object) -> float | None:
@@ -176,8 +175,8 @@ def PIPE_HIT_PROBABILITY(  # noqa: N802 - Excel names and positional arguments
     settings: Any = None,
     snapshots: Any = None,
     slip: Any = None,
-) -> float:
-    """Probability (0-1) of reaching the period's target, from the seeded Monte Carlo run.
+) -> Any:
+    """Probability (0-1) of reaching the period's target (#N/A without one), by Monte Carlo.
 
     Trials and seed come from the Settings table; slip as in PIPE_FORECAST_RANGE.
     """
@@ -187,7 +186,7 @@ def PIPE_HIT_PROBABILITY(  # noqa: N802 - Excel names and positional arguments
         model.settings.mc_trials, model.settings.mc_seed, _slip(slip),
     )  # fmt: skip
     if math.isnan(float(row["target"])):
-        raise InputError(_NO_TARGET)
+        return NA  # no target: nothing to reach
     return float(row["hit_probability"])
 
 
@@ -255,12 +254,12 @@ def PIPE_GAP(  # noqa: N802 - Excel names and positional arguments
     activities: Any = None,
     settings: Any = None,
     snapshots: Any = None,
-) -> float:
-    """Target minus the forecast (PIPE_FORECAST, calibrated); negative = ahead of target."""
+) -> Any:
+    """Target minus the forecast (PIPE_FORECAST); negative = ahead; #N/A without a target."""
     model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
     forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
     if math.isnan(forecast.target):
-        raise InputError(_NO_TARGET)
+        return NA  # no target: no gap
     return forecast.gap
 
 
@@ -289,6 +288,6 @@ def PIPE_COVERAGE(  # noqa: N802 - Excel names and positional arguments
     model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
     forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
     if math.isnan(forecast.target):
-        raise InputError(_NO_TARGET)
+        return NA  # no target: nothing to cover
     value = coverage(forecast.pipeline, forecast.target, forecast.won)
     return value if math.isfinite(value) else NA

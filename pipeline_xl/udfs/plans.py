@@ -10,6 +10,7 @@ team's (an owner ahead of target needs nothing, another behind needs whole deals
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import xlwings as xw
@@ -28,7 +29,7 @@ from pipeline_xl.udfs.common import (
     tail_args,
 )
 from pipeline_xl.udfs.convert import frame_rows, stages_of
-from pipeline_xl.udfs.values import guard
+from pipeline_xl.udfs.values import NA, guard
 
 __all__ = [
     "PIPE_FUNNEL",
@@ -117,14 +118,17 @@ def PIPE_REQUIRED(  # noqa: N802 - Excel names and positional arguments
     activities: Any = None,
     settings: Any = None,
     snapshots: Any = None,
-) -> int:
+) -> Any:
     """How many of an activity the period's target still needs, from the team's history.
 
     Blank owner: the team's own plan. Rates and average deal come from closed deals (else
-    the Stages table).
+    the Stages table). #N/A when the period has no target for that owner.
     """
     model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
-    plan = backward_plan(model, model_period(model, period), model.owner_named(owner))
+    p, who = model_period(model, period), model.owner_named(owner)
+    if math.isnan(model.target(p, who)):
+        return NA  # no target: nothing to plan for
+    plan = backward_plan(model, p, who)
     wanted = as_text(activity).casefold()
     for level in plan.levels:
         if wanted in {level.activity.casefold(), level.stage.casefold()}:

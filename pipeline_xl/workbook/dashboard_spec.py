@@ -408,7 +408,7 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
         TextCell("A5", "Key figures", "section"),
         TextCell("B5", "Current month", "colhead"),
         TextCell("C5", "Current quarter", "colhead"),
-        TextCell("A6", "Period (of the as-of date; type another to compare)"),
+        TextCell("A6", "Period (type another to compare)"),
         TextCell("A7", "Owner (blank = whole team)"),
         TextCell("A8", f"Target ({_T.sheet} sheet)"),
     ]

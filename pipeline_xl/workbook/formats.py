@@ -1,10 +1,11 @@
 """The xlsxwriter formats of the ready workbook, made once per distinct set of properties.
 
 Every cell format of the data sheets and the Dashboard comes from `Formats`: the font and
-palette are `pipeline_xl.core.display.STYLE` (shared with the report writers), amounts use
-`currency_format`, text columns use Excel's built-in "@" format so a typed ``2026-03`` or
-``00123`` stays text. Text starts one indent in and dates sit centred, so a number
-right-aligned in one column never touches the text of the next.
+palette are `pipeline_xl.core.display.STYLE` (shared with the report writers), amounts are
+whole numbers without a symbol (the currency is a setting an import may change), text
+columns use Excel's built-in "@" format so a typed ``2026-03`` or ``00123`` stays text.
+Text starts one indent in and dates sit centred, so a number right-aligned in one column
+never touches the text of the next.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline_xl.core.display import STYLE, currency_format
+from pipeline_xl.core.display import STYLE
 
 __all__ = ["Formats", "Writer"]
 
@@ -46,7 +47,10 @@ class Formats:
             "text": _TEXT,
             "period": _TEXT,
             "status": _TEXT,
-            "amount": currency_format(currency),
+            # No currency symbol in the built sheets: an import may set another currency
+            # later (Settings), and the Dashboard's subtitle and the headers name it; the
+            # report sheets, rewritten at each refresh, carry the symbol.
+            "amount": "#,##0;-#,##0",
             "date": "yyyy-mm-dd",
             "date_cell": "yyyy-mm-dd",
             "month": "yyyy-mm",

@@ -272,3 +272,17 @@ def test_a_dataframe_is_a_table_with_its_column_names(sample_tables):
     rows = sample_tables["Prospects"]
     frame = pd.DataFrame(rows[1:], columns=rows[0])
     assert PIPE_WON(frame, "2026-11") == PIPE_WON(rows, "2026-11")
+
+
+def test_a_period_without_target_is_not_available_not_text(sample_tables):
+    p, s, t = (sample_tables[k] for k in ("Prospects", "Stages", "Targets"))
+    period = "2029-01"  # the sample sets no target this far ahead
+    assert not any(str(r[0]).startswith("2029") for r in t[1:])
+    for value in (
+        PIPE_GAP(p, t, period),
+        PIPE_COVERAGE(p, t, period),
+        PIPE_HIT_PROBABILITY(p, t, period),
+        PIPE_REQUIRED("Call", p, s, t, period),
+    ):
+        assert isinstance(value, ExcelError)
+        assert value == "#N/A"

@@ -381,8 +381,10 @@ class TestUpsertProperties:
 def test_prospects_frame_from_keeps_headers_and_ids():
     inc = incoming_of([["ID", "Stage", "Amount"], ["A", "Lead", "5"]])
     table = crm.prospects_frame_from(inc)
-    assert list(table.columns) == ["ID", "Stage", "Amount"]
-    assert table.iloc[0].tolist() == ["A", "Lead", 5.0]
+    # Status is worked out from the stage (the export has none).
+    assert list(table.columns) == ["ID", "Stage", "Amount", "Status"]
+    assert table.iloc[0].tolist() == ["A", "Lead", 5.0, "Open"]
+    assert inc.derived == {"Status"}
     assert np.asarray(table["Amount"]).dtype == object
 
 
@@ -398,3 +400,12 @@ def test_export_stages_table_is_a_new_workbooks_plus_unknown_stages():
     # Without the preset, Engaging is one more open stage; "closed won" is a status word.
     names = [r[0] for r in crm.export_stages_table(None, ["Closed won", "Engaging (EU)"])]
     assert names[5:] == ["Engaging (EU)", "Won", "Lost"]
+
+
+def test_a_worked_out_status_fills_the_tables_column_and_adds_none():
+    inc = incoming_of([["ID", "Stage", "Amount"], ["A", "Won", "5"], ["B", "Lead", "7"]])
+    with_status = crm.plan_upsert(["ID", "Stage", "Amount", "Status"], [], inc)
+    assert [r[3] for r in with_status.rows] == ["Won", "Open"]
+    without = crm.plan_upsert(["ID", "Stage", "Amount"], [], inc)
+    assert without.header == ["ID", "Stage", "Amount"]
+    assert not without.new_columns

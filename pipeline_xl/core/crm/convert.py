@@ -376,6 +376,7 @@ def convert_export(
         read=n,
         currency=currency,
         issues=_issues_of(issues, row_numbers[keep]),
+        derived=frozenset() if "status" in mapping.columns else frozenset({_STATUS}),
     )
     return _dedupe(incoming)
 
@@ -438,6 +439,9 @@ def _currency(frame: pd.DataFrame, mapping: ColumnMapping, notes: list[Note]) ->
     except InputError as err:
         notes.append(Note("warning", str(err)))
         return None
+
+
+_STATUS = PROSPECTS.header("status")
 
 
 def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str]) -> None:
@@ -511,6 +515,12 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
         text = np.empty(len(words), dtype=object)
         text[:] = [g if w is None else STATUS_LABELS[w] for w, g in zip(words, given, strict=True)]
         values["status"] = text
+    else:
+        # No Status column: the stage's own status is written, so the workbook's plain
+        # formulas (which compare Status with Won and Open) count the deal as the engine does.
+        derived = np.empty(len(status), dtype=object)
+        derived[:] = [STATUS_LABELS.get(w) for w in status.tolist()]
+        values["status"] = derived
     values["stage"] = names
     build.status = status
 
@@ -651,4 +661,5 @@ def _dedupe(incoming: Incoming) -> Incoming:
         read=incoming.read,
         currency=incoming.currency,
         issues=_issues_of(incoming.issues, incoming.rows[keep]),
+        derived=incoming.derived,
     )

@@ -81,6 +81,9 @@ class Incoming:
     ``status``: open/won/lost ("" when the stage is unknown). ``currency``: the ISO
     code the export's currency column gives every deal, when it does. ``issues``: the
     cells of these deals fitted to Excel's limits (`CellIssue`), in export order.
+    ``derived``: headers of values the export did not give but the conversion worked out
+    (the Status of each deal's stage): written into a table that has the column, never
+    added as a new column.
     """
 
     ids: ObjectArray
@@ -92,6 +95,7 @@ class Incoming:
     read: int = 0
     currency: str | None = None
     issues: list[CellIssue] = field(default_factory=list)
+    derived: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.ids)

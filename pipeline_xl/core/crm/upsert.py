@@ -15,6 +15,7 @@ field's kind, ``auto`` for the user's own columns.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,6 +159,11 @@ def plan_upsert(
             expected=f"an {PROSPECTS.header('id')} column to match deals by",
         )
     field_of = {f.header: f.name for f in PROSPECTS.fields}
+    absent = {h for h in incoming.derived if found.get(field_of[h]) is None}
+    if absent:  # worked-out values go only where the table has their column
+        incoming = dataclasses.replace(
+            incoming, values={h: v for h, v in incoming.values.items() if h not in absent}
+        )
     target: dict[str, int] = {}
     new_columns = []
     for h in incoming.values:

@@ -113,7 +113,7 @@ def _new(args: argparse.Namespace) -> int:
 
     written = new_workbook(
         Path(args.path),
-        company=args.company,
+        company=args.company or ("Acme Components" if args.sample else "Sales team"),
         sample=None if args.empty else args.sample,
         empty=args.empty,
         currency=args.currency,
@@ -309,11 +309,13 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
     new = sub.add_parser("new", help="create a ready workbook")
     new.add_argument("path", help="the workbook to create (.xlsm; .xlsx with --lite)")
-    new.add_argument("--company", default="Acme Components", help="company name")
+    new.add_argument("--company", help="company name (default: Sales team, or the sample's)")
     size = new.add_mutually_exclusive_group()
-    size.add_argument("--sample", type=int, default=1000, metavar="N",
-                      help="fill with N sample prospects (default 1000)")  # fmt: skip
-    size.add_argument("--empty", action="store_true", help="one blank row, default stages")
+    size.add_argument("--sample", type=int, metavar="N",
+                      help="fill with the sample company's N prospects (e.g. 1000)")  # fmt: skip
+    size.add_argument(
+        "--empty", action="store_true", help="empty tables and default stages (the default)"
+    )
     new.add_argument(
         "--currency", default="EUR", metavar="CODE", help="ISO 4217 currency code (default EUR)"
     )

@@ -203,12 +203,14 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     """Validate the workbook's raw tables into the clean `Model` plus its issues table.
 
     Missing optional tables give empty clean tables; a missing Stages table gives
-    `default_stages`. ``as_of`` overrides the Settings sheet's as-of date.
+    `default_stages`. A Prospects table with its header and no deal (a new workbook) is
+    a model without deals. ``as_of`` overrides the Settings sheet's as-of date.
     ``header_rows`` maps a sheet name to the Excel row of its header (module docstring).
 
     Raises:
-        InputError: a structural problem (missing required column, empty Prospects or
-            Stages table, no open or Won stage, no as-of date, a setting out of range).
+        InputError: a structural problem (missing required column, no header row in the
+            Prospects table, an empty Stages table, no open or Won stage, no as-of date,
+            a setting out of range).
 
     """
     issues = Issues()
@@ -230,13 +232,6 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
             "the Prospects table is empty", sheet=PROSPECTS.sheet, expected="a header row and deals"
         )
     p_sheet = Sheet(p_raw, issues)
-    if not p_sheet.present.any():
-        raise InputError(
-            "the Prospects table has no data rows",
-            sheet=PROSPECTS.sheet,
-            row=p_raw.header_row + 1,
-            expected="one row per deal below the header",
-        )
     t_sheet = _sheet(targets, TARGETS, header_rows, issues)
     a_sheet = _sheet(activities, ACTIVITIES, header_rows, issues)
     s_sheet = _sheet(snapshots, SNAPSHOTS, header_rows, issues)

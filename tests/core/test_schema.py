@@ -672,10 +672,16 @@ class TestStructure:
             validate([], as_of=AS_OF)
         with pytest.raises(InputError, match="Prospects table is empty"):
             validate([[None, " "], []], as_of=AS_OF)
-        with pytest.raises(InputError, match="no data rows"):
-            validate([["ID", "Stage", "Amount"], [None, None, None]], as_of=AS_OF)
-        with pytest.raises(InputError, match="no data rows"):
-            validate(pd.DataFrame(columns=["ID", "Stage", "Amount"]), as_of=AS_OF)
+
+    def test_a_table_without_deals_is_a_model_without_deals(self):
+        # A new workbook starts so: its figures are zeros and not-available, not errors.
+        for table in (
+            [["ID", "Stage", "Amount"], [None, None, None]],
+            pd.DataFrame(columns=["ID", "Stage", "Amount"]),
+        ):
+            model = validate(table, as_of=AS_OF)
+            assert model.prospects.empty
+            assert model.issues.empty
 
     def test_header_within_first_ten_rows_only(self):
         titles = [["Report"]] * 9

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from pipeline_xl.cli.main import main
+from pipeline_xl.core import contract
 from pipeline_xl.core.excel import serial_date
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
@@ -92,3 +94,13 @@ class TestRefresh:
         assert result.as_of == date(2026, 12, 1)
         with zipfile.ZipFile(copy) as package:
             assert b"RefreshAsOf" in package.read("xl/workbook.xml")
+
+
+def test_a_new_empty_workbook_refreshes_and_shows_no_error_text(tmp_path):
+    book = tmp_path / "New.xlsm"
+    assert main(["new", str(book), "--as-of", "2026-12-08"]) == 0
+    assert main(["refresh", str(book)]) == 0
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name(contract.DASHBOARD).to_python()
+    assert rows[0][0] == "Sales team: sales pipeline"
+    texts = [c for row in rows[4:] for c in row[1:4] if isinstance(c, str) and "PIPE_" in c]
+    assert texts == []  # zeros and #N/A, never a message in a figure's cell

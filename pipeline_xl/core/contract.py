@@ -370,9 +370,9 @@ WORKBOOK_SHEETS: tuple[str, ...] = (
     STAGES.sheet,
     TARGETS.sheet,
     ACTIVITIES.sheet,
-    CALLS.sheet,
     SETTINGS_TABLE.sheet,
     SNAPSHOTS.sheet,
+    CALLS.sheet,
     XLWINGS_CONF,
 )
 """Sheet order of the ready workbook (the Lite variant leaves out ``xlwings.conf``)."""

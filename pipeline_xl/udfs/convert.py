@@ -35,6 +35,7 @@ from pipeline_xl.core.schema import (
     validate_calls_table,
     validate_stages,
 )
+from pipeline_xl.core.timeline import as_seen
 from pipeline_xl.udfs.args import flatten, is_blank
 
 __all__ = [
@@ -180,7 +181,8 @@ def model_of(
     The as-of date is ``as_of``, else the Settings table's as-of date, else the latest
     Created or Closed date of the prospects table (`_latest_date`), so the result depends
     on the arguments alone. The Settings table also gives the fiscal year, the Monte Carlo
-    trials and seed and the other settings; without it the defaults apply.
+    trials and seed and the other settings; without it the defaults apply. The model is
+    the one the refresh's report reads for that as-of date (`timeline.as_seen`).
     """
     p_rows = _with_header(prospects, "prospects")
     tables = {
@@ -210,7 +212,7 @@ def model_of(
             as_of=day,
         )
         _refuse_errors(model.issues)
-        return model
+        return as_seen(model)
 
     return _models.get(key, build)
 

@@ -1,12 +1,14 @@
 """Forecast worksheet functions: won, weighted, expected, ranges and the chance of target.
 
-Expected period result = won in the period + weighted pipeline for the period, the
-weighted pipeline being the sum over open deals closing in the period of amount x win
-probability (`pipeline_xl.core.forecast`). The Monte Carlo functions simulate each open
-deal winning with its probability and, once won, slipping k periods with probability
-slip^k; trials and seed come from the Settings table (10,000 trials and its seed by
-default), slip from the argument, else what the Snapshots log teaches (when passed), else
-the Settings' slip probability (20% by default). Percentiles are simulated outcomes.
+Every figure is the one the report sheets show for the same period, owner and as-of
+(`pipeline_xl.core.forecast`, calibrated method unless a method is named): expected period
+result = won in the period + each open deal's amount x its learned chance of closing in
+the period + the deals not created yet. The Monte Carlo functions draw each open deal's
+outcome from the same law (`period_range`: one period simulated alone, trials and seed
+from the Settings table, 10,000 trials and its seed by default); slip (the fallback law of
+deals the calibration cannot place) comes from the argument, else what the Snapshots log
+teaches (when passed), else the Settings' slip probability (20% by default). Percentiles
+are simulated outcomes.
 
 ``PIPE_HIT_PROBABILITY`` takes the Targets table, or instead one amount to reach (a
 forecast call, ``PIPE_CALL``'s cell): P(outcome >= amount) of the same simulation. An
@@ -15,20 +17,19 @@ amount cell holding an Excel error (``#N/A``: nobody called) gives that error ba
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xlwings as xw
 
 from pipeline_xl.core.cells import EXCEL_ERRORS
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import period_forecast, simulate
+from pipeline_xl.core.forecast import DEFAULT_METHOD, period_forecast, period_range
+from pipeline_xl.core.forecast import METHODS as METHODS_OF_CORE
 from pipeline_xl.core.metrics import coverage
-from pipeline_xl.core.model import Model, targets_frame
-from pipeline_xl.core.periods import Period, period_of
+from pipeline_xl.core.model import Model
+from pipeline_xl.core.periods import Period
 from pipeline_xl.udfs.args import (
     MAX_COUNT,
     as_amount,
@@ -61,7 +62,7 @@ __all__ = [
     "PIPE_WON",
 ]
 
-METHODS = ("weighted", "commit", "best_case", "pipeline", "montecarlo")
+METHODS = ("calibrated", "weighted", "commit", "best_case", "pipeline", "montecarlo")
 _DOC_SLIP = "Optional chance (0-1) that a win slips a period; empty = learned or Settings"
 _NO_TARGET = "targets: no target for this period and owner"
 _PASSED = frozenset({"#N/A", "#DIV/0!", "#NUM!", "#VALUE!"})  # error values handed back as such
@@ -87,22 +88,11 @@ def _simulated(
     """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period.
 
     ``reach``: an amount to reach in place of the period's target (hit probability =
-    P(outcome >= reach)).
+    P(outcome >= reach)), from the same draws.
     """
-    fiscal = model.settings.fiscal_start_month
-    if period.kind == "year" or period != period_of(period.start, period.kind, fiscal):
-        raise InputError("period: Monte Carlo needs a month or a quarter")
-    settings = dataclasses.replace(model.settings, granularity=period.kind)
-    changes: dict[str, object] = {"settings": settings}
-    if reach is not None:
-        changes["targets"] = targets_frame(
-            [{"period": period.label, "owner": owner, "revenue": reach}], fiscal
-        )
-    result = simulate(
-        dataclasses.replace(model, **changes), np.random.default_rng(seed),  # type: ignore[arg-type]
-        trials=trials, periods=[period], owner=owner, slip=slip,
-    )  # fmt: skip
-    return result.table.iloc[0]
+    return period_range(
+        model, period, owner, trials=trials, seed=seed, slip=slip, reach=reach
+    ).table.iloc[0]
 
 
 def _trials(model: Model, value: object) -> int:
@@ -119,7 +109,7 @@ def _seed(model: Model, value: object) -> int:
 @xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
 @xw.arg(
     "method",
-    doc="weighted (default), commit, best_case, pipeline or montecarlo (P50)",
+    doc="calibrated (default), weighted, commit, best_case, pipeline or montecarlo (P50)",
     err_to_str=True,
 )
 @tail_args("as_of", "stages", "activities", "settings", "snapshots")
@@ -137,13 +127,16 @@ def PIPE_FORECAST(  # noqa: N802 - Excel names and positional arguments
     snapshots: Any = None,
     slip: Any = None,
 ) -> float:
-    """Expected revenue of the period: won + open deals weighted by their win probability.
+    """Expected revenue of the period: won + what open and new deals are expected to bring.
 
-    commit / best_case add those forecast categories at full value; montecarlo gives the
-    median (P50) of the seeded simulation.
+    calibrated (default): each open deal's chance of closing in the period, learned from
+    history, plus the deals not created yet; weighted: amount x Stages/learned win
+    probability of the deals expected to close in it; commit / best_case add those
+    forecast categories at full value; pipeline: won + all open amounts closing in it;
+    montecarlo: the median (P50) of the seeded simulation.
     """
     model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
-    chosen = as_text(method).lower().replace(" ", "_") or "weighted"
+    chosen = as_text(method).lower().replace(" ", "_") or DEFAULT_METHOD
     if chosen not in METHODS:
         raise InputError(f"method: {method!r} is not one of {', '.join(METHODS)}")
     p, who = model_period(model, period), model.owner_named(owner)
@@ -152,9 +145,11 @@ def PIPE_FORECAST(  # noqa: N802 - Excel names and positional arguments
             model, p, who, model.settings.mc_trials, model.settings.mc_seed, _slip(slip)
         )
         return float(row["p50"])
+    if chosen in METHODS_OF_CORE:
+        return period_forecast(model, p, who, chosen).expected
     forecast = period_forecast(model, p, who)
     values = {
-        "weighted": forecast.expected, "commit": forecast.commit,
+        "commit": forecast.commit,
         "best_case": forecast.best_case, "pipeline": forecast.won + forecast.pipeline,
     }  # fmt: skip
     return values[chosen]
@@ -280,7 +275,11 @@ def PIPE_WEIGHTED(  # noqa: N802 - Excel names and positional arguments
     settings: Any = None,
     snapshots: Any = None,
 ) -> float:
-    """Weighted open pipeline of the period: sum of amount x win probability."""
+    """Open deals' expected revenue in the period: amount x chance of closing in it.
+
+    The chance is learned from history (the calibrated forecast, as in PIPE_FORECAST);
+    PIPE_FORECAST with method "weighted" uses the Stages/learned win probabilities.
+    """
     model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
     p, who = model_period(model, period), model.owner_named(owner)
     return period_forecast(model, p, who).weighted
@@ -304,7 +303,7 @@ def PIPE_GAP(  # noqa: N802 - Excel names and positional arguments
     settings: Any = None,
     snapshots: Any = None,
 ) -> float:
-    """Target minus expected result (won + weighted pipeline); negative = ahead of target."""
+    """Target minus the forecast (PIPE_FORECAST, calibrated); negative = ahead of target."""
     model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
     forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
     if math.isnan(forecast.target):

@@ -6,9 +6,12 @@ cell, M = the quarter cell) and owner (blank: the team):
 
 * the period and the target, shown as the Dashboard's own cells hold them;
 * the latest commit call as of ``AsOfDate`` (``PIPE_CALL``; ``#N/A`` when nobody called);
-* the system's forecast: won + weighted pipeline, and the Monte Carlo median (P50);
+* the system's forecast: the expected result (``PIPE_FORECAST`` with its default,
+  calibrated method: the Variance sheet's Expected) and the Monte Carlo median (P50, the
+  Forecast range sheet's);
 * the chance the call is reached: P(outcome >= call) of the same Monte Carlo run
-  (``PIPE_HIT_PROBABILITY`` given the call's cell instead of the Targets table).
+  (``PIPE_HIT_PROBABILITY`` given the call's cell instead of the Targets table; one
+  `pipeline_xl.core.forecast.period_range` behind both).
 
 Below it, a small form: period (blank: the current month), owner (blank: the team),
 commit, most likely and best case amounts, a comment and who calls. The **Add call**
@@ -75,7 +78,7 @@ def call_block(
 
     ``native_cells`` maps the Dashboard's plain-formula ids to their cells (the target
     is ``target.month`` / ``target.quarter``); ``owner`` is the owner cell (``$B$7``).
-    Cell ids: ``call.period|target|call|weighted|montecarlo|reach.month|quarter``.
+    Cell ids: ``call.period|target|call|forecast|montecarlo|reach.month|quarter``.
     """
     h = _HEAD
     texts = [
@@ -87,7 +90,7 @@ def call_block(
         ("period", "Period"),
         ("target", f"Target ({contract.TARGETS.sheet} sheet)"),
         ("call", "Latest commit call"),
-        ("weighted", "System forecast: won + weighted"),
+        ("forecast", "System forecast: expected"),
         ("montecarlo", "System forecast: Monte Carlo P50"),
         ("reach", "Chance of reaching the call"),
     )
@@ -114,8 +117,8 @@ def call_block(
                 "amount",
             ),
             PipeCell(
-                f"call.weighted.{kind}", f"{col}{rows['weighted']}", "PIPE_FORECAST",
-                (_PROSPECTS, period, who, Arg("text", "weighted"), *TAIL), "amount",
+                f"call.forecast.{kind}", f"{col}{rows['forecast']}", "PIPE_FORECAST",
+                (_PROSPECTS, period, who, Arg("omit"), *TAIL), "amount",
             ),
             PipeCell(
                 f"call.montecarlo.{kind}", f"{col}{rows['montecarlo']}", "PIPE_FORECAST",

@@ -112,8 +112,10 @@ def test_a_read_only_workbook_is_refused(book, run):
 def test_a_workbook_without_the_table_is_refused(book, run):
     parts = read_parts(book)
     name = table_part(book, "tblCalls")
-    parts[name] = parts[name].replace(b'name="tblCalls"', b'name="tblOther"').replace(
-        b'displayName="tblCalls"', b'displayName="tblOther"'
+    parts[name] = (
+        parts[name]
+        .replace(b'name="tblCalls"', b'name="tblOther"')
+        .replace(b'displayName="tblCalls"', b'displayName="tblOther"')
     )
     save_parts(book, parts)
     before = book.read_bytes()

@@ -94,9 +94,7 @@ class TestLatestCall:
         assert latest_call(calls(), two_dates) is None
 
     @given(
-        st.lists(
-            st.tuples(st.integers(0, 20), st.integers(0, 1000)), min_size=0, max_size=25
-        ),
+        st.lists(st.tuples(st.integers(0, 20), st.integers(0, 1000)), min_size=0, max_size=25),
         st.integers(-1, 21),
     )
     @settings(max_examples=60, deadline=None)
@@ -108,7 +106,9 @@ class TestLatestCall:
             for d, a in rows
         ])  # fmt: skip
         as_of = start + timedelta(days=day)
-        eligible = [(d, i, a) for i, (d, a) in enumerate(rows) if start + timedelta(days=d) <= as_of]
+        eligible = [
+            (d, i, a) for i, (d, a) in enumerate(rows) if start + timedelta(days=d) <= as_of
+        ]
         found = latest_call(table, MARCH, "Ann", as_of=as_of)
         if not eligible:
             assert found is None
@@ -293,9 +293,7 @@ class TestTable:
         from pipeline_xl.core.sample import generate
 
         data = generate(300, as_of=date(2026, 3, 18), seed=4)
-        model = validate(
-            *(data.tables[t.sheet] for t in contract.DATA_TABLES), as_of=data.as_of
-        )
+        model = validate(*(data.tables[t.sheet] for t in contract.DATA_TABLES), as_of=data.as_of)
         assert len(model.calls) == len(data.tables[contract.CALLS.sheet])
         assert (model.issues["sheet"] != contract.CALLS.sheet).all()
 

@@ -39,8 +39,9 @@ def _form_json(lite_book, values, below=None):
         grid[first - 1 + i][_col(letter)] = value
     index = sheets.index("Dashboard")
     data["names"] = [
-        {"name": "CallForm", "sheet_index": index, "address": f"{letter}{first}:{letter}{first + 6}",
-         "book_scope": True, "scope_sheet_name": None, "scope_sheet_index": None},
+        {"name": "CallForm", "sheet_index": index,
+         "address": f"{letter}{first}:{letter}{first + 6}", "book_scope": True,
+         "scope_sheet_name": None, "scope_sheet_index": None},
         {"name": "CallStatus", "sheet_index": index, "address": f"{STATUS[0]}{STATUS[1]}",
          "book_scope": True, "scope_sheet_name": None, "scope_sheet_index": None},
     ]  # fmt: skip
@@ -75,7 +76,8 @@ def test_the_script_appends_the_form_and_clears_its_amounts(lite_book, bundle: B
     ]  # fmt: skip
     assert calls[(last + 1, 8)] == "'=HYPERLINK(1)"  # written as text, never a formula
     resized = [a for a in book.json()["actions"] if a["func"] == "resizeTable"]
-    assert resized and resized[0]["args"][1].endswith(f"$H${last + 2}")
+    assert resized
+    assert resized[0]["args"][1].endswith(f"$H${last + 2}")
     dashboard = replay.cells["Dashboard"]
     letter, first = FORM
     for offset in (2, 3, 4, 5):  # commit, most likely, best case, comment

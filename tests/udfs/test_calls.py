@@ -52,7 +52,9 @@ class TestPipeCall:
         assert PIPE_CALL(CALLS, "2026-03", None, None, None, SETTINGS) == "#N/A"
         assert PIPE_CALL(CALLS, "2026-03", None, None, datetime(2026, 3, 31), SETTINGS) == 280000.0
         q1 = [[datetime(2026, 4, 1), datetime(2026, 6, 30)]]
-        assert PIPE_CALL(CALLS, "FY2027-Q1", None, None, datetime(2026, 3, 31), SETTINGS) == 900000.0
+        assert (
+            PIPE_CALL(CALLS, "FY2027-Q1", None, None, datetime(2026, 3, 31), SETTINGS) == 900000.0
+        )
         assert PIPE_CALL(CALLS, q1, None, None, datetime(2026, 3, 31), SETTINGS) == 900000.0
         # Without the Settings the calendar year applies: FY2027-Q1 is January-March 2027.
         assert PIPE_CALL(CALLS, q1, None, None, datetime(2026, 3, 31)) == "#N/A"

@@ -3,7 +3,9 @@
 The Forecast calls table (``tblCalls[#All]``) holds every call ever made, one row per
 call and type; the latest call on or before the as-of date is the call as of that date
 (`pipeline_xl.core.calls`). A period or owner nobody called gives ``#N/A``: the figure
-does not exist, and formulas built on it (``IFERROR``, ``ISNA``) can tell.
+does not exist, and formulas built on it (``IFERROR``, ``ISNA``) can tell. The type
+argument is named ``call_type``: ``Type`` is a reserved word of VBA, where classic Excel
+declares every function's arguments.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _DOC_AS_OF = "Optional as-of date, e.g. AsOfDate; empty = the Settings as-of dat
 @xw.arg("calls", ndim=2, doc=_DOC_CALLS, err_to_str=True)
 @xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
 @xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
-@xw.arg("type", doc=_DOC_TYPE, err_to_str=True)
+@xw.arg("call_type", doc=_DOC_TYPE, err_to_str=True)
 @xw.arg("as_of", doc=_DOC_AS_OF, err_to_str=True)
 @xw.arg("settings", err_to_str=True, **TAIL["settings"])
 @guard
@@ -37,7 +39,7 @@ def PIPE_CALL(  # noqa: N802 - Excel names and positional arguments
     calls: Any,
     period: Any,
     owner: Any = None,
-    type: Any = None,
+    call_type: Any = None,
     as_of: Any = None,
     settings: Any = None,
 ) -> Any:
@@ -48,7 +50,7 @@ def PIPE_CALL(  # noqa: N802 - Excel names and positional arguments
     given = calls_of(calls, settings)
     fiscal = given.settings.fiscal_start_month
     day = optional_date(as_of, "as_of") or given.as_of
-    kind = call_kind(as_text(type))
+    kind = call_kind(as_text(call_type), "call_type")
     found = given.book.latest(
         as_period(period, fiscal_start=fiscal), as_text(owner), kind, as_of=day
     )

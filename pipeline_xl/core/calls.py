@@ -16,8 +16,9 @@ for the same period and owner is a new row, so the table is the calls' whole his
   first call submitted during the period. The refresh sets it against the system's
   baseline forecast, made on the same first day (`pipeline_xl.core.variance`).
 * **The weekly history** (`weekly_calls`): the call standing at the end of each week of
-  the period (weeks of seven days from its first day, the last one shorter), up to the
-  as-of date; a week before any call has none.
+  the period (weeks of seven days from its first day, the last one shorter,
+  `period_weeks`), up to the as-of date; a week before any call has none. As text
+  (`trend_text`) only the weeks where the call moved are named.
 * **Accuracy** (`call_accuracy`), per owner over the last `ACCURACY_PERIODS` closed
   periods in which the owner made an opening commit call: A = won, F = that commit as the
   owner submitted it (the owner's own word: adjustments left out); WAPE = sum |A - F| /
@@ -67,6 +68,7 @@ __all__ = [
     "latest_call",
     "new_calls",
     "opening_call",
+    "period_weeks",
     "team_weeks",
     "trend_text",
     "weekly_calls",
@@ -202,7 +204,7 @@ class CallBook:
         found = self.rows(period.start, period.end, owner, kind)
         days = self.days[found]
         out: list[tuple[date, float | None]] = []
-        for first, last in _weeks(period, as_of):
+        for first, last in period_weeks(period, as_of):
             n = int(np.searchsorted(days, _ns(last), side="right"))
             out.append((first, float(self.values[found[n - 1]]) if n else None))
         return out
@@ -230,7 +232,7 @@ def opening_call(
     return CallBook(calls).opening(period, owner, kind, as_of)
 
 
-def _weeks(period: Period, as_of: date | None) -> list[tuple[date, date]]:
+def period_weeks(period: Period, as_of: date | None) -> list[tuple[date, date]]:
     """(first day, last day) of each week of ``period`` begun by ``as_of`` (last one cut)."""
     out = []
     first = period.start
@@ -266,10 +268,17 @@ def compact_amount(value: float) -> str:
 
 
 def trend_text(values: Sequence[float | None]) -> str:
-    """The weekly calls as text: ``W1 110k · W2 - · W3 120k`` (``-``: no call yet)."""
-    return " · ".join(
-        f"W{i} {'-' if v is None else compact_amount(v)}" for i, v in enumerate(values, start=1)
-    )
+    """The weekly calls as text: ``W1 - · W3 110k · W5 120k`` (``-``: no call yet).
+
+    A week whose call is the previous week's is left out: what remains is where the call
+    moved, and the week it did.
+    """
+    shown = [
+        f"W{i} {'-' if v is None else compact_amount(v)}"
+        for i, v in enumerate(values, start=1)
+        if i == 1 or v != values[i - 2]
+    ]
+    return " · ".join(shown)
 
 
 def _span(start: object, end: object) -> Period:
@@ -307,7 +316,7 @@ def _state(rows: pd.DataFrame) -> str:
 
 
 _ROW_COLUMNS = [
-    "period", "start", "end", "owner", "state", "opening", "latest", "called_on",
+    "period", "start", "end", "owner", "state", "target", "opening", "latest", "called_on",
     "most_likely", "best_case", "expected", "won", "call_minus_won", "call_minus_expected",
     "trend",
 ]  # fmt: skip
@@ -318,9 +327,10 @@ def call_rows(calls: pd.DataFrame, variance: pd.DataFrame, as_of: date) -> tuple
 
     ``variance`` is a `pipeline_xl.core.variance.variance_table`. A call's period is shown
     when that table's periods tile it (a quarter of a monthly workbook adds its months'
-    won and expected). Columns: period, start, end, owner, state, opening, latest (the
-    commit as of ``as_of``), called_on, most_likely, best_case, expected, won,
-    call_minus_won, call_minus_expected, trend (`trend_text` of the commit). Returns the
+    won, expected and target). Columns: period, start, end, owner, state, target (NaN
+    without one), opening, latest (the commit as of ``as_of``), called_on, most_likely,
+    best_case, expected, won, call_minus_won, call_minus_expected, trend (`trend_text`
+    of the commit). Returns the
     rows (by period, the team first, then owners by name) and how many (period, owner)
     pairs with calls could not be shown.
     """
@@ -343,11 +353,12 @@ def call_rows(calls: pd.DataFrame, variance: pd.DataFrame, as_of: date) -> tuple
         opening = book.opening(period, owner)
         commit = latest["commit"]
         won, expected = float(rows["won"].sum()), float(rows["expected"].sum())
+        target = float(rows["target"].sum(min_count=len(rows)))
         value = commit.value if commit is not None else math.nan
         weeks = [v for _, v in book.weekly(period, owner, "commit", as_of)]
         records.append({
             "period": str(pair.period), "start": pair.start, "end": pair.end, "owner": owner,
-            "state": _state(rows),
+            "state": _state(rows), "target": target,
             "opening": opening.amount if opening is not None else math.nan,
             "latest": value,
             "called_on": commit.submitted_on if commit is not None else None,
@@ -440,11 +451,13 @@ def team_weeks(
 ) -> pd.DataFrame:
     """The team's calls of each type standing at each week's end, and won to date then.
 
-    Columns: week (first day), commit, most_likely, best_case (NaN before any call),
-    won_to_date (won deals closed from the period's first day to the week's end or
-    ``as_of``).
+    Columns: week (first day), week_end (its last day, or ``as_of``), commit,
+    most_likely, best_case (NaN before any call), won_to_date (won deals closed from the
+    period's first day to the week's end).
     """
-    columns: dict[str, list[object]] = {"week": []}
+    columns: dict[str, list[object]] = {
+        "week": [], "week_end": [last for _, last in period_weeks(period, as_of)],
+    }  # fmt: skip
     book = CallBook(calls)
     for kind in CALL_TYPES:
         weeks = book.weekly(period, "", kind, as_of)
@@ -455,7 +468,7 @@ def team_weeks(
     amounts = np.nan_to_num(won["amount"].to_numpy(dtype="float64"))
     start = np.datetime64(period.start, "ns")
     totals: list[object] = []
-    for _, last in _weeks(period, as_of):
+    for _, last in period_weeks(period, as_of):
         inside = (closed >= start) & (closed <= np.datetime64(last, "ns"))
         totals.append(float(amounts[inside].sum()))
     columns["won_to_date"] = totals

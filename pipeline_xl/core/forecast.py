@@ -570,10 +570,8 @@ def simulate(
     simulated wins landing in it. Percentiles are simulated totals (the inverted empirical
     distribution, never an interpolation) over ``trials`` (default: Settings
     ``mc_trials``). ``slip`` defaults to `slip_probability` (for the calibrated method it
-    is only the fallback law). The same generator state
-    gives the same numbers, whatever ``chunk`` (trials done at a time). ``reach``: an
-    amount to reach in place of each period's target (a forecast call); the draws are the
-    same, only the hit probability (and the ``target`` column) differ.
+    is only the fallback law). The same generator state gives the same numbers, whatever
+    ``chunk``. ``reach``: an amount in place of each period's target (a call), same draws.
 
     Raises:
         InputError: a period is not a period of the workbook's granularity, or ``trials``,

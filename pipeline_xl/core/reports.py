@@ -178,7 +178,14 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
         block("By period and owner", shown, _VARIANCE_COLUMNS, notes=notes),
         block("Team by period", team, _TEAM_COLUMNS, charts=(chart,)),
         *guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(table)]),
-        *call_blocks(model, table, current=ctx.current, as_of=ctx.as_of, currency=ctx.currency),
+        *call_blocks(
+            model,
+            table,
+            current=ctx.current,
+            as_of=ctx.as_of,
+            currency=ctx.currency,
+            free_column=len(_VARIANCE_COLUMNS) + 1,
+        ),
     ]
     return ReportSheet(
         name=contract.VARIANCE,

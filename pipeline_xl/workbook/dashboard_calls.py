@@ -151,14 +151,13 @@ def call_block(
     button_row = form_head + len(CALL_FORM_FIELDS) + 1
     status_row = button_row + 2
     form["status"] = f"{_LABEL}{status_row}"
-    texts.append(
-        TextCell(
-            f"{_LABEL}{status_row + 1}",
-            f"Each amount given adds a row to {contract.CALLS.name} ({contract.CALLS.sheet} "
-            "sheet), dated today; a new call never replaces an old one.",
-            "note",
-        )
+    # Two short lines: a note runs over the empty cells to its right, and the block is
+    # the page's right edge (the print area ends with column M).
+    notes = (
+        f"Each amount given adds a row to {contract.CALLS.name} ({contract.CALLS.sheet}),",
+        "dated today: a new call never replaces an old one.",
     )
+    texts += [TextCell(f"{_LABEL}{status_row + 1 + i}", t, "note") for i, t in enumerate(notes)]
     return CallBlock(
         texts=tuple(texts),
         pipes=tuple(pipes),
@@ -166,7 +165,7 @@ def call_block(
         form=form,
         button=f"{_LABEL}{button_row}",
         widths={"J": 3, _LABEL: 34, _MONTH: 15, _QUARTER: 15},
-        last_row=status_row + 1,
+        last_row=status_row + len(notes),
     )
 
 

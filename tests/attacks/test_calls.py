@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.udfs import PIPE_CALL
 from tests.attacks.books import add_rows, edit_sheet, read_parts, save_parts, table_part, text_cell
+from tests.attacks.conftest import ROOT
 
 SHEET = "Forecast calls"  # restated on purpose (a second witness of the contract)
 
@@ -139,3 +143,52 @@ def test_bad_options_change_nothing(book, run, args, message):
     assert ran.code == 2
     assert message in ran.err
     assert book.read_bytes() == before
+
+
+_HOLD = """
+import sys, time
+from pipeline_xl.io.locking import workbook_lock
+with workbook_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_call_waits_for_another_writer_then_refuses(book, run):
+    holder = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", _HOLD, str(book)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        before = book.read_bytes()
+        started = time.monotonic()
+        ran = run("call", book, "--period", "2026-12", "--commit", "1", "--wait", "1")
+        assert time.monotonic() - started >= 1.0
+        assert ran.code == 2
+        assert "is being changed by another pipeline-xl command" in ran.err
+        assert book.read_bytes() == before
+        assert not (book.parent / "Book.xlsm.bak").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    ran = run("call", book, "--period", "2026-12", "--commit", "1")
+    assert ran.code == 0, ran.err
+
+
+def test_two_calls_at_once_both_land(book):
+    cli = Path(sys.executable).parent / "pipeline-xl"
+    args = [
+        [str(cli), "call", str(book), "--period", "2026-12", "--owner", name, "--commit", amount]
+        for name, amount in (("Ann Call", "111"), ("Bob Call", "222"))
+    ]
+    started = [
+        subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # noqa: S603 - fixed arguments
+        for a in args
+    ]
+    for process in started:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    rows = read_workbook(book).table("Forecast calls")
+    landed = {(r[1], r[3]) for r in rows[-2:]}
+    assert landed == {("Ann Call", 111.0), ("Bob Call", 222.0)}

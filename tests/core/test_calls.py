@@ -145,6 +145,12 @@ class TestWeeklyTrend:
             "W1 - · W2 110k · W3 1.25M · W4 950"
         )
         assert compact_amount(-12_345.0) == "-12.3k"
+        # Only the weeks where the call moved: week 2 had no call yet either, weeks 4 and 5
+        # kept week 3's call, week 6 moved it.
+        assert trend_text([None, None, 120_000.0, 120_000.0, 120_000.0, 90_000.0]) == (
+            "W1 - · W3 120k · W6 90k"
+        )
+        assert trend_text([]) == ""
 
     def test_team_weeks_with_won_to_date(self):
         prospects = prospects_frame([
@@ -153,19 +159,26 @@ class TestWeeklyTrend:
             {"id": "C", "stage": "Won", "amount": 99.0, "closed": date(2026, 2, 27)},
         ])  # fmt: skip
         weeks = team_weeks(calls(), prospects, MARCH, date(2026, 3, 18))
+        assert weeks["week_end"].tolist() == [
+            date(2026, 3, 7),
+            date(2026, 3, 14),
+            date(2026, 3, 18),
+        ]
         assert weeks["won_to_date"].tolist() == [40.0, 100.0, 100.0]
         assert weeks["commit"].isna().tolist() == [True, True, False]
         assert weeks["commit"].iloc[2] == 280.0
 
 
 def _variance(rows: list[tuple[str, str, str, float, float]]) -> pd.DataFrame:
-    """A variance table: (period, owner, state, won, baseline); expected = won."""
+    """A variance table: (period, owner, state, won, baseline); expected = won, target
+    = won + 100."""
     records = []
     for label, owner, state, won, base in rows:
         p = parse_period(label)
         records.append({
             "period": label, "start": pd.Timestamp(p.start), "end": pd.Timestamp(p.end),
             "owner": owner, "state": state, "won": won, "expected": won, "baseline": base,
+            "target": won + 100.0,
         })  # fmt: skip
     return pd.DataFrame(records)
 
@@ -251,9 +264,11 @@ class TestCallRows:
         assert (team["owner"], team["latest"], team["opening"]) == ("", 280.0, 300.0)
         assert (anna["latest"], anna["best_case"], anna["won"]) == (110.0, 150.0, 60.0)
         assert anna["call_minus_won"] == 50.0
+        assert anna["target"] == 160.0
         assert math.isnan(anna["most_likely"])
-        assert anna["trend"] == "W1 100 · W2 110 · W3 110"
+        assert anna["trend"] == "W1 100 · W2 110"  # week 3 kept week 2's call
         assert (quarter["won"], quarter["expected"], quarter["state"]) == (750.0, 750.0, "current")
+        assert quarter["target"] == 1050.0  # three months' targets: 400 + 350 + 300
 
 
 class TestTable:

@@ -147,6 +147,19 @@ def _refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _call(args: argparse.Namespace) -> int:
+    from pipeline_xl.usecases.calls import add_call  # noqa: PLC0415 - writes workbooks
+
+    result = add_call(
+        Path(args.path), period=args.period, owner=args.owner or "", commit=args.commit,
+        most_likely=args.most_likely, best_case=args.best_case, comment=args.comment or "",
+        by=args.by or "", as_of=_as_of(args), today=_today(), wait=args.wait,
+    )  # fmt: skip
+    for line in result.lines():
+        say(line)
+    return 0
+
+
 # --------------------------------------------------------------------------- CRM data
 
 
@@ -334,6 +347,26 @@ def _workbook_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                          help="keep the previous report sheets under dated names")  # fmt: skip
     _wait_option(refresh)
     refresh.set_defaults(handler=_refresh)
+
+    call = sub.add_parser(
+        "call",
+        help="add a forecast call (commit, most likely, best case) to a workbook",
+        description="Append a forecast call to the Forecast calls table (tblCalls): one row "
+        "per amount given. Calls are only ever added; the latest on or before a date is the "
+        "call as of that date.",
+    )
+    call.add_argument("path", help="the workbook")
+    call.add_argument("--period", required=True, help="the period called, e.g. 2026-Q1 or 2026-03")
+    call.add_argument("--owner", help="the rep calling (default: the team, the manager's call)")
+    call.add_argument("--commit", type=float, metavar="N", help="the commit amount")
+    call.add_argument("--most-likely", type=float, metavar="N", help="the most likely amount")
+    call.add_argument("--best-case", type=float, metavar="N", help="the best case amount")
+    call.add_argument("--comment", help="a comment on the call")
+    call.add_argument("--by", metavar="NAME", help="who makes the call (Submitted by)")
+    call.add_argument("--as-of", help="the call's date YYYY-MM-DD (default: the Settings "
+                      "as-of date, else today)")  # fmt: skip
+    _wait_option(call)
+    call.set_defaults(handler=_call)
 
 
 def _data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

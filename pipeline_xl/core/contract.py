@@ -8,8 +8,8 @@ headless and live refresh, the CRM import and the worksheet functions:
   its fields in the ready workbook's column order. A field has the header the ready
   workbook writes and the other headers accepted when reading (English, French, common
   CRM names);
-* words: status words (won, lost, open), forecast categories, period granularities,
-  each with the spellings understood in cells;
+* words: status words (won, lost, open), forecast categories, forecast call types,
+  period granularities, each with the spellings understood in cells;
 * settings: each setting's key, its label in the Settings table and its synonyms.
 
 Matching ignores case, accents, spaces, ``_`` and ``-`` (`norm_key`), so "Date de
@@ -27,6 +27,11 @@ from typing import Literal
 __all__ = [
     "ACTIVITIES",
     "ACTIVITY_PLAN",
+    "CALLS",
+    "CALL_FORM",
+    "CALL_FORM_FIELDS",
+    "CALL_STATUS",
+    "CALL_TYPE_LABELS",
     "CATEGORY_LABELS",
     "DASHBOARD",
     "DATA_ISSUES",
@@ -54,6 +59,7 @@ __all__ = [
     "SettingKind",
     "StatusWord",
     "Table",
+    "call_type_word",
     "category_word",
     "granularity_word",
     "norm_key",
@@ -290,11 +296,54 @@ SETTINGS_TABLE = Table(
         Field("value", "raw", "Value", ("Valeur",)),
     ),
 )
+CALLS = Table(
+    "calls",
+    "Forecast calls",
+    "tblCalls",
+    (
+        Field(
+            "period",
+            "raw",
+            "Period",
+            ("Période", "Month", "Quarter", "Mois", "Trimestre"),
+            required=True,
+        ),
+        Field("owner", "text", "Owner", _OWNER),
+        Field("type", "text", "Call type", ("Type", "Forecast type", "Type de prévision")),
+        Field("amount", "number", "Amount", ("Call amount", "Forecast", "Montant"), required=True),
+        Field(
+            "submitted_on",
+            "date",
+            "Submitted on",
+            ("Submitted", "Date", "Call date", "Soumis le", "Date de soumission"),
+            required=True,
+        ),
+        Field("submitted_by", "text", "Submitted by", ("By", "Author", "Soumis par", "Auteur")),
+        Field(
+            "adjustment",
+            "number",
+            "Manager adjustment",
+            ("Adjustment", "Adjusted amount", "Manager override", "Ajustement"),
+        ),
+        Field("comment", "text", "Comment", ("Comments", "Note", "Notes", "Commentaire")),
+    ),
+)
+"""Forecast calls: what each rep (or, with a blank owner, the team's manager) commits to
+for a period, one row per call and type. Rows are only ever added; the latest call on
+or before a date is the call as of that date (`pipeline_xl.core.calls`)."""
 OWNERS = Table("owners", "Settings", "tblOwners", (Field("owner", "text", "Owner", _OWNER),))
 """The sales team's names (Settings sheet, beside the settings); feeds the drop-downs."""
 
-DATA_TABLES: tuple[Table, ...] = (PROSPECTS, STAGES, TARGETS, ACTIVITIES, SNAPSHOTS, SETTINGS_TABLE)
-"""The tables a refresh reads, in the order validation reports them."""
+DATA_TABLES: tuple[Table, ...] = (
+    PROSPECTS,
+    STAGES,
+    TARGETS,
+    ACTIVITIES,
+    SNAPSHOTS,
+    SETTINGS_TABLE,
+    CALLS,
+)
+"""The tables a refresh reads, in the order `pipeline_xl.core.schema.validate` takes them."""
 TABLES: tuple[Table, ...] = (*DATA_TABLES, OWNERS)
 
 _TABLE_INDEX = {
@@ -323,6 +372,7 @@ WORKBOOK_SHEETS: tuple[str, ...] = (
     ACTIVITIES.sheet,
     SETTINGS_TABLE.sheet,
     SNAPSHOTS.sheet,
+    CALLS.sheet,
     XLWINGS_CONF,
 )
 """Sheet order of the ready workbook (the Lite variant leaves out ``xlwings.conf``)."""
@@ -330,6 +380,17 @@ WORKBOOK_SHEETS: tuple[str, ...] = (
 REFRESH_AS_OF = "RefreshAsOf"
 """The workbook name holding the as-of date of the last build or refresh (a constant):
 the Dashboard's ``AsOfDate`` falls back on it when the Settings as-of date is blank."""
+
+CALL_FORM = "CallForm"
+"""The workbook name over the Dashboard's forecast-call form: one input cell per
+`CALL_FORM_FIELDS`, in that order, read by the Add call button and script."""
+CALL_FORM_FIELDS: tuple[str, ...] = (
+    "period", "owner", "commit", "most_likely", "best_case", "comment", "by",
+)  # fmt: skip
+"""The call form's inputs: period, owner, the three call types' amounts, a comment and
+who calls (``by``)."""
+CALL_STATUS = "CallStatus"
+"""The workbook name of the cell where the Add call button says what it did."""
 
 VARIANCE = "Variance"
 ACTIVITY_PLAN = "Activity plan"
@@ -405,6 +466,26 @@ CATEGORY_LABELS: dict[str, str] = {
 def category_word(text: object) -> str | None:
     """Commit / best_case / pipeline / omitted ("" for Closed); None when not understood."""
     return _CATEGORY_INDEX.get(norm_key(text)) if text is not None else None
+
+
+_CALL_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "commit": ("Commit", "Committed", "Engagé", "Engagement"),
+    "most_likely": ("Most likely", "Most_likely", "Likely", "ML", "Probable", "Le plus probable"),
+    "best_case": ("Best case", "Best_case", "Upside", "Meilleur cas", "Potentiel"),
+}
+_CALL_TYPE_INDEX = {norm_key(w): c for c, words in _CALL_TYPE_WORDS.items() for w in words}
+CALL_TYPE_LABELS: dict[str, str] = {
+    "commit": "Commit",
+    "most_likely": "Most likely",
+    "best_case": "Best case",
+}
+"""Forecast call types as the drop-down offers them (a commit is the firm number, most
+likely the expected one, best case the upside)."""
+
+
+def call_type_word(text: object) -> str | None:
+    """Commit / most_likely / best_case from a Call type cell; None when not understood."""
+    return _CALL_TYPE_INDEX.get(norm_key(text)) if text is not None else None
 
 
 _GRANULARITY_WORDS: dict[str, tuple[str, ...]] = {

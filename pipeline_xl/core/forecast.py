@@ -558,6 +558,7 @@ def simulate(
     slip: float | None = None,
     chunk: int | None = None,
     method: Method = DEFAULT_METHOD,
+    reach: float | None = None,
 ) -> MonteCarloResult:
     """Monte Carlo ranges (P10/P50/P90, mean, P(total >= target)) per period.
 
@@ -569,8 +570,8 @@ def simulate(
     simulated wins landing in it. Percentiles are simulated totals (the inverted empirical
     distribution, never an interpolation) over ``trials`` (default: Settings
     ``mc_trials``). ``slip`` defaults to `slip_probability` (for the calibrated method it
-    is only the fallback law). The same generator state
-    gives the same numbers, whatever ``chunk`` (trials done at a time).
+    is only the fallback law). The same generator state gives the same numbers, whatever
+    ``chunk``. ``reach``: an amount in place of each period's target (a call), same draws.
 
     Raises:
         InputError: a period is not a period of the workbook's granularity, or ``trials``,
@@ -632,7 +633,7 @@ def simulate(
         total = won + new + totals[:, slot]
         # Outcomes of the simulation, not interpolations between two of them.
         p10, p50, p90 = np.percentile(total, [10, 50, 90], method="inverted_cdf")
-        target = model.target(period, owner)
+        target = model.target(period, owner) if reach is None else reach
         hit = float("nan") if np.isnan(target) else float((total >= target).mean())
         rows.append({
             "period": period.label, "target": target, "won": won, "new_deals": new,
@@ -679,6 +680,7 @@ def period_range(
     seed: int | None = None,
     slip: float | None = None,
     method: Method = DEFAULT_METHOD,
+    reach: float | None = None,
 ) -> MonteCarloResult:
     """The Monte Carlo range of one period (`simulate`'s result), simulated on its own.
 
@@ -688,6 +690,7 @@ def period_range(
     Settings ``mc_seed``) for this period alone, ``trials`` default Settings ``mc_trials``,
     ``slip`` default the learned one (`slip_probability`). A month or quarter of another
     granularity than the workbook's is simulated on the workbook seen at that granularity.
+    ``reach``: an amount to reach in place of the target (the chance a call is reached).
 
     Raises:
         InputError: ``period`` is not a month or a quarter of the fiscal calendar, or see
@@ -710,8 +713,9 @@ def period_range(
         )
     rng = np.random.default_rng(settings.mc_seed if seed is None else seed)
     return simulate(
-        seen, rng, trials=trials, periods=[resolved], owner=owner, slip=slip, method=method
-    )
+        seen, rng, trials=trials, periods=[resolved], owner=owner, slip=slip, method=method,
+        reach=reach,
+    )  # fmt: skip
 
 
 _BOOK: Derived[_Book] = Derived(_make_book)

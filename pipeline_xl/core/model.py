@@ -24,6 +24,7 @@ from pipeline_xl.core.periods import Granularity, Period, parse_period, period_o
 
 __all__ = [
     "ACTIVITY_COLUMNS",
+    "CALL_COLUMNS",
     "CATEGORIES",
     "PROSPECT_COLUMNS",
     "SNAPSHOT_COLUMNS",
@@ -36,6 +37,7 @@ __all__ = [
     "Stages",
     "Status",
     "activities_frame",
+    "calls_frame",
     "default_stages",
     "prospects_frame",
     "snapshots_frame",
@@ -97,6 +99,20 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "amount": "float",
     "expected_close": "date",
     "probability": "float",
+}
+CALL_COLUMNS: dict[str, str] = {
+    "row": "int",
+    "period": "str",  # canonical period label
+    "start": "date",
+    "end": "date",  # exclusive
+    "owner": "str",  # "" = the whole team (the manager's call)
+    "type": "str",  # commit / most_likely / best_case
+    "amount": "float",  # what the submitter called
+    "adjustment": "float",  # the manager's adjusted amount, NaN when none
+    "value": "float",  # the call that counts: the adjustment when given, else the amount
+    "submitted_on": "date",
+    "submitted_by": "str",
+    "comment": "str",
 }
 
 
@@ -251,6 +267,7 @@ class Model:
     snapshots: pd.DataFrame
     settings: Settings
     issues: pd.DataFrame
+    calls: pd.DataFrame = field(default_factory=lambda: calls_frame([]))
     _derived: dict[Hashable, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -428,6 +445,28 @@ def snapshots_frame(
         r.setdefault("status", "won" if idx == stages.n_open else "lost" if idx == -1 else "open")
         filled.append(r)
     return _frame(filled, SNAPSHOT_COLUMNS, {"row": 0})
+
+
+def calls_frame(records: Sequence[Mapping[str, object]], fiscal_start: int = 1) -> pd.DataFrame:
+    """Build a clean forecast-calls table from dicts (tests, sample data).
+
+    Each record has ``period``, ``amount`` and ``submitted_on``; ``type`` defaults to
+    commit, ``owner`` to the team; ``value`` follows ``adjustment`` when given.
+    """
+    filled: list[dict[str, object]] = []
+    for i, rec in enumerate(records):
+        r = dict(rec)
+        period = parse_period(r["period"], fiscal_start)
+        r.update(period=period.label, start=period.start, end=period.end)
+        r.setdefault("row", i + 2)
+        r.setdefault("type", "commit")
+        adjustment = r.get("adjustment")
+        given = adjustment is not None and not (
+            isinstance(adjustment, float) and math.isnan(adjustment)
+        )
+        r.setdefault("value", adjustment if given else r["amount"])
+        filled.append(r)
+    return _frame(filled, CALL_COLUMNS, {"row": 0, "adjustment": math.nan})
 
 
 def targets_of(targets: pd.DataFrame, period: Period) -> tuple[float, dict[str, float]]:

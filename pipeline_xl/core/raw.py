@@ -111,6 +111,7 @@ class RawWorkbook:
             self.table(contract.ACTIVITIES),
             self.table(contract.SNAPSHOTS),
             self.table(SETTINGS_TABLE),
+            self.table(contract.CALLS),
             as_of=as_of,  # type: ignore[arg-type]  # validate parses dates and text itself
             header_rows=self.header_rows,
         )

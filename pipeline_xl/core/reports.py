@@ -7,7 +7,8 @@ that is a view of the past, and every sheet's subtitle says "As it stood on ..."
 
 1. **Variance**: expected result (the calibrated forecast, `pipeline_xl.core.forecast`)
    against target and against the baseline forecast per period and owner (design notes,
-   section 6, "Variance" and "Forecast accuracy");
+   section 6, "Variance" and "Forecast accuracy"), then the forecast calls against it
+   (`pipeline_xl.core.report_calls`);
 2. **Activity plan**: the backward plan's activities against the Activities table for the
    current and the next period, and the dated plan still to do ("Backward plan");
 3. **Forecast range**: Monte Carlo P10/P50/P90 and P(reaching target) ("Monte Carlo");
@@ -39,6 +40,7 @@ from pipeline_xl.core.history import model_lead_times, rates_for
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
 from pipeline_xl.core.planning import Freq, dated_plan
+from pipeline_xl.core.report_calls import call_blocks
 from pipeline_xl.core.report_flow import (
     FLOW_WINDOW_DAYS,
     INFLOW_AHEAD,
@@ -201,6 +203,14 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
             ],
         ),
         *guarded("Forecast accuracy", _ACCURACY_COLUMNS, lambda: [_accuracy_block(table)]),
+        *call_blocks(
+            model,
+            table,
+            current=ctx.current,
+            as_of=ctx.as_of,
+            currency=ctx.currency,
+            free_column=len(_VARIANCE_COLUMNS) + 1,
+        ),
     ]
     return ReportSheet(
         name=contract.VARIANCE,
@@ -436,7 +446,8 @@ def _issues_sheet(ctx: Context) -> ReportSheet:
     model = ctx.model
     issues = model.issues
     checked = sum(
-        len(t) for t in (model.prospects, model.targets, model.activities, model.snapshots)
+        len(t)
+        for t in (model.prospects, model.targets, model.activities, model.snapshots, model.calls)
     )
     title = "Problems found"
     if issues.empty:

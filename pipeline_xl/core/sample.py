@@ -46,6 +46,8 @@ How the history is simulated (every step vectorised over deals):
   to six months past ``as_of``. The month of ``as_of`` is a stretch month: its target is
   a fifth above the larger of its plan and what the team really wins in it (the
   simulation knows), so the team is behind and the backward plan has work to show.
+* Forecast calls: each rep's and the manager's weekly calls per month, some reps
+  optimistic, some sandbagging (`pipeline_xl.core.sample_calls`, its own generator).
 * ``messy`` plants typical junk cells; with `ONE_OF_EACH` (what the demo uses) the
   data-issues sheet shows each kind of problem once. Tests, benchmarks and a new
   workbook's sample stay clean by default.
@@ -60,8 +62,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pipeline_xl.core.contract import CALLS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Stage, Stages
+from pipeline_xl.core.sample_calls import sample_calls
 from pipeline_xl.core.sample_text import (
     JUNK,
     NEVER,
@@ -123,14 +127,16 @@ _STRETCH = 1.2  # the as-of month's target over its plan or what it really bring
 # three times out of four.
 _ESTIMATE_BIAS = (-0.25, 0.4)
 _MAX_REPS = 1000
+_CALLS_STREAM = 15  # the forecast calls' own generator: seeded (seed, this)
 
 
 @dataclass(frozen=True, eq=False)
 class SampleData:
     """The raw tables of a generated sample company, keyed by sheet name.
 
-    ``tables`` holds "Prospects", "Stages", "Targets", "Activities", "Snapshots" and
-    "Settings" as a user keeps them in the workbook (not yet validated).
+    ``tables`` holds "Prospects", "Stages", "Targets", "Activities", "Snapshots",
+    "Settings" and "Forecast calls" as a user keeps them in the workbook (not yet
+    validated).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -252,8 +258,21 @@ def generate(
         "Activities": activities,
         "Snapshots": log,
         "Settings": settings_table(as_of, currency, fiscal_start_month),
+        CALLS.sheet: _calls(seed, ctx, deals),
     }
     return SampleData(tables=tables, company=company, as_of=as_of, seed=seed)
+
+
+def _calls(seed: int, ctx: _Context, deals: _Deals) -> pd.DataFrame:
+    """The Forecast calls sheet, drawn from its own generator (the other sheets stay put)."""
+    rng = np.random.default_rng([seed, _CALLS_STREAM])
+    manager = next(n for n in person_names(rng, 50) if n not in set(ctx.rep_names.tolist()))
+    won = deals.won
+    return sample_calls(
+        rng, rep_names=ctx.rep_names, manager=str(manager), won_rep=deals.rep[won],
+        won_day=deals.close[won], won_amount=deals.amount[won, -1],
+        first_month=ctx.shown_month, as_of_day=ctx.as_of_day, fiscal_start=ctx.fiscal_start,
+    )  # fmt: skip
 
 
 def _check(n: int, months: int, reps: int | None, fiscal_start: int, messy: int) -> None:

@@ -71,6 +71,13 @@ Snapshots (required Snapshot date, ID, Stage): missing date or ID, unknown stage
 repeated (snapshot date, ID): error. Status, amount and probability follow the Prospects
 rules as warnings.
 
+Forecast calls (required Period, Amount, Submitted on): unreadable or missing period,
+missing or negative amount, missing date: error; an unknown call type: error; a blank
+call type is read as Commit (warning; without a Call type column every row is a commit,
+one warning on the header row). A negative manager adjustment is dropped (warning).
+Repeated rows are allowed: calls are only ever added, and the latest one counts
+(`pipeline_xl.core.calls`).
+
 Settings: a Setting | Value table or a mapping. An unknown setting is a warning; a value
 that cannot be read or is out of range raises `InputError` naming the setting. The
 ``as_of`` argument overrides the sheet.
@@ -91,13 +98,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core import contract
-from pipeline_xl.core.contract import ACTIVITIES, PROSPECTS, SNAPSHOTS, STAGES, TARGETS
+from pipeline_xl.core.contract import ACTIVITIES, CALLS, PROSPECTS, SNAPSHOTS, STAGES, TARGETS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import (
     Model,
     Settings,
     Stages,
     activities_frame,
+    calls_frame,
     default_stages,
     snapshots_frame,
     targets_frame,
@@ -115,11 +123,20 @@ from pipeline_xl.core.validation.sheet import Sheet, canonical_spellings
 from pipeline_xl.core.validation.stages import validate_stage_rows
 from pipeline_xl.core.validation.tables import (
     validate_activities,
+    validate_calls,
     validate_snapshots,
     validate_targets,
 )
 
-__all__ = ["ISSUE_COLUMNS", "RawTable", "match_headers", "validate", "validate_stages"]
+__all__ = [
+    "ISSUE_COLUMNS",
+    "RawTable",
+    "match_headers",
+    "read_settings_table",
+    "validate",
+    "validate_calls_table",
+    "validate_stages",
+]
 
 
 def _sheet(
@@ -189,6 +206,37 @@ def _flag_later_dates(
             )
 
 
+def read_settings_table(
+    settings: RawTable | Mapping[str, object] | None, *, as_of: date | str | None = None
+) -> Settings:
+    """The run settings of a Settings table alone (``as_of`` overrides its as-of date).
+
+    Raises:
+        InputError: no as-of date, or a setting that cannot be read or is out of range.
+
+    """
+    return read_settings(settings, as_of, None, Issues())
+
+
+def validate_calls_table(
+    calls: RawTable, settings: Settings, header_rows: Mapping[str, int] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate the Forecast calls table alone: the clean calls and the issues found.
+
+    ``settings`` gives the fiscal calendar the periods are read with.
+
+    Raises:
+        InputError: the table lacks a required column.
+
+    """
+    issues = Issues()
+    sheet = _sheet(calls, CALLS, header_rows, issues)
+    if sheet is None:
+        return calls_frame([], settings.fiscal_start_month), issues.frame()
+    owners = canonical_spellings([(sheet.coded("owner"), sheet.present)])
+    return validate_calls(sheet, settings, owners), issues.frame()
+
+
 def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     prospects: RawTable,
     stages: RawTable | Stages | None = None,
@@ -196,6 +244,7 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     activities: RawTable | None = None,
     snapshots: RawTable | None = None,
     settings: RawTable | Mapping[str, object] | Settings | None = None,
+    calls: RawTable | None = None,
     *,
     as_of: date | str | None = None,
     header_rows: Mapping[str, int] | None = None,
@@ -205,6 +254,11 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     Missing optional tables give empty clean tables; a missing Stages table gives
     `default_stages`. A Prospects table with its header and no deal (a new workbook) is
     a model without deals. ``as_of`` overrides the Settings sheet's as-of date.
+
+
+    The tables come in `contract.DATA_TABLES` order. Missing optional tables give empty
+    clean tables; a missing Stages table gives
+    `default_stages`. ``as_of`` overrides the Settings sheet's as-of date.
     ``header_rows`` maps a sheet name to the Excel row of its header (module docstring).
 
     Raises:
@@ -235,13 +289,19 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
     t_sheet = _sheet(targets, TARGETS, header_rows, issues)
     a_sheet = _sheet(activities, ACTIVITIES, header_rows, issues)
     s_sheet = _sheet(snapshots, SNAPSHOTS, header_rows, issues)
+    c_sheet = _sheet(calls, CALLS, header_rows, issues)
     with_owner = [
-        s for s in (p_sheet, t_sheet, a_sheet, s_sheet) if s is not None and s.has("owner")
+        s for s in (p_sheet, t_sheet, a_sheet, s_sheet, c_sheet) if s is not None and s.has("owner")
     ]
     owners = canonical_spellings([(s.coded("owner"), s.present) for s in with_owner])
     _flag_later_dates(clean_settings.as_of, p_sheet, a_sheet, s_sheet)
     clean_prospects = validate_prospects(p_sheet, stage_model, owners)
     fiscal = clean_settings.fiscal_start_month
+    clean_calls = (
+        calls_frame([], fiscal)
+        if c_sheet is None
+        else validate_calls(c_sheet, clean_settings, owners)
+    )
     return Model(
         prospects=clean_prospects,
         stages=stage_model,
@@ -262,4 +322,5 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
         ),
         settings=clean_settings,
         issues=issues.frame(),
+        calls=clean_calls,
     )

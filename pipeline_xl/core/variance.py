@@ -15,6 +15,9 @@ Definitions (design notes, section 6):
   rebuilds it on the period's first day (`pipeline_xl.core.timeline.as_it_stood`) and
   applies today's timing laws (`pipeline_xl.core.calibration.borrow_laws`). A forecast
   made with only what was known then is the backtest's (`pipeline_xl.core.backtest`).
+* The forecast as it stood on a day (`forecasts_as_they_stood`): the calibrated baseline's
+  rule on any day, the end of each week of a period for the Variance sheet's team call
+  by week (`pipeline_xl.core.report_calls`).
 * Forecast accuracy over closed periods with a baseline: WAPE = sum |A - F| / sum A and
   bias = sum (F - A) / sum A, where A is the won amount and F the baseline (`score`).
 * Activities: the dated backward plan against the Activities table, per owner and activity.
@@ -22,7 +25,9 @@ Definitions (design notes, section 6):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +45,7 @@ __all__ = [
     "baseline_forecasts",
     "calibrated_baselines",
     "forecast_accuracy",
+    "forecasts_as_they_stood",
     "score",
     "variance_table",
 ]
@@ -150,6 +156,33 @@ def calibrated_baselines(model: Model, periods: Sequence[Period]) -> pd.DataFram
             for owner, expected in zip(table["owner"], table["expected"], strict=True)
         ]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def forecasts_as_they_stood(
+    model: Model, period: Period, days: Sequence[date], owner: str = ""
+) -> list[float]:
+    """The calibrated expected result of ``period`` for ``owner`` as it stood on each day.
+
+    Each day's forecast is made on the pipeline as it stood at the end of that day, with
+    today's timing laws (the rule of `calibrated_baselines`); a day on or after the as-of
+    date is the model itself. NaN for a day before anything the model has dated, or an
+    owner without a row. ``period`` is of the workbook's granularity.
+    """
+    first = first_date(model)
+    out: list[float] = []
+    for day in days:
+        if first is None or day < first:
+            out.append(math.nan)
+            continue
+        if day >= model.settings.as_of:
+            seen = model
+        else:
+            seen = as_it_stood(model, day)
+            borrow_laws(seen, model)
+        table = forecast_table(seen, [period], DEFAULT_METHOD)
+        found = table.loc[table["owner"] == owner, "expected"]
+        out.append(float(found.iloc[0]) if len(found) else math.nan)
+    return out
 
 
 def variance_table(

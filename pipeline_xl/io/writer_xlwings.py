@@ -31,11 +31,14 @@ import xlwings as xw
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.display import column_width, currency_format
+from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.report_model import Block, ColumnKind, PlacedBlock, Report, ReportSheet, place
+from pipeline_xl.core.schema import match_headers
 
 __all__ = [
     "NUMBER_FORMATS",
+    "append_rows",
     "history_name",
     "points_from_characters",
     "read_book",
@@ -109,16 +112,19 @@ def _cell(value: object, kind: str) -> object:
     return value
 
 
-def read_book(book: xw.Book) -> RawWorkbook:
+def read_book(
+    book: xw.Book, tables_wanted: Sequence[contract.Table] = contract.DATA_TABLES
+) -> RawWorkbook:
     """The workbook's tables as lists of rows, by table name, else by sheet used range.
 
     Excel error values come as their text (``#N/A``) so validation reports them.
+    ``tables_wanted``: the tables to read (default: every table a refresh reads).
     """
     tables: dict[str, list[list[object]]] = {}
     header_rows: dict[str, int] = {}
     sources: dict[str, str] = {}
     names = {s.name for s in book.sheets}
-    for spec in contract.DATA_TABLES:
+    for spec in tables_wanted:
         sheet_name, table_name = spec.sheet, spec.name
         if sheet_name not in names:
             continue
@@ -136,6 +142,65 @@ def read_book(book: xw.Book) -> RawWorkbook:
         header_rows[sheet_name] = int(rng.row)
         sources[sheet_name] = table_name if found is not None else f"sheet {sheet_name}"
     return RawWorkbook(book.name, tables, header_rows, sources, tuple(s.name for s in book.sheets))
+
+
+def _find_table(book: xw.Book, spec: contract.Table) -> xw.main.Table | None:
+    if spec.sheet not in {s.name for s in book.sheets}:
+        return None
+    return next((t for t in book.sheets[spec.sheet].tables if t.name == spec.name), None)
+
+
+def append_rows(book: xw.Book, spec: contract.Table, records: Sequence[dict[str, object]]) -> int:
+    """Add ``records`` (contract field name -> value) as new last rows of table ``spec``.
+
+    The table's one blank data row (a new table's) is filled first. The rows the table
+    grows into must be empty: a value there stops the append before anything is
+    written. Text is written as text (`text_cell`); columns of the user's stay blank.
+    Returns the Excel row of the first row written.
+
+    Raises:
+        InputError: no such table, or a cell in the way.
+
+    """
+    table = _find_table(book, spec)
+    if table is None or table.header_row_range is None:
+        raise InputError(
+            f"{book.name} has no {spec.name} table",
+            sheet=spec.sheet,
+            expected="a workbook made by pipeline-xl new (this version or later)",
+        )
+    sheet = book.sheets[spec.sheet]
+    whole = table.range
+    top, left = int(whole.row), int(whole.column)
+    n_rows, width = whole.shape
+    header = [str(h) if h is not None else "" for h in (table.header_row_range.value or [])]
+    found = match_headers(header, spec)
+    body = table.data_body_range
+    values = body.options(ndim=2).value if body is not None else []
+    empty = all(v in (None, "") for row in values for v in row)
+    first = top + 1 if empty and body is not None else top + n_rows
+    last = first + len(records) - 1
+    if last >= top + n_rows:
+        below = sheet.range((top + n_rows, left), (last, left + width - 1))
+        cells = below.options(ndim=2).value
+        for i, row in enumerate(cells):
+            for j, value in enumerate(row):
+                if value not in (None, ""):
+                    address = sheet.range((top + n_rows + i, left + j)).address.replace("$", "")
+                    raise InputError(
+                        f"{spec.name} cannot grow: {spec.sheet}!{address} is not empty",
+                        sheet=spec.sheet,
+                        value=value,
+                        expected=f"free rows below {spec.name} (move what is there)",
+                    )
+        table.resize(sheet.range((top, left), (last, left + width - 1)))
+    rows: list[list[object]] = [[None] * width for _ in records]
+    for i, record in enumerate(records):
+        for name, pos in found.items():
+            value = record.get(name)
+            rows[i][pos] = text_cell(value) if isinstance(value, str) else value
+    sheet.range((first, left)).value = rows
+    return first
 
 
 def history_name(name: str, as_of: date, taken: set[str]) -> str:

@@ -6,6 +6,7 @@ Excel through xlwings ("UDF Modules" = ``udfs`` or a module that re-exports them
 
 from pipeline_xl.udfs.functions import (
     PIPE_AVG_DEAL,
+    PIPE_CALL,
     PIPE_COVERAGE,
     PIPE_CYCLE_DAYS,
     PIPE_FORECAST,
@@ -26,6 +27,7 @@ from pipeline_xl.udfs.functions import (
 
 __all__ = [
     "PIPE_AVG_DEAL",
+    "PIPE_CALL",
     "PIPE_COVERAGE",
     "PIPE_CYCLE_DAYS",
     "PIPE_FORECAST",

@@ -1,5 +1,8 @@
 """Tables passed to a worksheet function: validated into the engine's model, cached.
 
+The Forecast calls table is validated on its own (`calls_of`), with the Settings table
+when given for the fiscal calendar and the as-of date.
+
 A table is passed whole with its header row (``tblProspects[#All]``) and arrives as
 nested lists. Tables are validated like the refresh validates them: a row with an error
 (a negative amount, an unknown stage, ...) is left out of the numbers, exactly as the
@@ -17,27 +20,44 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import pandas as pd
 
 from pipeline_xl.core import contract
+from pipeline_xl.core.calls import CallBook
 from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
 from pipeline_xl.core.raw import settings_pairs
-from pipeline_xl.core.schema import match_headers, validate, validate_stages
+from pipeline_xl.core.schema import (
+    match_headers,
+    read_settings_table,
+    validate,
+    validate_calls_table,
+    validate_stages,
+)
 from pipeline_xl.core.timeline import as_seen
 from pipeline_xl.udfs.args import flatten, is_blank
 
-__all__ = ["CACHE_SIZE", "as_rows", "frame_rows", "model_of", "stages_of"]
+__all__ = [
+    "CACHE_SIZE",
+    "CallsArgument",
+    "as_rows",
+    "calls_of",
+    "frame_rows",
+    "model_of",
+    "stages_of",
+]
 
 log = logging.getLogger("pipeline_xl.udfs")
 
 CACHE_SIZE = 16
 P = ParamSpec("P")
 R = TypeVar("R")
+V = TypeVar("V")
 
 
 def as_rows(value: object, argument: str) -> list[list[object]]:
@@ -125,15 +145,15 @@ def _refuse_errors(issues: pd.DataFrame) -> None:
         )
 
 
-class _Cache:
-    """Least-recently-used models keyed on the exact table contents (thread-safe)."""
+class _Cache(Generic[V]):
+    """Least-recently-used values keyed on the exact table contents (thread-safe)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[object, Model] = OrderedDict()
+        self._items: OrderedDict[object, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: object, build: Callable[[], Model]) -> Model:
+    def get(self, key: object, build: Callable[[], V]) -> V:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -150,7 +170,7 @@ class _Cache:
             self._items.clear()
 
 
-_models = _Cache(CACHE_SIZE)
+_models: _Cache[Model] = _Cache(CACHE_SIZE)
 
 
 def _optional_table(value: object, argument: str) -> list[list[object]] | None:
@@ -223,3 +243,36 @@ def frame_rows(frame: pd.DataFrame, header: Sequence[str]) -> list[list[Any]]:
     """A result table as rows for Excel to spill, header first; NaN becomes empty."""
     body = frame.astype(object).where(frame.notna(), None).values.tolist()
     return [list(header), *body]
+
+
+@dataclass(frozen=True)
+class CallsArgument:
+    """A validated calls table, its settings, and the as-of date the Settings table gives."""
+
+    book: CallBook
+    settings: Settings
+    as_of: date | None
+
+
+_calls: _Cache[CallsArgument] = _Cache(CACHE_SIZE)
+_PLACEHOLDER = date(2000, 1, 1)  # read_settings needs a date; a calls table has no as-of
+
+
+def calls_of(calls: object, settings: object = None) -> CallsArgument:
+    """The Forecast calls table passed to a function, validated (cached on its contents).
+
+    ``settings`` (optional) gives the fiscal calendar and an as-of date; without it the
+    calendar year applies and there is no as-of date. Any row error is the cell's error.
+    """
+    c_rows = _with_header(calls, "calls")
+    s_rows = _optional_table(settings, "settings")
+    key = (_freeze(c_rows), s_rows and _freeze(s_rows))
+
+    def build() -> CallsArgument:
+        dated = _settings_as_of(s_rows)
+        clean = read_settings_table(s_rows, as_of=None if dated else _PLACEHOLDER)
+        frame, issues = validate_calls_table(c_rows, clean)
+        _refuse_errors(issues)
+        return CallsArgument(CallBook(frame), clean, clean.as_of if dated else None)
+
+    return _calls.get(key, build)

@@ -9,6 +9,10 @@ from the Settings table, 10,000 trials and its seed by default); slip (the fallb
 deals the calibration cannot place) comes from the argument, else what the Snapshots log
 teaches (when passed), else the Settings' slip probability (20% by default). Percentiles
 are simulated outcomes.
+
+``PIPE_HIT_PROBABILITY`` takes the Targets table, or instead one amount to reach (a
+forecast call, ``PIPE_CALL``'s cell): P(outcome >= amount) of the same simulation. An
+amount cell holding an Excel error (``#N/A``: nobody called) gives that error back.
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ from typing import Any
 import pandas as pd
 import xlwings as xw
 
+from pipeline_xl.core.cells import EXCEL_ERRORS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import DEFAULT_METHOD, period_forecast, period_range
 from pipeline_xl.core.forecast import METHODS as METHODS_OF_CORE
 from pipeline_xl.core.metrics import coverage
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
-from pipeline_xl.udfs.args import MAX_COUNT, as_count, as_rate, as_text, is_blank
+from pipeline_xl.udfs.args import (
+    MAX_COUNT,
+    as_amount,
+    as_count,
+    as_rate,
+    as_text,
+    flatten,
+    is_blank,
+)
 from pipeline_xl.udfs.common import (
     CATEGORY,
     DOC_OWNER,
@@ -36,7 +49,7 @@ from pipeline_xl.udfs.common import (
     model_period,
     tail_args,
 )
-from pipeline_xl.udfs.values import NA, guard
+from pipeline_xl.udfs.values import NA, ExcelError, guard
 
 __all__ = [
     "METHODS",
@@ -51,6 +64,11 @@ __all__ = [
 
 METHODS = ("calibrated", "weighted", "commit", "best_case", "pipeline", "montecarlo")
 _DOC_SLIP = "Optional chance (0-1) that a win slips a period; empty = learned or Settings"
+_PASSED = frozenset({"#N/A", "#DIV/0!", "#NUM!", "#VALUE!"})  # error values handed back as such
+_DOC_TARGETS_OR_AMOUNT = (
+    "The Targets table with its header row, e.g. tblTargets[#All]; or an amount to reach "
+    "(a forecast call)"
+)
 
 
 def _slip(value: object) -> float | None:
@@ -58,10 +76,22 @@ def _slip(value: object) -> float | None:
 
 
 def _simulated(
-    model: Model, period: Period, owner: str, trials: int, seed: int, slip: float | None
+    model: Model,
+    period: Period,
+    owner: str,
+    trials: int,
+    seed: int,
+    slip: float | None,
+    reach: float | None = None,
 ) -> pd.Series:
-    """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period."""
-    return period_range(model, period, owner, trials=trials, seed=seed, slip=slip).table.iloc[0]
+    """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period.
+
+    ``reach``: an amount to reach in place of the period's target (hit probability =
+    P(outcome >= reach)), from the same draws.
+    """
+    return period_range(
+        model, period, owner, trials=trials, seed=seed, slip=slip, reach=reach
+    ).table.iloc[0]
 
 
 def _trials(model: Model, value: object) -> int:
@@ -156,9 +186,21 @@ def PIPE_FORECAST_RANGE(  # noqa: N802 - Excel names and positional arguments
     return [[float(row["p10"]), float(row["p50"]), float(row["p90"])]]
 
 
+def _amount_to_reach(targets: object) -> float | ExcelError | None:
+    """One cell given for ``targets``: its amount (its Excel error); None for a table."""
+    cells = flatten(targets)
+    if len(cells) != 1:
+        return None
+    cell = cells[0]
+    error = cell.strip().upper() if isinstance(cell, str) else ""
+    if error in EXCEL_ERRORS:
+        return ExcelError(error) if error in _PASSED else NA
+    return as_amount(cell, "targets")
+
+
 @xw.func(category=CATEGORY)
 @xw.arg("prospects", ndim=2, doc=DOC_PROSPECTS, err_to_str=True)
-@xw.arg("targets", ndim=2, doc=DOC_TARGETS, err_to_str=True)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS_OR_AMOUNT, err_to_str=True)
 @xw.arg("period", doc=DOC_PERIOD, err_to_str=True)
 @xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
 @tail_args("as_of", "stages", "activities", "settings", "snapshots")
@@ -178,12 +220,17 @@ def PIPE_HIT_PROBABILITY(  # noqa: N802 - Excel names and positional arguments
 ) -> Any:
     """Probability (0-1) of reaching the period's target (#N/A without one), by Monte Carlo.
 
+    Give an amount (a forecast call) instead of the Targets table for P(outcome >= it).
     Trials and seed come from the Settings table; slip as in PIPE_FORECAST_RANGE.
     """
-    model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
+    reach = _amount_to_reach(targets)
+    if isinstance(reach, ExcelError):
+        return reach
+    table = targets if reach is None else None
+    model = book_model(prospects, stages, table, activities, snapshots, settings, as_of)
     row = _simulated(
         model, model_period(model, period), model.owner_named(owner),
-        model.settings.mc_trials, model.settings.mc_seed, _slip(slip),
+        model.settings.mc_trials, model.settings.mc_seed, _slip(slip), reach,
     )  # fmt: skip
     if math.isnan(float(row["target"])):
         return NA  # no target: nothing to reach

@@ -1,7 +1,8 @@
 """The PIPE_* worksheet functions, all in one namespace (what Excel and xlwings Lite load).
 
 They are defined by concern: backward plans (`pipeline_xl.udfs.plans`), forecasts
-(`pipeline_xl.udfs.forecasts`) and history measures (`pipeline_xl.udfs.measures`).
+(`pipeline_xl.udfs.forecasts`), history measures (`pipeline_xl.udfs.measures`) and
+forecast calls (`pipeline_xl.udfs.calls`).
 
 xlwings reads a function's type hints as converters, so arguments are annotated ``Any``
 (its plain-value converter) and results ``int``, ``float`` or ``Any`` (spilled lists, and
@@ -19,6 +20,7 @@ in `pipeline_xl.udfs.common`.
 
 from __future__ import annotations
 
+from pipeline_xl.udfs.calls import PIPE_CALL
 from pipeline_xl.udfs.forecasts import (
     PIPE_COVERAGE,
     PIPE_FORECAST,
@@ -45,6 +47,7 @@ from pipeline_xl.udfs.plans import (
 
 __all__ = [
     "PIPE_AVG_DEAL",
+    "PIPE_CALL",
     "PIPE_COVERAGE",
     "PIPE_CYCLE_DAYS",
     "PIPE_FORECAST",

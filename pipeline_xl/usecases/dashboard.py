@@ -116,13 +116,20 @@ def refresh_dashboard(
         formula=SUBTITLE_FORMULA,
     )
     result = update_cells(package, contract.DASHBOARD, edits)
-    notes = []
+    notes: list[str] = []
     if day is not None and day != as_of:
         notes.append(
             f"the {contract.DASHBOARD} follows the Settings as-of date ({day}), not this "
             f"refresh's ({as_of}): clear the Settings as-of date to follow each refresh"
         )
-    kept = sorted(result.skipped, key=lambda ref: (len(ref), ref))
+    block = {cell for cell_id, (cell, _) in formulas.items() if cell_id.startswith("call.")}
+    missing = {r for r in block if result.skipped.get(r) == "the cell is not in the sheet"}
+    if missing == block and block:  # a Dashboard made before the forecast-call block
+        notes.append(
+            f"the {contract.DASHBOARD} has no forecast-call block (a workbook from an "
+            "earlier version): build a new workbook to get it"
+        )
+    kept = sorted(set(result.skipped) - missing, key=lambda ref: (len(ref), ref))
     if kept:
         shown = ", ".join(kept[:6]) + (f" and {len(kept) - 6} more" if len(kept) > 6 else "")
         notes.append(f"{contract.DASHBOARD} cells left as they were (changed by hand): {shown}")

@@ -1,13 +1,18 @@
 """Consolidate reps' workbooks into one team workbook (``pipeline-xl rollup``).
 
-Prospects, Targets, Activities and Snapshots are stacked; rows without an owner take the
-workbook's Settings "Owner" entry, else its file name. A deal ID found in an earlier
-workbook is reported and the later row left out. Stages and settings come from the first
-workbook. The team workbook is a classic ``.xlsm`` or an xlwings Lite ``.xlsx`` (by its
-suffix) and is refreshed at the end unless told otherwise. An existing team workbook is
-replaced only when told (``replace``: it is kept as ``NAME.bak``), so a forgotten output
-name (``rollup Ann.xlsm Bob.xlsm``) never replaces a rep's workbook; it is written under
-its lock, never while open in Excel or read-only.
+Prospects, Targets, Activities, Snapshots and Forecast calls are stacked; rows without an
+owner take the workbook's Settings "Owner" entry, else its file name (a rep's call for
+"the team" of a personal workbook is that rep's call). The team workbook being replaced
+keeps its own calls, the manager's team calls (blank owner) and adjustments included:
+they come first, then the reps' calls that are not already among them (same period,
+owner, type, amount, date and caller), so rolling up again adds only what is new. A
+deal ID found in an earlier workbook is reported and the later row left out. Stages and
+settings come from the first workbook. The team workbook is a classic ``.xlsm`` or an
+xlwings Lite ``.xlsx`` (by its suffix) and is refreshed at the end unless told
+otherwise. An existing team workbook is replaced only when told (``replace``: it is kept
+as ``NAME.bak``), so a forgotten output name (``rollup Ann.xlsm Bob.xlsm``) never
+replaces a rep's workbook; it is written under its lock, never while open in Excel or
+read-only.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ _STACKED: tuple[Table, ...] = (
     contract.TARGETS,
     contract.ACTIVITIES,
     contract.SNAPSHOTS,
+    contract.CALLS,
 )
+_CALL_KEY = ("period", "owner", "type", "amount", "submitted_on", "submitted_by")
 
 
 @dataclass
@@ -157,9 +164,40 @@ def _new_deals(
     return prospects.loc[keep]
 
 
-def _merge(books: Sequence[_Book], result: RollupResult) -> dict[str, pd.DataFrame]:
-    """The team's tables: stacked, owners filled, repeated deal IDs left out (reported)."""
+def _key_text(value: object) -> str:
+    number = parse_number(value)
+    if number is not None:
+        return repr(number)
+    day = parse_date(value)
+    return day.isoformat() if day is not None else norm_key(clean_text(value))
+
+
+def _new_calls(calls: pd.DataFrame, kept: int) -> tuple[pd.DataFrame, int]:
+    """The calls without the reps' rows already among the first ``kept`` (the team's own).
+
+    Returns the calls and how many repeated rows were left out.
+    """
+    found = match_headers(list(calls.columns), contract.CALLS)
+    columns = [calls.columns[found[f]] for f in _CALL_KEY if f in found]
+    keys = [
+        tuple(_key_text(v) for v in row)
+        for row in calls[columns].itertuples(index=False, name=None)
+    ]
+    seen = set(keys[:kept])
+    keep = [True] * kept + [k not in seen for k in keys[kept:]]
+    return calls.loc[keep], len(keep) - sum(keep)
+
+
+def _merge(
+    books: Sequence[_Book], result: RollupResult, team_calls: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """The team's tables: stacked, owners filled, repeated deal IDs left out (reported).
+
+    ``team_calls``: the Forecast calls of the team workbook being replaced, kept first.
+    """
     stacked: dict[str, list[pd.DataFrame]] = {t.sheet: [] for t in _STACKED}
+    if team_calls is not None:
+        stacked[contract.CALLS.sheet].append(team_calls)
     seen: dict[str, str] = {}
     for book in books:
         name = book.path.name
@@ -175,6 +213,15 @@ def _merge(books: Sequence[_Book], result: RollupResult) -> dict[str, pd.DataFra
                 result.deals[name] = len(table)
             stacked[spec.sheet].append(table)
     tables = {s: m for s, frames in stacked.items() if (m := _concat(frames)) is not None}
+    calls = tables.get(contract.CALLS.sheet)
+    if calls is not None:
+        kept = 0 if team_calls is None else len(team_calls)
+        tables[contract.CALLS.sheet], repeated = _new_calls(calls, kept)
+        if kept or repeated:
+            result.notes.append(
+                f"Forecast calls: {counted(kept, 'call')} kept from the team workbook, "
+                f"{counted(len(calls) - kept - repeated, 'new call')} from the reps' workbooks"
+            )
     stages = _frame(books[0].raw.table(STAGES))
     if stages is not None:
         tables[STAGES.sheet] = stages
@@ -198,6 +245,16 @@ def _merge(books: Sequence[_Book], result: RollupResult) -> dict[str, pd.DataFra
         }
     )
     return tables
+
+
+def _previous_calls(real: Path, result: RollupResult) -> pd.DataFrame | None:
+    """The Forecast calls of the team workbook about to be replaced, as found."""
+    try:
+        raw = read_workbook(real)
+    except InputError as err:
+        result.notes.append(f"the calls of the replaced team workbook were not kept ({err})")
+        return None
+    return _frame(raw.table(contract.CALLS))
 
 
 def _latest_as_of(books: Sequence[_Book]) -> date:
@@ -262,7 +319,7 @@ def rollup(
             target, real, replace=replace, command="pipeline-xl rollup", lite=suffix == ".xlsx"
         )
         return _build(real, target, paths, as_of=as_of, company=company, refresh=refresh,
-                      progress=progress)  # fmt: skip
+                      progress=progress, previous=real.is_file())  # fmt: skip
 
 
 def _build(
@@ -274,8 +331,12 @@ def _build(
     company: str,
     refresh: bool,
     progress: Progress,
+    previous: bool = False,
 ) -> RollupResult:
-    """Read, merge, write and refresh the team workbook (the caller holds its lock)."""
+    """Read, merge, write and refresh the team workbook (the caller holds its lock).
+
+    ``previous``: a team workbook is being replaced; its Forecast calls are kept.
+    """
     result = RollupResult(target, as_of or date.min)
     progress.start("rollup", len(paths) + 3)
     books = []
@@ -284,7 +345,8 @@ def _build(
         if not path.is_file():
             raise InputError(f"{path.name} does not exist", value=str(path))
         books.append(_Book(path, read_workbook(path)))
-    tables = _merge(books, result)
+    team_calls = _previous_calls(real, result) if previous else None
+    tables = _merge(books, result, team_calls)
     progress.step("building the team workbook")
     result.as_of = as_of or _latest_as_of(books)
     first = books[0].raw

@@ -4,7 +4,7 @@
 makes them, written by `data_sheets` following `spec`; the Dashboard of `dashboard_spec`
 written by `dashboard_writer`; the workbook names; the xlwings configuration sheet;
 xlwings' standalone VBA project (taken from the installed xlwings at build time, see
-`pipeline_xl.workbook.vba`) and two buttons bound to its macros (`spec.MACROS`). Sheet
+`pipeline_xl.workbook.vba`) and the buttons bound to its macros (`spec.MACROS`). Sheet
 names and order are the contract's (`contract.WORKBOOK_SHEETS`). `workbook_from_tables`
 adds the cached values (`engine_cache`) and the same-name Python module beside the
 workbook (`write_module`). The xlwings Lite variant (``lite``) has no VBA, buttons or
@@ -45,6 +45,7 @@ from pipeline_xl.core.excel import excel_serial
 from pipeline_xl.io.safety import atomic_write
 from pipeline_xl.io.sheetxml import number_text
 from pipeline_xl.workbook.cache import dashboard_pipe_values
+from pipeline_xl.workbook.dashboard_calls import call_names
 from pipeline_xl.workbook.dashboard_spec import DEFINED_NAMES, REFRESH_AS_OF
 from pipeline_xl.workbook.dashboard_writer import write_dashboard
 from pipeline_xl.workbook.data_sheets import sheet_setup, write_conf, write_table
@@ -308,7 +309,7 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
             "comments": "Created with pipeline-xl",
         }
     )
-    for name, formula in DEFINED_NAMES.items():
+    for name, formula in {**DEFINED_NAMES, **call_names(layout.call_form)}.items():
         wb.define_name(name, formula)
     wb.define_name(REFRESH_AS_OF, f"={number_text(excel_serial(book.as_of))}")
 
@@ -331,8 +332,12 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
             "align": "center", "valign": "vcenter", "border": 1,
         })  # fmt: skip
         dashboard.write_string(layout.buttons["refresh"], "Refresh reports (click here)", button)
+        if "call" in layout.buttons:  # runs the add_call script when selected
+            dashboard.write_string(layout.buttons["call"], "Add call (click here)", button)
     else:
-        for key, caption in (("refresh", "Refresh reports"), ("import", "Import functions")):
+        buttons = [("refresh", "Refresh reports"), ("import", "Import functions")]
+        buttons += [("call", "Add call")] if "call" in layout.buttons else []
+        for key, caption in buttons:
             dashboard.insert_button(
                 layout.buttons[key],
                 {

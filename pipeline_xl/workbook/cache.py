@@ -145,6 +145,7 @@ def engine_values(
         tables: the tables as written, keyed by sheet name.
         cells: values of the other Dashboard cells the formulas read, by plain address
             (``"B6"``, ``"B7"``, ``"A29"``, ``"H10"`` ...); blank cells may be left out.
+            A PIPE_* cell's own value is known to the cells after it.
         functions: the worksheet functions by name (tests hand in their own).
 
     Raises:
@@ -153,6 +154,7 @@ def engine_values(
     """
     rows = {sheet: excel_rows(frame) for sheet, frame in tables.items()}
     out: dict[str, CachedValue] = {}
+    cells = dict(cells)  # a function may read an earlier function's cell (in layout order)
     for cell in layout.pipes:
         function = functions[cell.function]
         args = [_argument(a, rows, cells) for a in cell.args]
@@ -164,6 +166,7 @@ def engine_values(
             value = f"{cell.function}: {err}"
         if value is not None:
             out[cell.id] = value
+        cells[cell.cell] = value
     return out
 
 

@@ -28,7 +28,7 @@ formulas are classic single-cell array (CSE) formulas.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -253,13 +253,17 @@ class PipeCell:
 
 @dataclass(frozen=True, slots=True)
 class NativeCell:
-    """A cell computed by a plain Excel formula (``array``: a single-cell array formula)."""
+    """A cell computed by a plain Excel formula (``array``: a single-cell array formula).
+
+    ``alias``: the id of the cell the formula shows as it is (``=$B$8``), whose value it has.
+    """
 
     id: str
     cell: str
     formula: str
     fmt: Fmt
     array: bool = False
+    alias: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +283,8 @@ class TextCell:
         "legend_formula",
         "legend_pipe",
         "input",
+        "input_amount",
+        "button",
     ] = "label"
     merge_to: str | None = None
 
@@ -296,6 +302,12 @@ class DashboardLayout:
     widths: dict[str, float]
     plan_rows: tuple[int, ...]  # 1-based rows of the plan, first activity .. deals
     last_row: int
+    call_form: dict[str, str] = field(default_factory=dict)  # form field -> input cell
+
+    @property
+    def last_col(self) -> int:
+        """0-based index of the last column the Dashboard uses (a column with a width)."""
+        return max(_column_index(c) for c in self.widths)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -306,6 +318,14 @@ class DashboardLayout:
         """A1 address of a formula cell by its id."""
         found = {p.id: p.cell for p in self.pipes} | {n.id: n.cell for n in self.natives}
         return found[cell_id]
+
+
+def _column_index(letters: str) -> int:
+    """0-based index of a column's letters (``A`` 0, ``M`` 12, ``AA`` 26)."""
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number - 1
 
 
 _PROSPECTS_ARG = Arg("table", _P.name)
@@ -610,26 +630,46 @@ def dashboard_layout(activities: Sequence[str], won_activity: str) -> DashboardL
 
     Columns A-D: key figures and the engine's plan (B = current month, C = current
     quarter); columns F-I: the same backward plan in plain Excel formulas (H = month,
-    I = quarter). Cell ids: ``<figure>.month|quarter`` (e.g. ``won.month``),
+    I = quarter); columns K-M: the forecast call beside the system's forecast and the
+    call form (`pipeline_xl.workbook.dashboard_calls`). Cell ids:
+    ``<figure>.month|quarter`` (e.g. ``won.month``),
     ``range.month|quarter.1|2|3`` (P10, P50, P90), ``required.<k>.month|quarter``
     (k = 0 first activity ... n_open = deals), ``check_calls.h|i`` and ``native.<name>.h|i``
-    for the plain formulas (``native.required.<k>.h`` ...).
+    for the plain formulas (``native.required.<k>.h`` ...), ``call.<figure>.month|quarter``
+    for the forecast-call block.
     """
     if not activities:
         raise ValueError("the process needs at least one open stage")
+    # The call block builds on this module's cells: imported here, once both are loaded.
+    from pipeline_xl.workbook.dashboard_calls import call_block  # noqa: PLC0415
+
     texts, pipes, natives = _key_figures()
     native_texts, native_inputs = _native_inputs()
     plan_texts, plan_pipes, plan_natives, plan_rows = _plans(activities, won_activity)
     note_row = plan_rows[-1] + 3
     notes = [TextCell(f"A{note_row + i}", t, "note") for i, t in enumerate(_NOTES)]
+    period_cells = {"month": "B6", "quarter": "C6"}
+    calls = call_block(period_cells, {n.id: n.cell for n in natives}, owner="$B$7")
     return DashboardLayout(
-        texts=(*texts, *native_texts, *plan_texts, *notes),
-        pipes=(*pipes, *plan_pipes),
-        natives=(*natives, *native_inputs, *plan_natives),
-        period_cells={"month": "B6", "quarter": "C6"},
+        texts=(*texts, *native_texts, *plan_texts, *notes, *calls.texts),
+        pipes=(*pipes, *plan_pipes, *calls.pipes),
+        natives=(*natives, *native_inputs, *plan_natives, *calls.natives),
+        period_cells=period_cells,
         owner_cell="B7",
-        buttons={"refresh": "F1", "import": "H1"},
-        widths={"A": 34, "B": 15, "C": 15, "D": 15, "E": 3, "F": 40, "G": 11, "H": 15, "I": 15},
+        buttons={"refresh": "F1", "import": "H1", "call": calls.button},
+        widths={
+            "A": 34,
+            "B": 15,
+            "C": 15,
+            "D": 15,
+            "E": 3,
+            "F": 40,
+            "G": 11,
+            "H": 15,
+            "I": 15,
+            **calls.widths,
+        },
         plan_rows=plan_rows,
-        last_row=note_row + len(notes) - 1,
+        last_row=max(note_row + len(notes) - 1, calls.last_row),
+        call_form=calls.form,
     )

@@ -77,6 +77,22 @@ def _dashboard_formats(fm: Formats) -> dict[str, Any]:
             align="right",
             **base,
         ),
+        "input_amount": fm.get(
+            bg_color=STYLE.input_fill,
+            border=1,
+            border_color=STYLE.border,
+            num_format=fm.num["amount"],
+            align="right",
+            **base,
+        ),
+        "button": fm.get(
+            bold=True,
+            font_color="#FFFFFF",
+            bg_color=STYLE.header_fill,
+            align="center",
+            border=1,
+            **base,
+        ),
     }
 
 
@@ -157,6 +173,37 @@ def _write_heading(
     ws.write_string("F3", hint, styles["note"])
 
 
+def _write_call_form(w: Writer, layout: DashboardLayout) -> None:
+    """Drop-downs and input hints of the forecast-call form (its cells are texts)."""
+    form = layout.call_form
+    if not form:
+        return
+    ws = w.sheet
+    ws.data_validation(
+        form["owner"],
+        {**VALIDATIONS["owner"], "error_message": "This name is not in the owner list. Keep it?"},
+    )
+    ws.data_validation(
+        form["period"],
+        {
+            "validate": "any",
+            "input_title": "Period",
+            "input_message": "A month (2026-03) or a quarter (2026-Q1); blank: the month shown.",
+        },
+    )
+    for name in ("commit", "most_likely", "best_case"):
+        ws.data_validation(
+            form[name],
+            {
+                "validate": "decimal",
+                "criteria": ">=",
+                "value": 0,
+                "error_title": "Call amount",
+                "error_message": "An amount of 0 or more.",
+            },
+        )
+
+
 def write_dashboard(
     w: Writer,
     layout: DashboardLayout,
@@ -208,10 +255,11 @@ def write_dashboard(
         owner_col + 1,
         {**VALIDATIONS["owner"], "error_message": "This name is not in the owner list. Keep it?"},
     )
+    _write_call_form(w, layout)
     _write_pipes(w, layout, values, lite=lite)
     _write_natives(w, layout, values, lite=lite)
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
-    ws.print_area(0, 0, layout.last_row - 1, 8)
+    ws.print_area(0, 0, layout.last_row - 1, layout.last_col)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
     ws.activate()

@@ -59,6 +59,7 @@ __all__ = [
     "WEBEXTENSION_REL",
     "add_lite_parts",
     "build_lite_workbook",
+    "call_button",
     "custom_function_ids",
     "refresh_button",
     "taskpanes_xml",
@@ -275,6 +276,13 @@ def refresh_button() -> str:
     return f"{contract.DASHBOARD}!{layout.buttons['refresh']}"
 
 
+def call_button() -> str:
+    """The add_call script's sheet-button reference: the Dashboard's Add call cell."""
+    stages = default_stages()
+    layout = dashboard_layout(list(stages.activities), stages.won.activity)
+    return f"{contract.DASHBOARD}!{layout.buttons['call']}"
+
+
 def build_lite_workbook(
     path: str | os.PathLike[str],
     *,
@@ -305,7 +313,7 @@ def build_lite_workbook(
     """
     target = Path(path)
     check_target(target, lite=True)
-    main_py = build_main_py(button=refresh_button())
+    main_py = build_main_py(button=refresh_button(), call_button=call_button())
     requirements = requirements_txt()
     currency_code = currency.strip().upper()
     cached = engine_cache(

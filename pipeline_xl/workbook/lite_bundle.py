@@ -32,6 +32,7 @@ from pathlib import Path
 __all__ = [
     "BUNDLE_ROOTS",
     "DEFAULT_BUTTON",
+    "DEFAULT_CALL_BUTTON",
     "LITE_REQUIRED",
     "MAX_MAIN_PY_BYTES",
     "REQUIREMENTS",
@@ -42,11 +43,17 @@ __all__ = [
     "requirements_txt",
 ]
 
-BUNDLE_ROOTS: tuple[str, ...] = ("pipeline_xl.udfs.functions", "pipeline_xl.usecases.refresh_live")
+BUNDLE_ROOTS: tuple[str, ...] = (
+    "pipeline_xl.udfs.functions",
+    "pipeline_xl.usecases.refresh_live",
+    "pipeline_xl.usecases.calls_live",
+)
 """Modules main.py needs; everything they import from our packages comes along."""
 
 DEFAULT_BUTTON = "Dashboard!F1"
 """Sheet-button reference of the refresh script: selecting this cell runs it."""
+DEFAULT_CALL_BUTTON = "Dashboard!K21"
+"""Sheet-button reference of the add_call script (the Dashboard's Add call cell)."""
 
 MAX_MAIN_PY_BYTES = 300 * 1024
 
@@ -313,6 +320,10 @@ _USAGE = """
 Refresh reports: select the Dashboard's refresh cell ({button}) or run refresh_reports
 from the task pane. It reads the tables, validates them and writes the report sheets.
 """
+_CALL_USAGE = """
+Add a forecast call: fill the Dashboard's call form, then select its Add call cell
+({button}) or run add_call from the task pane. It appends the call to tblCalls.
+"""
 
 _SCRIPT = '''
 @script({script_args})
@@ -324,6 +335,16 @@ def refresh_reports(book: xw.Book):
         print(f"pipeline-xl: {{err}}")
         return
     print("pipeline-xl: wrote " + ", ".join(written))
+
+'''
+_CALL_SCRIPT = '''
+@script({script_args})
+def add_call(book: xw.Book):
+    """Append the call typed in the Dashboard's form to the Forecast calls table."""
+    try:
+        print("pipeline-xl: " + add_call_book(book, today=date.today()))
+    except InputError as err:
+        print(f"pipeline-xl: {{err}}")
 
 '''
 
@@ -373,16 +394,22 @@ def _attach(name, module):
 _INSTALL = """
 _install(PACKAGES, MODULES)
 """
-_REFRESH_IMPORTS = """
+_SCRIPT_IMPORTS = """
 from datetime import date  # noqa: E402 - beside the imports that need the loader
 
 from pipeline_xl.core.errors import InputError  # noqa: E402 - needs the loader above
+"""
+_REFRESH_IMPORTS = """
 from pipeline_xl.usecases.refresh_live import refresh_book  # noqa: E402 - needs the loader above
+"""
+_CALL_IMPORTS = """
+from pipeline_xl.usecases.calls_live import add_call_book  # noqa: E402 - needs the loader above
 """
 _FUNCTION_IMPORTS = """
 from pipeline_xl.udfs.functions import *  # noqa: E402, F403 - PIPE_* become Lite functions
 """
 _REFRESH = "pipeline_xl.usecases.refresh_live"
+_CALLS = "pipeline_xl.usecases.calls_live"
 _FUNCTIONS = "pipeline_xl.udfs.functions"
 
 
@@ -392,7 +419,10 @@ def _blob_lines(blob: str) -> str:
 
 
 def build_main_py(
-    *, button: str | None = DEFAULT_BUTTON, roots: Sequence[str] = BUNDLE_ROOTS
+    *,
+    button: str | None = DEFAULT_BUTTON,
+    roots: Sequence[str] = BUNDLE_ROOTS,
+    call_button: str | None = DEFAULT_CALL_BUTTON,
 ) -> str:
     """The ``main.py`` text for xlwings Lite (see the module docstring).
 
@@ -401,6 +431,8 @@ def build_main_py(
             ``[shape name]Sheet!A1`` (xlwings Lite runs the script when that cell is
             selected, e.g. through a shape's hyperlink); None for no sheet button.
         roots: the modules to embed with their dependencies.
+        call_button: the sheet-button reference of the add_call script (when its module
+            is embedded); None for no sheet button.
 
     Raises:
         BundleError: the modules cannot be embedded, or the result is over
@@ -409,20 +441,23 @@ def build_main_py(
     """
     modules = bundle_modules(roots)
     names = {m.name for m in modules}
-    refresh, functions = _REFRESH in names, _FUNCTIONS in names
+    refresh, functions, calls = _REFRESH in names, _FUNCTIONS in names, _CALLS in names
     digest = hashlib.sha256()
     for module in modules:
         digest.update(f"{module.name}\0{module.source}\0".encode())
     parts = ["the PIPE_* worksheet functions"] if functions else []
     parts += ["the refresh script"] if refresh else []
+    parts += ["the add-call script"] if calls else []
     header = _HEADER.format(
         summary=" and ".join(parts) or "embedded modules",
         version=_version(),
-        usage=_USAGE.format(button=button or "none") if refresh else "",
+        usage=(_USAGE.format(button=button or "none") if refresh else "")
+        + (_CALL_USAGE.format(button=call_button or "none") if calls else ""),
         bundle_id=digest.hexdigest()[:16],
         packages=repr(_packages(modules)),
     )
     script_args = "" if button is None else f"button={button!r}, show_taskpane=True"
+    call_args = "" if call_button is None else f"button={call_button!r}, show_taskpane=True"
     entries = "\n".join(
         f'    (\n        "{m.name}",\n        "{m.path}",\n        (\n{_blob_lines(m.blob)}\n'
         "        ),\n    ),"
@@ -432,10 +467,13 @@ def build_main_py(
         (
             header,
             _SCRIPT.format(script_args=script_args) if refresh else "",
+            _CALL_SCRIPT.format(script_args=call_args) if calls else "",
             _LOADER.format(),
             f"\nMODULES = (\n{entries}\n)\n",
             _INSTALL,
+            _SCRIPT_IMPORTS if refresh or calls else "",
             _REFRESH_IMPORTS if refresh else "",
+            _CALL_IMPORTS if calls else "",
             _FUNCTION_IMPORTS if functions else "",
         )
     )

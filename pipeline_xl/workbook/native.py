@@ -390,4 +390,7 @@ def native_values(
         out[f"native.label.{k}"] = f"{activity} ({name})"
         rate = stages_conv[k] if k < len(stages_conv) else None
         out[f"native.rate.{k}"] = rate if isinstance(rate, float | str) else 0.0
+    for native in layout.natives:
+        if native.alias:  # a cell shown as it is elsewhere: its value
+            out[native.id] = out.get(native.alias, 0.0)
     return out

@@ -29,6 +29,7 @@ from pipeline_xl.core.display import STYLE, currency_format
 
 __all__ = [
     "ACTIVITY_LIST",
+    "CALL_COMMAND",
     "GRANULARITY_LIST",
     "LIST_NAMES",
     "MACROS",
@@ -241,6 +242,39 @@ _OWNERS = _spec(
     {"owner": Look("text", 18, input_fill=True, note="The sales team: one name a row.")},
     first_cell=(0, 3),
 )
+_CALLS = _spec(
+    contract.CALLS,
+    {
+        "period": Look(
+            "period", 10, note="The month (2026-03) or quarter (2026-Q1) the call is for."
+        ),
+        "owner": Look(
+            "text", 16, validation="owner", note="Blank = the team (the manager's call)."
+        ),
+        "type": Look(
+            "text",
+            12,
+            validation="call_type",
+            note=f"Call type: {_one_of(list(contract.CALL_TYPE_LABELS.values()))}",
+        ),
+        "amount": Look("amount", 13, input_fill=True),
+        "submitted_on": Look(
+            "date",
+            12,
+            note="The day of the call. Add a row for a new call: the latest on or before a "
+            "date is the call as of that date.",
+        ),
+        "submitted_by": Look("text", 16),
+        "adjustment": Look(
+            "amount",
+            13,
+            input_fill=True,
+            note="A manager's adjusted amount: it replaces the amount in every figure (call "
+            "accuracy still scores the amount called).",
+        ),
+        "comment": Look("text", 30),
+    },
+)
 _SNAPSHOTS = _spec(
     contract.SNAPSHOTS,
     {
@@ -267,7 +301,7 @@ def _in_sheet_order(specs: Sequence[TableSpec]) -> tuple[TableSpec, ...]:
 
 
 TABLES: tuple[TableSpec, ...] = _in_sheet_order(
-    (_PROSPECTS, _STAGES, _TARGETS, _ACTIVITIES, _SNAPSHOTS, _SETTINGS, _OWNERS)
+    (_PROSPECTS, _STAGES, _TARGETS, _ACTIVITIES, _CALLS, _SNAPSHOTS, _SETTINGS, _OWNERS)
 )
 """The data tables in the order they are written; ``tblOwners`` (Settings, column D)
 feeds the owner drop-downs."""
@@ -293,6 +327,7 @@ LIST_NAMES: dict[str, str] = {
 _STATUSES = list(contract.STATUS_LABELS.values())
 _STATUS_TITLE = contract.STAGES.header("status")
 _CATEGORIES = list(contract.CATEGORY_LABELS.values())
+_CALL_TYPES = list(contract.CALL_TYPE_LABELS.values())
 VALIDATIONS: dict[str, dict[str, object]] = {
     "stage": {
         "validate": "list",
@@ -333,6 +368,12 @@ VALIDATIONS: dict[str, dict[str, object]] = {
         "source": _CATEGORIES,
         "error_title": "Forecast category",
         "error_message": _one_of(_CATEGORIES),
+    },
+    "call_type": {
+        "validate": "list",
+        "source": _CALL_TYPES,
+        "error_title": "Call type",
+        "error_message": _one_of(_CALL_TYPES),
     },
 }
 """Data-validation options (xlsxwriter form) by the key a `Look` names."""
@@ -411,12 +452,19 @@ XLWINGS_CONF_ROWS: tuple[tuple[str, str | bool], ...] = (
 
 REFRESH_COMMAND = "import pipeline_xl.button;pipeline_xl.button.refresh_caller()"
 """The Python the Refresh reports button runs (through xlwings' ``RunPython``)."""
+CALL_COMMAND = "import pipeline_xl.button;pipeline_xl.button.call_caller()"
+"""The Python the Add call button runs: it appends the Dashboard's call form to tblCalls."""
 
-MACROS = {"refresh": f"'RunPython \"{REFRESH_COMMAND}\"'", "import": "ImportPythonUDFs"}
-"""What the two buttons run, from xlwings' standalone VBA project (nothing else is in it).
+MACROS = {
+    "refresh": f"'RunPython \"{REFRESH_COMMAND}\"'",
+    "import": "ImportPythonUDFs",
+    "call": f"'RunPython \"{CALL_COMMAND}\"'",
+}
+"""What the buttons run, from xlwings' standalone VBA project (nothing else is in it).
 
-Refresh: a call of its public ``RunPython`` with `REFRESH_COMMAND`, written the way Excel
-stores a button macro with an argument (the quoted call). Unlike the quickstart's
+Refresh and Add call: a call of its public ``RunPython`` with `REFRESH_COMMAND` (or
+`CALL_COMMAND`), written the way Excel stores a button macro with an argument (the
+quoted call). Unlike the quickstart's
 ``SampleCall``, which imports the module named after the workbook's file (a copy saved
 as "Book (1).xlsm" looks for ``Book (1).py``), the command does not depend on the file
 name. Import functions: its ``ImportPythonUDFs`` macro."""

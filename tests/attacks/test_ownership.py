@@ -33,7 +33,7 @@ def test_a_user_sheet_named_like_a_report_is_left_alone(tmp_path, run, opened):
     comments = add_comments_part(book, USER_SHEET, "A1")
     rename_sheet(book, USER_SHEET, "Pipeline flow")
     user_parts = [
-        "xl/worksheets/sheet9.xml", "xl/worksheets/_rels/sheet9.xml.rels",
+        "xl/worksheets/sheet10.xml", "xl/worksheets/_rels/sheet10.xml.rels",
         "xl/drawings/drawing1.xml", "xl/drawings/_rels/drawing1.xml.rels",
         "xl/charts/chart1.xml", comments,
     ]  # fmt: skip
@@ -47,7 +47,7 @@ def test_a_user_sheet_named_like_a_report_is_left_alone(tmp_path, run, opened):
     after = read_parts(book)
     assert {p: after[p] for p in user_parts} == before
     package = Package.from_bytes(book.read_bytes())
-    assert package.sheet("Pipeline flow").part == "xl/worksheets/sheet9.xml"
+    assert package.sheet("Pipeline flow").part == "xl/worksheets/sheet10.xml"
     assert package.local_names(REPORT_MARK)["Pipeline flow (2)"] == "Pipeline flow"
     assert "Pipeline flow" not in package.local_names(REPORT_MARK)
     again = run("refresh", book, "--as-of", "2026-03-22")  # the report's own sheet is reused
@@ -88,9 +88,9 @@ def test_an_unmarked_report_name_in_another_case_is_left_alone(tmp_path, run):
     book = new_sample(tmp_path / "Book.xlsm", 40)
     extend(book)
     rename_sheet(book, USER_SHEET, "VARIANCE")
-    user = read_parts(book)["xl/worksheets/sheet9.xml"]
+    user = read_parts(book)["xl/worksheets/sheet10.xml"]
     ran = run("refresh", book)
     assert ran.code == 0, ran.err
-    assert read_parts(book)["xl/worksheets/sheet9.xml"] == user
+    assert read_parts(book)["xl/worksheets/sheet10.xml"] == user
     assert "the Variance report is on the sheet Variance (2)" in ran.out
     assert Path(book).exists()

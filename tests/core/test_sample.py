@@ -20,7 +20,9 @@ from pipeline_xl.core.sample import ONE_OF_EACH, SAMPLE_STAGES, SampleData, gene
 from pipeline_xl.core.schema import validate
 
 AS_OF = date(2026, 3, 15)
-SHEETS = ("Prospects", "Stages", "Targets", "Activities", "Snapshots", "Settings")
+SHEETS = (
+    "Prospects", "Stages", "Targets", "Activities", "Snapshots", "Settings", "Forecast calls",
+)  # fmt: skip
 PROSPECT_HEADERS = [
     "ID", "Name", "Company", "Owner", "Source", "Stage", "Amount", "Expected close",
     "Probability", "Category", "Status", "Created", "Closed", "Last activity", "Stage reached",

@@ -101,3 +101,41 @@ def test_rollup_refuses_bad_targets(tmp_path, reps):
     (tmp_path / "~$team.xlsm").write_bytes(b"lock")
     with pytest.raises(InputError, match="open in Excel"):
         rollup(tmp_path / "team.xlsm", [ann])
+
+
+def _call(path, *args: str) -> None:
+    assert main(["call", str(path), "--as-of", "2026-03-20", *args]) == 0
+
+
+def team_calls(path) -> list[tuple[object, ...]]:
+    """(period, owner, type, amount) of each row of the team's Forecast calls table."""
+    rows = read_workbook(path).table("Forecast calls")
+    assert rows is not None
+    return [(r[0], r[1], r[2], r[3]) for r in rows[1:] if r[0] is not None]
+
+
+def test_rollup_keeps_the_reps_calls_and_the_managers_own(tmp_path, reps, capsys):
+    ann, bob = reps
+    _call(ann, "--period", "2026-04", "--commit", "100")  # "the team" of ann's workbook
+    _call(bob, "--period", "2026-04", "--owner", "Bob Roy", "--commit", "300",
+          "--best-case", "350")  # fmt: skip
+    out = tmp_path / "team.xlsm"
+    assert main(["rollup", str(out), str(ann), str(bob)]) == 0
+    first = [
+        ("2026-04", "ann", "Commit", 100.0),  # a rep's blank owner is that rep
+        ("2026-04", "Bob Roy", "Commit", 300.0),
+        ("2026-04", "Bob Roy", "Best case", 350.0),
+    ]
+    assert team_calls(out) == first
+    # The manager calls the team in the team workbook; Ann calls again in hers.
+    _call(out, "--period", "2026-04", "--commit", "380", "--by", "Manager")
+    _call(ann, "--period", "2026-04", "--commit", "90")
+    capsys.readouterr()
+    assert main(["rollup", str(out), str(ann), str(bob), "--replace"]) == 0
+    text = capsys.readouterr().out
+    assert "Forecast calls: 4 calls kept from the team workbook, 1 new call" in text
+    assert team_calls(out) == [
+        *first,
+        ("2026-04", None, "Commit", 380.0),  # the manager's team call stays the team's
+        ("2026-04", "ann", "Commit", 90.0),  # only the new call came in
+    ]

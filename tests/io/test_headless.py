@@ -142,7 +142,7 @@ class TestByteIdentity:
         before, after = read_parts(original), read_parts(refreshed[0])
         for name in (
             "xl/vbaProject.bin",
-            "xl/worksheets/sheet9.xml",  # values, formulas and the sparkline
+            "xl/worksheets/sheet10.xml",  # values, formulas and the sparkline
             "xl/drawings/drawing1.xml",  # the chart frame and the macro shape
             "xl/charts/chart1.xml",
             "customXml/item1.xml",
@@ -152,7 +152,7 @@ class TestByteIdentity:
         ):
             assert after[name] == before[name], name
         assert b'macro="[0]!SampleCall"' in after["xl/drawings/drawing1.xml"]
-        assert b"x14:sparklineGroups" in after["xl/worksheets/sheet9.xml"]
+        assert b"x14:sparklineGroups" in after["xl/worksheets/sheet10.xml"]
 
     def test_stored_parts_stay_stored(self, original, refreshed):
         with zipfile.ZipFile(original) as a, zipfile.ZipFile(refreshed[0]) as b:
@@ -187,14 +187,14 @@ class TestByteIdentity:
         path, result = refreshed
         names = openpyxl.load_workbook(path, keep_vba=True).sheetnames
         assert names[-5:] == list(REPORTS)
-        assert names[:9] == [
+        assert names[:10] == [
             "Dashboard", "Prospects", "Stages", "Targets", "Activities", "Settings",
-            "Snapshots", "xlwings.conf", USER_SHEET,
+            "Snapshots", "Forecast calls", "xlwings.conf", USER_SHEET,
         ]  # fmt: skip
         app = read_parts(path)["docProps/app.xml"].decode()
         for name in names:
             assert f"<vt:lpstr>{name}</vt:lpstr>" in app
-        assert "<vt:i4>14</vt:i4>" in app  # 9 sheets + 5 reports
+        assert "<vt:i4>15</vt:i4>" in app  # 10 sheets + 5 reports
         assert result.sheets == REPORTS
         assert result.backup == backup_path(path)
         assert result.backup.read_bytes() == (path.parent.parent / "acme.xlsm").read_bytes()

@@ -21,6 +21,7 @@ TABLE_NAMES = {
     "Activities": "tblActivities",
     "Snapshots": "tblSnapshots",
     "Settings": "tblSettings",
+    "Forecast calls": "tblCalls",
 }
 
 

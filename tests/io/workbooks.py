@@ -147,9 +147,11 @@ def _rels(*items: tuple[str, str, str]) -> bytes:
 def extend(path: Path) -> Path:
     """Add a user sheet, chart, sparkline, macro shape and custom XML part to ``path``."""
     parts = read_parts(path)
+    n = len(re.findall(r"<sheet ", parts["xl/workbook.xml"].decode()))  # the builder's sheets
+    sheet = f"sheet{n + 1}.xml"
     ct = parts["[Content_Types].xml"].decode()
     overrides = (
-        '<Override PartName="/xl/worksheets/sheet9.xml" ContentType="application/'
+        f'<Override PartName="/xl/worksheets/{sheet}" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
         '<Override PartName="/xl/drawings/drawing1.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.drawing+xml"/>'
@@ -161,18 +163,20 @@ def extend(path: Path) -> Path:
     parts["[Content_Types].xml"] = ct.replace("</Types>", overrides + "</Types>").encode()
     wb = parts["xl/workbook.xml"].decode()
     wb = re.sub(r"<workbook [^>]*>", MC_ROOT, wb, count=1)
-    wb = wb.replace("</sheets>", f'<sheet name="{USER_SHEET}" sheetId="9" r:id="rId20"/></sheets>')
+    wb = wb.replace(
+        "</sheets>", f'<sheet name="{USER_SHEET}" sheetId="{n + 1}" r:id="rId20"/></sheets>'
+    )
     parts["xl/workbook.xml"] = wb.encode()
     rels = parts["xl/_rels/workbook.xml.rels"].decode()
     rels = rels.replace(
         "</Relationships>",
-        f'<Relationship Id="rId20" Type="{REL}/worksheet" Target="worksheets/sheet9.xml"/>'
+        f'<Relationship Id="rId20" Type="{REL}/worksheet" Target="worksheets/{sheet}"/>'
         f'<Relationship Id="rId21" Type="{REL}/customXml" Target="../customXml/item1.xml"/>'
         "</Relationships>",
     )
     parts["xl/_rels/workbook.xml.rels"] = rels.encode()
     app = parts["docProps/app.xml"].decode()
-    app = app.replace("<vt:i4>8</vt:i4>", "<vt:i4>9</vt:i4>", 1)
+    app = app.replace(f"<vt:i4>{n}</vt:i4>", f"<vt:i4>{n + 1}</vt:i4>", 1)
     size = int(re.search(r'<vt:vector size="(\d+)" baseType="lpstr">', app)[1])
     app = app.replace(
         f'<vt:vector size="{size}" baseType="lpstr">',
@@ -183,8 +187,8 @@ def extend(path: Path) -> Path:
         f"<vt:lpstr>xlwings.conf</vt:lpstr><vt:lpstr>{USER_SHEET}</vt:lpstr>",
     )
     parts["docProps/app.xml"] = app.encode()
-    parts["xl/worksheets/sheet9.xml"] = _USER_SHEET_XML.encode()
-    parts["xl/worksheets/_rels/sheet9.xml.rels"] = _rels(
+    parts[f"xl/worksheets/{sheet}"] = _USER_SHEET_XML.encode()
+    parts[f"xl/worksheets/_rels/{sheet}.rels"] = _rels(
         ("rId1", f"{REL}/drawing", "../drawings/drawing1.xml")
     )
     parts["xl/drawings/drawing1.xml"] = _DRAWING_XML.encode()

@@ -37,9 +37,10 @@ def excel_tables() -> dict[str, list[list[object]]]:
 
 def _args(name: str, t: dict[str, list[list[object]]]) -> tuple[object, ...]:
     """Arguments for each function, shaped as Excel passes them (tables with headers)."""
-    p, s, g = t["Prospects"], t["Stages"], t["Targets"]
+    p, s, g, c = t["Prospects"], t["Stages"], t["Targets"], t["Forecast calls"]
     owner = p[1][p[0].index("Owner")]
     return {
+        "PIPE_CALL": (c, "2026-11", owner, "best case", datetime(2026, 11, 20)),
         "PIPE_REQUIRED_CALLS": (100000.0, 20000.0, [0.25, 0.4, 0.625, 0.8], 10000.0, 5000.0),
         "PIPE_REQUIRED_DEALS": (100000.0, 20000.0, 10000.0, 5000.0),
         "PIPE_REQUIRED": ("Call", p, s, g, "2027-Q1"),
@@ -87,6 +88,7 @@ class TestContents:
             "pipeline_xl.udfs.functions",
             "pipeline_xl.udfs.convert",
             "pipeline_xl.usecases.refresh_live",
+            "pipeline_xl.usecases.calls_live",
             "pipeline_xl.core.reports",
             "pipeline_xl.core.schema",
             "pipeline_xl.io.writer_xlwings",
@@ -229,7 +231,7 @@ class TestUnderLiteDecorators:
         module.__dict__.update(bundle.namespace)
         return server, module, bundle
 
-    def test_registers_the_17_functions_without_a_prefix(self, lite):
+    def test_registers_every_function_without_a_prefix(self, lite):
         server, module, _ = lite
         meta = server.custom_functions_meta(module)
         ids = sorted(f["id"] for f in meta["functions"])
@@ -239,12 +241,13 @@ class TestUnderLiteDecorators:
         assert forecast["parameters"][0]["dimensionality"] == "matrix"
         assert forecast["description"].startswith("Expected revenue of the period")
 
-    def test_registers_the_refresh_script_with_its_sheet_button(self, lite):
+    def test_registers_the_scripts_with_their_sheet_buttons(self, lite):
         server, module, _ = lite
-        scripts = server.custom_scripts_meta(module)
-        assert [s["function_name"] for s in scripts] == ["refresh_reports"]
-        assert scripts[0]["button"] == "Dashboard!F1"
-        assert scripts[0]["show_taskpane"] is True
+        scripts = {s["function_name"]: s for s in server.custom_scripts_meta(module)}
+        assert sorted(scripts) == ["add_call", "refresh_reports"]
+        assert scripts["refresh_reports"]["button"] == "Dashboard!F1"
+        assert scripts["add_call"]["button"] == "Dashboard!K21"
+        assert all(s["show_taskpane"] is True for s in scripts.values())
 
     @staticmethod
     def _call(lite, name: str, args: list[object]) -> object:
@@ -278,3 +281,17 @@ class TestUnderLiteDecorators:
         ]  # fmt: skip
         got = self._call(lite, "PIPE_WON", [serial, [["2026-Q3"]]])
         assert got == [[pipeline_xl.udfs.PIPE_WON(rows, "2026-Q3")]]
+
+    def test_a_call_with_serial_dates_is_the_packages_call(self, lite, excel_tables):
+        # The Dashboard passes the period and AsOfDate as dates: Office.js sends serials.
+        rows = excel_tables["Forecast calls"]
+        serial = [
+            ["" if c is None else (c - EXCEL_EPOCH).days if isinstance(c, datetime) else c
+             for c in row]
+            for row in rows
+        ]  # fmt: skip
+        day, month = datetime(2026, 11, 20), datetime(2026, 11, 1)
+        dates = [[[(month - EXCEL_EPOCH).days]], [[""]], [[""]], [[(day - EXCEL_EPOCH).days]]]
+        expected = pipeline_xl.udfs.PIPE_CALL(rows, "2026-11", None, None, day)
+        assert expected > 0  # the team called November by the 20th
+        assert self._call(lite, "PIPE_CALL", [serial, *dates]) == [[expected]]

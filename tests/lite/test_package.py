@@ -193,6 +193,7 @@ class TestBuild:
             "Activities",
             "Settings",
             "Snapshots",
+            "Forecast calls",
         ]
         prospects = book["Prospects"]
         assert "tblProspects" in prospects.tables

@@ -127,6 +127,28 @@ def test_every_converter_is_one_xlwings_knows(registered):
             assert convert is None or convert in accessors, (name, convert)
 
 
+# Words VBA reserves (its language reference, "Keywords"): an argument of that name makes
+# the generated module fail to compile, and then no function works in classic Excel.
+_VBA_RESERVED = frozenset({
+    "and", "as", "boolean", "byref", "byte", "byval", "call", "case", "const", "currency",
+    "date", "declare", "dim", "do", "double", "each", "else", "elseif", "empty", "end",
+    "enum", "eqv", "error", "event", "exit", "false", "for", "friend", "function", "get",
+    "global", "gosub", "goto", "if", "imp", "implements", "in", "integer", "is", "let",
+    "like", "long", "loop", "lset", "me", "mod", "new", "next", "not", "nothing", "null",
+    "on", "optional", "or", "paramarray", "preserve", "private", "property", "public",
+    "raiseevent", "redim", "rem", "resume", "return", "rset", "select", "set", "single",
+    "static", "step", "stop", "string", "sub", "then", "to", "true", "type", "typeof",
+    "until", "variant", "wend", "while", "with", "xor",
+})  # fmt: skip
+
+
+def test_no_argument_is_a_word_vba_reserves(registered):
+    module, _ = registered
+    for name in module.__all__:
+        for arg in getattr(module, name).__xlfunc__["args"]:
+            assert arg["name"].casefold() not in _VBA_RESERVED, (name, arg["name"])
+
+
 def test_the_plain_module_is_restored_after(registered):
     module, _ = registered
     assert hasattr(module.PIPE_WON, "__xlfunc__")

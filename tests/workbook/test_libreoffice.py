@@ -17,7 +17,7 @@ from tests.workbook.handmade import AS_OF, hand_tables
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("lo")]
 
-DASHBOARD = "Dashboard!A1:I45"
+DASHBOARD = "Dashboard!A1:M45"
 NAME_ERROR = 525  # LibreOffice's code for #NAME?
 
 

@@ -154,6 +154,7 @@ def test_prepared_tables_follow_the_contract():
         "Activities",
         "Settings",
         "Snapshots",
+        "Forecast calls",
     }
     assert prepared.frames["tblStages"]["Status"].tolist() == [
         "Open",

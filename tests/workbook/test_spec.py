@@ -18,6 +18,7 @@ class TestTables:
             "tblSettings",
             "tblOwners",
             "tblSnapshots",
+            "tblCalls",
         ]
 
     def test_columns_are_the_contract_fields_in_order(self):

@@ -33,6 +33,7 @@ SHEETS = [
     "Activities",
     "Settings",
     "Snapshots",
+    "Forecast calls",
     "xlwings.conf",
 ]
 
@@ -174,6 +175,10 @@ class TestVbaAndButtons:
                 """'RunPython "import pipeline_xl.button;pipeline_xl.button.refresh_caller()"'""",
             ),
             ("Import functions", "[0]!ImportPythonUDFs"),
+            (
+                "Add call",
+                """'RunPython "import pipeline_xl.button;pipeline_xl.button.call_caller()"'""",
+            ),
         }
 
     def test_conf_sheet_rows(self, hand_book):

@@ -51,6 +51,7 @@ _SHEET_ORDER = tuple(
         contract.TARGETS,
         contract.ACTIVITIES,
         contract.SNAPSHOTS,
+        contract.CALLS,
     )
 )
 # Headers that could mean more than one field: the first free field in the list wins.

@@ -1,4 +1,7 @@
-"""The Targets, Activities and Snapshots tables (rules in `pipeline_xl.core.schema`)."""
+"""The Targets, Activities, Snapshots and Forecast calls tables.
+
+The rules are listed in `pipeline_xl.core.schema`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline_xl.core.cells import clean_text, excel_error, parse_distinct
-from pipeline_xl.core.contract import norm_key
+from pipeline_xl.core.contract import call_type_word, norm_key
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import (
     ACTIVITY_COLUMNS,
+    CALL_COLUMNS,
     SNAPSHOT_COLUMNS,
     TARGET_COLUMNS,
     Settings,
@@ -28,7 +32,7 @@ from pipeline_xl.core.validation.sheet import (
     unify,
 )
 
-__all__ = ["validate_activities", "validate_snapshots", "validate_targets"]
+__all__ = ["validate_activities", "validate_calls", "validate_snapshots", "validate_targets"]
 
 
 _NOT_A_PERIOD = "not a period (expected 2026-03, 2026-Q1, FY2027-Q2, 2026 or a date)"
@@ -57,9 +61,8 @@ def _period_parser(
     return parse
 
 
-def validate_targets(sheet: Sheet, settings: Settings, owners: Mapping[str, str]) -> pd.DataFrame:
-    """The clean targets table (rules in `pipeline_xl.core.schema`)."""
-    present = sheet.present
+def _periods(sheet: Sheet, settings: Settings) -> tuple[list[Period | None], np.ndarray]:
+    """Each row's period (None when blank or unreadable: an error) and which rows have one."""
     found, index, problems = parse_distinct(sheet.cells["period"], _period_parser(settings), None)
     failed = sheet.bad("period").copy()
     for p in problems:
@@ -67,7 +70,14 @@ def validate_targets(sheet: Sheet, settings: Settings, owners: Mapping[str, str]
         failed[p.index] = True
     periods: list[Period | None] = [found[k] for k in index.tolist()]
     has_period = np.fromiter((p is not None for p in periods), dtype=bool, count=sheet.n)
-    sheet.flag("period", present & ~has_period & ~failed, "missing period", "error")
+    sheet.flag("period", sheet.present & ~has_period & ~failed, "missing period", "error")
+    return periods, has_period
+
+
+def validate_targets(sheet: Sheet, settings: Settings, owners: Mapping[str, str]) -> pd.DataFrame:
+    """The clean targets table (rules in `pipeline_xl.core.schema`)."""
+    present = sheet.present
+    periods, has_period = _periods(sheet, settings)
     revenue = sheet.number("revenue")
     sheet.flag("revenue", sheet.blank("revenue"), "missing target", "error")
     sheet.flag("revenue", present & (revenue < 0), "negative target", "error")
@@ -94,6 +104,65 @@ def validate_targets(sheet: Sheet, settings: Settings, owners: Mapping[str, str]
         "deals": deals[keep],
     }
     return clean_frame(TARGET_COLUMNS, data)
+
+
+def _call_type(text: str) -> str:
+    if not text:
+        return ""
+    found = call_type_word(text)
+    return "?" if found is None else found
+
+
+def validate_calls(sheet: Sheet, settings: Settings, owners: Mapping[str, str]) -> pd.DataFrame:
+    """The clean forecast-calls table (rules in `pipeline_xl.core.schema`)."""
+    present = sheet.present
+    periods, _ = _periods(sheet, settings)
+    kind = sheet.map_text("type", _call_type)
+    sheet.flag(
+        "type",
+        present & (kind == "?"),
+        "unknown call type (expected Commit, Most likely or Best case)",
+        "error",
+    )
+    no_type = present & (kind == "")
+    if not sheet.has("type") and present.any():
+        sheet.header_warning("type", "no call type column: every call is read as a commit")
+    elif no_type.any():
+        sheet.flag("type", no_type, "no call type; read as Commit", "warning")
+    kind[no_type] = "commit"
+    amount = sheet.number("amount")
+    sheet.flag("amount", sheet.blank("amount"), "missing amount", "error")
+    sheet.flag("amount", present & (amount < 0), "negative call", "error")
+    sheet.flag(
+        "submitted_on",
+        sheet.blank("submitted_on"),
+        "missing date: a call without a date cannot be placed in time",
+        "error",
+    )
+    adjustment = sheet.number("adjustment").copy()
+    negative = present & (adjustment < 0)
+    if negative.any():
+        sheet.flag("adjustment", negative, "negative adjustment; dropped", "warning")
+        adjustment[negative] = np.nan
+    unify(sheet, "owner", owners, "owner")
+    keep = sheet.keep
+    chosen = [p for p, k in zip(periods, keep.tolist(), strict=True) if k and p is not None]
+    labels = np.asarray(["" if p is None else p.label for p in periods], dtype=object)
+    data = {
+        "row": sheet.raw.rows[keep],
+        "period": labels[keep],
+        "start": np.asarray([p.start for p in chosen], dtype="datetime64[ns]"),
+        "end": np.asarray([p.end for p in chosen], dtype="datetime64[ns]"),
+        "owner": sheet.text("owner")[keep],
+        "type": kind[keep],
+        "amount": amount[keep],
+        "adjustment": adjustment[keep],
+        "value": np.where(np.isnan(adjustment), amount, adjustment)[keep],
+        "submitted_on": sheet.date("submitted_on")[keep],
+        "submitted_by": sheet.text("submitted_by")[keep],
+        "comment": sheet.text("comment")[keep],
+    }
+    return clean_frame(CALL_COLUMNS, data)
 
 
 def validate_activities(sheet: Sheet, stages: Stages, owners: Mapping[str, str]) -> pd.DataFrame:

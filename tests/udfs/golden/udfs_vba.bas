@@ -11,6 +11,19 @@ failed:
     PIPE_AVG_DEAL = Err.Description
 End Function
 
+Function PIPE_CALL(calls, period, Optional owner, Optional call_type, Optional as_of, Optional settings)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PIPE_CALL = XLPy.CallUDF("udfs", "PIPE_CALL", Array(calls, period, owner, call_type, as_of, settings), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PIPE_CALL = XLPy.CallUDF("udfs", "PIPE_CALL", Array(calls, period, owner, call_type, as_of, settings))
+        Exit Function
+    #End If
+failed:
+    PIPE_CALL = Err.Description
+End Function
+
 Function PIPE_COVERAGE(prospects, targets, period, Optional owner, Optional as_of, Optional stages, Optional activities, Optional settings, Optional snapshots)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed

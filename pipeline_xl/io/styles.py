@@ -606,6 +606,8 @@ class StyleBook:
             font = self._font(bold=True, rgb=_argb(STYLE.header_font))
             fill = self._fill(_argb(STYLE.header_fill))
             align = {"horizontal": "right" if numeric else "left", "vertical": "center"}
+            if not numeric:  # one indent: never flush against a right-aligned neighbour
+                align["indent"] = 1
             align["wrapText"] = 1
         elif role == "note":
             font = self._font(italic=True, size=9, rgb=note_rgb)

@@ -44,7 +44,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.excel import excel_serial
 from pipeline_xl.io.safety import atomic_write
 from pipeline_xl.io.sheetxml import number_text
-from pipeline_xl.workbook.cache import dashboard_pipe_values
+from pipeline_xl.workbook.cache import dashboard_pipe_values, fill_headline
 from pipeline_xl.workbook.dashboard_calls import call_names
 from pipeline_xl.workbook.dashboard_spec import DEFINED_NAMES, REFRESH_AS_OF
 from pipeline_xl.workbook.dashboard_writer import write_dashboard
@@ -180,6 +180,7 @@ def _book(
         native_values(prepared.layout, prepared.by_sheet, prepared.periods, refresh_as_of=as_of)
     )
     values.update(cached or {})
+    fill_headline(values)
     return _Book(company, currency, fiscal_start, as_of, module, lite, prepared, values)
 
 

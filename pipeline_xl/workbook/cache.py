@@ -32,7 +32,13 @@ from pipeline_xl.core.cells import parse_number
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.periods import period_of
 from pipeline_xl.udfs import functions
-from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
+from pipeline_xl.workbook.dashboard_spec import (
+    HEADLINE_ID,
+    Arg,
+    DashboardLayout,
+    PipeCell,
+    headline_text,
+)
 from pipeline_xl.workbook.native import native_values
 
 __all__ = [
@@ -42,6 +48,7 @@ __all__ = [
     "dashboard_values",
     "engine_values",
     "excel_rows",
+    "fill_headline",
 ]
 
 CachedValue = float | str
@@ -187,8 +194,20 @@ def dashboard_values(
     """
     labels = _labels(tables, as_of, periods)
     natives = native_values(layout, tables, labels, owner, refresh_as_of=as_of)
-    return {**natives, **dashboard_pipe_values(layout, tables, as_of=as_of, periods=labels,
-                                               owner=owner, natives=natives)}  # fmt: skip
+    pipes = dashboard_pipe_values(
+        layout, tables, as_of=as_of, periods=labels, owner=owner, natives=natives
+    )
+    out: dict[str, object] = {**natives, **pipes}
+    fill_headline(out)
+    return out
+
+
+def fill_headline(values: dict[str, object]) -> None:
+    """Set the headline's value from the figures it reads (`dashboard_spec.headline_text`)."""
+    values[HEADLINE_ID] = headline_text(
+        values.get("period.month"), values.get("forecast.month"), values.get("target.month"),
+        values.get("gap.month"), values.get("hit_probability.month"),
+    )  # fmt: skip
 
 
 def dashboard_pipe_values(

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pipeline_xl.core import contract
@@ -38,6 +39,9 @@ from pipeline_xl.workbook.spec import LIST_NAMES
 __all__ = [
     "ARRAY_NAMES",
     "DEFINED_NAMES",
+    "HEADLINE_CELL",
+    "HEADLINE_ID",
+    "NO_FORECAST_YET",
     "OMITTED",
     "OPEN",
     "REFRESH_AS_OF",
@@ -53,6 +57,7 @@ __all__ = [
     "TextCell",
     "dashboard_layout",
     "date_text_expr",
+    "headline_text",
     "month_label_expr",
     "period_start_expr",
     "pipe_formula",
@@ -226,7 +231,7 @@ def pipe_formula(function: str, args: Sequence[Arg]) -> str:
     return f"={function}({','.join(parts)})"
 
 
-Fmt = Literal["amount", "percent", "ratio", "days", "count", "date", "period", "text"]
+Fmt = Literal["amount", "percent", "ratio", "days", "count", "date", "period", "text", "headline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +424,58 @@ _RANGE_ROW = _KEY_FIRST_ROW + len(_KEY_FIGURES) + 1  # section row of the foreca
 _PLAN_HEAD = _RANGE_ROW + 4  # section row of both backward plans
 
 
+HEADLINE_ID = "headline"
+HEADLINE_CELL = "A4"
+NO_FORECAST_YET = "Refresh to see the forecast"
+
+
+def _key_row(fid: str) -> int:
+    """The Dashboard row of key figure ``fid``."""
+    return _KEY_FIRST_ROW + [k[0] for k in _KEY_FIGURES].index(fid)
+
+
+def _headline_formula() -> str:
+    """The current month in one sentence: forecast, target, the gap in words, the chance.
+
+    ``short by 28,387`` / ``ahead by 9,790`` rather than a signed gap; without a target the
+    sentence says so, and before the engine has run (no PIPE_* values) it says to refresh.
+    FIXED writes the thousands separators of Excel's own locale.
+    """
+    c = _PERIOD_COLS["month"]
+    forecast, gap, chance = (f"{c}{_key_row(k)}" for k in ("forecast", "gap", "hit_probability"))
+    target = f"{c}8"
+    start = f'{c}$6&": forecast "&FIXED({forecast},0)'
+    full = (
+        f'{start}&" against a target of "&FIXED({target},0)&", "'
+        f'&IF({gap}>0,"short by "&FIXED({gap},0),"ahead by "&FIXED(-{gap},0))'
+        f'&"; chance of reaching it "&FIXED(100*{chance},0)&"%"'
+    )
+    no_target = f'{start}&"; no target for this period ({_T.sheet} sheet)"'
+    return f'=IFERROR({full},IFERROR({no_target},"{NO_FORECAST_YET}"))'
+
+
+def _fixed(value: float) -> str:
+    """Excel's FIXED(value, 0) in an English locale: halves away from zero, with commas."""
+    whole = Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{whole:,}"
+
+
+def headline_text(
+    period: object, forecast: object, target: object, gap: object, chance: object
+) -> str:
+    """The value the headline formula shows for these cell values (errors as text)."""
+    if not isinstance(forecast, float) or isinstance(period, float):
+        return NO_FORECAST_YET
+    start = f"{period}: forecast {_fixed(forecast)}"
+    if not (isinstance(target, float) and isinstance(gap, float) and isinstance(chance, float)):
+        return f"{start}; no target for this period ({_T.sheet} sheet)"
+    words = f"short by {_fixed(gap)}" if gap > 0 else f"ahead by {_fixed(-gap)}"
+    return (
+        f"{start} against a target of {_fixed(target)}, {words}; chance of reaching it "
+        f"{_fixed(100 * chance)}%"
+    )
+
+
 def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
     texts = [
         TextCell("A3", "Legend:", "note"),
@@ -437,6 +494,7 @@ def _key_figures() -> tuple[list[TextCell], list[PipeCell], list[NativeCell]]:
         for kind, col in _PERIOD_COLS.items()
     ]
     natives += [
+        NativeCell(HEADLINE_ID, HEADLINE_CELL, _headline_formula(), "headline"),
         NativeCell("period.month", "B6", "=" + month_label_expr("AsOfDate"), "period"),
         NativeCell("period.quarter", "C6", "=" + quarter_label_expr("AsOfDate"), "period"),
     ]

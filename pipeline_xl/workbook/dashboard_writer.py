@@ -138,7 +138,10 @@ def _write_natives(
     for native in layout.natives:
         if native.cell in inputs:
             continue
-        fmt = fm.cell(_fmt_kind(native.fmt), fill=STYLE.formula_fill)
+        if native.fmt == "headline":  # a sentence over the key figures, not a figure
+            fmt = fm.get(bold=True, font_size=12, font_color=STYLE.title_font)
+        else:
+            fmt = fm.cell(_fmt_kind(native.fmt), fill=STYLE.formula_fill)
         cached = _value(values.get(native.id))
         row, col = xl_cell_to_rowcol(native.cell)
         formula = _stored(native.formula, lite=lite)

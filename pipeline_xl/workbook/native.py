@@ -23,6 +23,8 @@ from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
 from pipeline_xl.core.excel import EPOCH_1900, excel_serial
 from pipeline_xl.udfs.values import DIV0, NA, VALUE
 from pipeline_xl.workbook.dashboard_spec import (
+    HEADLINE_ID,
+    NO_FORECAST_YET,
     OMITTED,
     OPEN,
     WON,
@@ -393,4 +395,7 @@ def native_values(
     for native in layout.natives:
         if native.alias:  # a cell shown as it is elsewhere: its value
             out[native.id] = out.get(native.alias, 0.0)
+    # The headline reads PIPE_* cells: without their values (a spreadsheet without the
+    # add-in) it asks for a refresh; `pipeline_xl.workbook.cache` fills it in with them.
+    out[HEADLINE_ID] = NO_FORECAST_YET
     return out

@@ -84,3 +84,24 @@ class TestSettings:
         assert dashboard_spec.setting_label("mc_seed") == "Monte Carlo seed"
         with pytest.raises(KeyError, match="no setting"):
             dashboard_spec.setting_label("Seed")  # a synonym, not a key
+
+
+class TestHeadline:
+    """The Dashboard's sentence over the key figures: the formula's value, by its mirror."""
+
+    def test_short_ahead_and_rounding_like_excels_fixed(self):
+        assert dashboard_spec.headline_text("2026-12", 308341.4, 398400.0, 90058.6, 0.0351) == (
+            "2026-12: forecast 308,341 against a target of 398,400, short by 90,059; "
+            "chance of reaching it 4%"
+        )
+        # FIXED rounds halves away from zero (Python's format would give 2 and 9,790).
+        assert dashboard_spec.headline_text("2027-01", 2.5, 0.0, -9790.5, 0.995) == (
+            "2027-01: forecast 3 against a target of 0, ahead by 9,791; chance of reaching it 100%"
+        )
+
+    def test_without_a_target_or_before_the_engine(self):
+        assert dashboard_spec.headline_text("2017-12", 1131573.0, 0.0, "#N/A", "#N/A") == (
+            "2017-12: forecast 1,131,573; no target for this period (Targets sheet)"
+        )
+        before = dashboard_spec.headline_text("2026-12", "#NAME?", 5.0, 1.0, 0.5)
+        assert before == dashboard_spec.NO_FORECAST_YET

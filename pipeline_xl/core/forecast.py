@@ -399,6 +399,12 @@ def _default_periods(book: _Book, model: Model) -> list[Period]:
     if len(starts) and len(ends):
         first = min(first, pd.Timestamp(starts.min()).date())
         last = max(last, (pd.Timestamp(ends.max()) - pd.Timedelta(days=1)).date())
+    elif book.won_closed.size:
+        # No target: the won history of this fiscal year and the previous one.
+        year = period_of(current.start, "year", settings.fiscal_start_month)
+        earlier = year.start.replace(year=year.start.year - 1)
+        won_first = pd.Timestamp(book.won_closed.min()).date()
+        first = min(first, max(earlier, won_first))
     placed = book.landing[~np.isnat(book.landing)]
     if placed.size:
         last = max(last, pd.Timestamp(placed.max()).date())
@@ -426,7 +432,8 @@ def forecast_table(
     """One row per period and owner, the team row (owner ``""``) first in each period.
 
     Default periods run, in the workbook's granularity, from the earliest target's period
-    (or the current period if earlier) to the last period holding open deals or targets,
+    (without targets: the previous fiscal year's first period holding a win) or the
+    current period if earlier, to the last period holding open deals or targets,
     at most `MAX_PERIODS` of them (centred on the current period when cut). Columns:
     period (label), start, end, owner, won, weighted, expected, commit, best_case,
     pipeline, open_count, target, gap, source, unplaced, new_deals. ``method``:

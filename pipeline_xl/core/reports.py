@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import forecast_table, period_range
+from pipeline_xl.core.forecast import MAX_PERIODS, forecast_table, period_range
 from pipeline_xl.core.history import model_lead_times, rates_for
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
@@ -175,6 +175,19 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
     team_forecast = ctx.forecast.loc[ctx.forecast["owner"] == ""]
     unplaced = int(team_forecast["unplaced"].iloc[0]) if len(team_forecast) else 0
     notes = [_EXPECTED_NOTE, _BASELINE_NOTE]
+    shown_periods = list(dict.fromkeys(table["period"]))
+    if len(shown_periods) >= MAX_PERIODS:
+        notes.append(
+            f"At most {MAX_PERIODS} periods are shown, around the current one: "
+            f"{shown_periods[0]} to {shown_periods[-1]}."
+        )
+    team_notes = []
+    if model.targets.empty:
+        team_notes.append(
+            f"No target yet: won and forecast are shown without variance. Add rows to the "
+            f"{contract.TARGETS.sheet} sheet (Period such as 2026-03 or 2026-Q1, Owner blank "
+            "for the team, Revenue target) to compare them with a target."
+        )
     if unplaced:
         notes.append(
             f"{unplaced} open deals have neither an expected close nor enough history to "
@@ -192,7 +205,7 @@ def _variance_sheet(ctx: Context) -> ReportSheet:
         y_title=ctx.currency,
     )
     blocks = [
-        block("Team by period", team, _TEAM_COLUMNS, charts=(chart,)),
+        block("Team by period", team, _TEAM_COLUMNS, charts=(chart,), notes=team_notes),
         block(
             "By period and owner",
             by_owner,

@@ -556,7 +556,12 @@ class TestSimulate:
         model = make_model(SLIP_PROSPECTS, snapshots=SLIP_LOG, min_history=6, mc_trials=123)
         result = simulate(model, np.random.default_rng(0))
         assert (result.trials, result.slip, result.slip_source) == (123, 0.5, "history")
-        assert result.table["period"].iloc[0] == "2026-06"
+        # No target: the periods start at the first win of this fiscal year or the last
+        # (May), so a workbook without targets still shows its won history.
+        assert result.table["period"].iloc[0] == "2026-05"
+        assert model.prospects.loc[model.prospects["status"] == "won", "closed"].min() >= (
+            pd.Timestamp("2026-05-01")
+        )
 
     def test_owner_and_unplaced(self):
         model = make_model(book(), TARGETS)

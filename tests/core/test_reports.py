@@ -733,3 +733,21 @@ class TestWinOdds:
 
 def odds_title() -> str:
     return "Win odds per stage (learned)"
+
+
+def test_without_targets_the_variance_shows_won_history_and_says_what_to_add():
+    model = sample_model(300)
+    bare = dataclasses.replace(model, targets=model.targets.iloc[0:0])
+    report = build_report(bare)
+    team = block(report, "Variance", "Team by period")
+    current = bare.settings.current_period
+    periods = list(team.frame["period"])
+    # From the previous fiscal year's start, or the first win when the history is shorter.
+    first_win = bare.prospects.loc[bare.prospects["status"] == "won", "closed"].min()
+    expected = max(
+        pd.Timestamp(f"{current.start.year - 1}-01-01"), first_win.to_period("M").start_time
+    )
+    assert periods[0] == f"{expected:%Y-%m}"
+    assert current.label in periods
+    assert team.frame.loc[team.frame["period"] < current.label, "won"].sum() > 0
+    assert any(n.startswith("No target yet") for n in team.notes)

@@ -37,6 +37,7 @@ from pipeline_xl.core.variance import score
 __all__ = [
     "BACKTEST_METHODS",
     "DEFAULT_PERIODS",
+    "HISTORY_BEFORE",
     "Backtest",
     "backtest",
     "default_range",
@@ -99,10 +100,26 @@ def _won(model: Model, start: Period, count: int) -> list[float]:
     return out
 
 
+HISTORY_BEFORE = 3  # periods of closed history a scored period needs before it
+
+
 def default_range(model: Model, count: int = DEFAULT_PERIODS) -> tuple[Period, Period]:
-    """The last ``count`` periods closed before the model's as-of date, oldest first."""
-    last = model.settings.current_period.next(-1)
-    return last.next(1 - count), last
+    """The last ``count`` periods closed before the model's as-of date, oldest first.
+
+    A period is scored only once `HISTORY_BEFORE` periods have passed since the first win:
+    before that no method has anything to learn from, the mean-of-3 baseline has no three
+    periods, and a score would measure the workbook's start, not the forecast.
+    """
+    settings = model.settings
+    last = settings.current_period.next(-1)
+    first = last.next(1 - count)
+    prospects = model.prospects
+    won = prospects.loc[prospects["status"] == "won", "closed"].dropna()
+    if len(won):
+        start = settings.period_of(pd.Timestamp(won.min()).date()).next(HISTORY_BEFORE)
+        if first.start < start.start <= last.start:
+            first = start
+    return first, last
 
 
 def span(first: Period, last: Period) -> list[Period]:

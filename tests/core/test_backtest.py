@@ -234,3 +234,15 @@ def test_command_line_json(tmp_path, capsys):
     assert set(out["summary"]) == set(BACKTEST_METHODS)
     code = main(["backtest", str(export), "--to", "2027-01"])
     assert code == 2  # not over yet: refused
+
+
+@pytest.mark.skipif(
+    not (MAVEN / "sales_pipeline.csv").exists(), reason=f"no Maven export at {MAVEN}"
+)
+def test_the_default_range_waits_for_three_periods_of_history():
+    from pipeline_xl.usecases.metrics import export_model
+
+    read = export_model(MAVEN / "sales_pipeline.csv", preset="maven")
+    first, last = default_range(read.model)
+    # Maven's first win is in 2017-03: scoring starts three months later.
+    assert (first.label, last.label) == ("2017-06", "2017-11")

@@ -94,7 +94,8 @@ _ACCURACY_NOTE = (
 )
 _REQUIRED_NOTE = (
     "Required to date: the part of each activity's window (its lead time before the period) "
-    "already past; variance to date = done - required to date."
+    "already past; variance to date = done - required to date. Per week (or month): what "
+    "remains, spread over the weeks left in the window; blank once the window has passed."
 )
 _SLIP_NOTE = (
     "{trials:,} trials: each open deal is won in at most one period, with its learned "

@@ -14,7 +14,7 @@ method forecasts P from that model:
 * ``mean_3``: the mean won amount of the last three periods closed by then.
 
 The actual of P is what the whole model shows won in it. Each method is scored over the
-periods with `pipeline_xl.core.variance.score` (WAPE and bias, design notes, section 6),
+periods with `pipeline_xl.core.variance.score` (WAPE and bias, README, Definitions),
 the same scoring as the refresh's Forecast accuracy table.
 """
 

@@ -1,6 +1,6 @@
 """When open deals will be won: timing learned from history, for the calibrated forecast.
 
-The calibrated forecast of a period (design notes, section 6, "Expected period result",
+The calibrated forecast of a period (README, Definitions, "Expected period result",
 with the probability of each deal landing in the period learned rather than assumed) is
 
     won in the period + sum over open deals of amount x P(won inside the period)

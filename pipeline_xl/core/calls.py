@@ -22,8 +22,8 @@ for the same period and owner is a new row, so the table is the calls' whole his
 * **Accuracy** (`call_accuracy`), per owner over the last `ACCURACY_PERIODS` closed
   periods in which the owner made an opening commit call: A = won, F = that commit as the
   owner submitted it (the owner's own word: adjustments left out); WAPE = sum |A - F| /
-  sum A and bias = sum (F - A) / sum A (`pipeline_xl.core.variance.score`, design notes,
-  section 6), and the same for the system's baseline forecast over the same periods; the
+  sum A and bias = sum (F - A) / sum A (`pipeline_xl.core.variance.score`, README,
+  Definitions), and the same for the system's baseline forecast over the same periods; the
   hit rate is the share of those periods in which won reached the commit. A bias above
   `BIAS_TOLERANCE` reads "optimistic", below minus that "sandbagging".
 

@@ -1,6 +1,6 @@
 """Whole activity counts from a revenue gap: the scalar backward plan, exact for whole counts.
 
-The backward plan (design notes, section 6): ``deals = ceil(gap / average deal)``, then
+The backward plan (README, Definitions): ``deals = ceil(gap / average deal)``, then
 from the closing stage back to the first activity ``count_k = ceil(count_{k+1} / c_k)``.
 
 Counts are whole numbers and exact: the inputs are taken as the decimal numbers the user
@@ -144,7 +144,7 @@ def checked_rates(rates: object) -> tuple[list[float], list[object]]:
 
 
 def _deals(t: float, a: float, w: float, e: float, exact: Sequence[object]) -> int:
-    """``ceil(max(0, t - w - e) / a)``, exact for the decimal inputs (section 6)."""
+    """``ceil(max(0, t - w - e) / a)``, exact for the decimal inputs (README, Definitions)."""
     q = (t - w - e) / a
     scale = (abs(t) + abs(w) + abs(e)) / a
     if scale < _FAST_LIMIT:
@@ -184,7 +184,7 @@ def required_counts(
 ) -> tuple[int, ...]:
     """Activities needed to reach ``target``: (first activity, ..., last open stage, deals).
 
-    Backward plan of design notes section 6: ``gap = max(0, target - won_to_date -
+    Backward plan (README, Definitions): ``gap = max(0, target - won_to_date -
     expected_pipeline)``, ``deals = ceil(gap / avg_deal)``, then from the closing stage back
     ``count_k = ceil(count_{k+1} / rates[k])``, where ``rates[k]`` is the conversion of open
     stage k to the next one (the last one to Won). Inputs are taken as the decimals typed

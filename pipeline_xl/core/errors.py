@@ -1,6 +1,6 @@
 """Errors the user can fix, and the issue records that validation produces.
 
-Two tiers (design notes, section 2): `InputError` carries a message written for the
+Two tiers: `InputError` carries a message written for the
 user (sheet, Excel row, column, the bad value and what was expected; a long value
 quoted by its first 40 characters) and is shown as is; anything else is a bug, shown
 as a short generic text while the traceback goes to the log.

@@ -1,6 +1,6 @@
 """Forecasts per period and owner: won, weighted pipeline, categories and Monte Carlo ranges.
 
-Semantics (design notes, section 6, "Weighted pipeline", "Expected period result" and
+Semantics (README, Definitions, "Weighted pipeline", "Expected period result" and
 "Monte Carlo"):
 
 * Owners and the team: a row with owner ``""`` is the whole team (as in the Targets table);

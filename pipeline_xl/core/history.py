@@ -1,6 +1,6 @@
 """What closed history says about the funnel: cohort conversions, win odds, deal size, lead times.
 
-Stage conversion is counted by cohort (design notes, section 6): ``c_k`` = closed deals
+Stage conversion is counted by cohort (README, Definitions): ``c_k`` = closed deals
 that reached stage k+1 / closed deals that reached stage k, where a won deal reached every
 stage. Counting only closed deals avoids the bias of open deals whose outcome is unknown.
 ``P(win | stage k)`` is the product of the conversions from k to Won, which equals
@@ -357,7 +357,7 @@ def lead_times(
     min_history: int = 30,
     quantile: float = 0.5,
 ) -> tuple[tuple[float, ...], LeadSource]:
-    """Days from entering each open stage to closing, for won deals (``L_k``, section 6).
+    """Days from entering each open stage to closing, for won deals (``L_k``, README, Definitions).
 
     A stage's entry is its activity's first date in the Activities table for the deal
     (``prospect_id``), else (when fewer than ``min_history`` won deals have one) the

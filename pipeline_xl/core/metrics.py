@@ -1,6 +1,6 @@
 """Pipeline health metrics: win rates, deal size, cycle time, coverage, velocity, flow.
 
-Definitions follow the design notes, section 6:
+Definitions follow the README (Definitions):
 
 * win rate by count = won / (won + lost); by value = won amount / (won + lost amount);
   open deals are excluded;
@@ -95,7 +95,7 @@ def win_rates(
     owner: str | None = None,
     period: Period | None = None,
 ) -> tuple[float, float]:
-    """Win rate by count and by value over closed deals (section 6); open deals excluded.
+    """Win rate by count and by value over closed deals (README, Definitions); open deals excluded.
 
     By count = won / (won + lost); by value = won amount / (won + lost amount), blank
     amounts left out. NaN when there is no closed deal (or no closed amount).
@@ -176,7 +176,7 @@ def open_pipeline(
 
 
 def coverage(open_amount_in_period: float, target: float, won: float) -> float:
-    """Pipeline coverage = open amount in the period / (target - won) (section 6).
+    """Pipeline coverage = open amount in the period / (target - won) (README, Definitions).
 
     Once the target is reached (``won >= target``) nothing more is needed, so any
     pipeline covers the rest infinitely: the result is ``inf``. NaN when the target is
@@ -191,7 +191,7 @@ def coverage(open_amount_in_period: float, target: float, won: float) -> float:
 
 
 def velocity(open_count: float, avg_deal: float, win_rate: float, cycle_days: float) -> float:
-    """Sales velocity = open deals x average deal x win rate / cycle length (section 6).
+    """Sales velocity = open deals x average deal x win rate / cycle length (README, Definitions).
 
     Money per day that the pipeline is expected to turn into won business. NaN when the
     cycle length is not positive or any input is NaN.
@@ -411,7 +411,7 @@ def stage_flow(model: Model, window_days: int = 90, owner: str | None = "") -> p
     * ``throughput`` = exited per day of the window;
     * ``avg_days_in_stage``: mean days from entry to exit of the deals that exited in
       the window;
-    * ``littles_law_wip`` = throughput x avg_days_in_stage (section 6) and
+    * ``littles_law_wip`` = throughput x avg_days_in_stage (README, Definitions) and
       ``littles_law_ratio`` = wip / littles_law_wip: near 1 the stage is in steady flow,
       above 1 deals pile up, below 1 it drains;
     * ``bottleneck``: True on the stage with the lowest ``flow_ratio`` (ties: more WIP,

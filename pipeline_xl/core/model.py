@@ -208,7 +208,7 @@ def default_stages() -> Stages:
     """A five-step process: Call -> Meeting -> Offer -> Negotiation -> Won.
 
     Conversions multiply to the stage probabilities: P(win | stage k) is the product of
-    the conversions from k to Won (design notes, section 6).
+    the conversions from k to Won (README, Definitions).
     """
     return Stages(
         (

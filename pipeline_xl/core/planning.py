@@ -1,6 +1,6 @@
 """Backward planning: from a revenue target to countable activities, and when to do them.
 
-The backward plan (design notes, section 6): ``gap = max(0, target - won - weighted
+The backward plan (README, Definitions): ``gap = max(0, target - won - weighted
 pipeline)``, ``deals = ceil(gap / average deal)``, then from the closing stage back to the
 first activity ``count_k = ceil(count_{k+1} / c_k)``. Activities for stage k happen about
 ``L_k`` days (median days from stage k to close) before the deals land, so the dated plan
@@ -114,7 +114,7 @@ class PlanLevel:
 
 @dataclass(frozen=True, slots=True)
 class BackwardPlan:
-    """The backward plan of one owner ("" = team) for one period (section 6).
+    """The backward plan of one owner ("" = team) for one period (README, Definitions).
 
     ``levels`` runs from the first activity to the deals; ``gap`` is ``max(0, target - won
     - expected_pipeline)``; ``source`` says where the conversions came from.
@@ -188,8 +188,8 @@ def backward_plan(
     expected pipeline from `period_forecast` of ``method``: the open deals only (for the
     calibrated method, their learned odds). The new-deal line is left out on purpose: the
     deals not yet created are what the plan's activities are for, so counting them as
-    already expected would plan no work exactly when the usual work is needed. Section 6
-    of the design notes.
+    already expected would plan no work exactly when the usual work is needed (README,
+    Definitions).
 
     Raises:
         InputError: no target for the period and owner, no average deal size, or a
@@ -399,7 +399,7 @@ def dated_plan(
     """When the activities of the backward plan must happen, per week or month.
 
     Activities for open stage k fall in ``[period.start - L_k, period.end - L_k)`` so the
-    deals land in the period (section 6; ``L_k`` from `lead_times`, median, whole days
+    deals land in the period (README, Definitions; ``L_k`` from `lead_times`, median, whole days
     rounded up). ``count_k`` is spread uniformly over the window's days and allocated to
     buckets (Monday-based ISO weeks or months) by the largest-remainder method, so bucket
     counts are whole and add up to ``count_k``. The part of the window before ``as_of`` is

@@ -1,6 +1,6 @@
 """The Pipeline flow sheet: inflow, flow per stage, movement, headline metrics, win odds.
 
-Definitions (design notes, section 6): Little's law for a stage, win rate, coverage and
+Definitions (README, Definitions): Little's law for a stage, win rate, coverage and
 sales velocity (`pipeline_xl.core.metrics`), stage conversion by cohort and P(win | stage)
 (`pipeline_xl.core.history`). Every learned rate is shown with the counts behind it:
 the closed deals that reached the stage and how many of them were won, and for an owner

@@ -6,8 +6,8 @@ Every sheet reads one state of the pipeline: the model as it stood on its as-of 
 that is a view of the past, and every sheet's subtitle says "As it stood on ...".
 
 1. **Variance**: expected result (the calibrated forecast, `pipeline_xl.core.forecast`)
-   against target and against the baseline forecast per period and owner (design notes,
-   section 6, "Variance" and "Forecast accuracy"), then the forecast calls against it
+   against target and against the baseline forecast per period and owner (README,
+   Definitions, "Variance" and "Forecast accuracy"), then the forecast calls against it
    (`pipeline_xl.core.report_calls`);
 2. **Activity plan**: the backward plan's activities against the Activities table for the
    current and the next period, and the dated plan still to do ("Backward plan");
@@ -76,7 +76,7 @@ __all__ = [
 FORECAST_PERIODS = 6  # the current period and the next five
 _FREQ_TEXT: dict[str, tuple[str, str]] = {"week": ("Weekly", "week"), "month": ("Monthly", "month")}
 
-# Notes under the blocks: the definitions of design notes, section 6, in the user's words.
+# Notes under the blocks: the definitions of README, Definitions, in the user's words.
 _EXPECTED_NOTE = (
     "Expected = won + weighted pipeline (each open deal's amount x its learned probability of "
     "being won inside the period) + new deals (revenue from deals not created yet, learned "

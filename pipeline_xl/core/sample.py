@@ -14,7 +14,7 @@ How the history is simulated (every step vectorised over deals):
   sees a pipeline in steady state.
 * The company records opportunities, not raw leads: its Stages table (`SAMPLE_STAGES`)
   converts 70% of Leads, 75% of Qualified deals, 80% of Proposals and 85% of
-  Negotiations (so P(win | Lead) is about 36%, design notes, section 6). Every deal
+  Negotiations (so P(win | Lead) is about 36%, README, Definitions). Every deal
   starts at the first open stage; at each stage it converts with its rep's rate
   (scattered around the table on the logit scale, so rates learned from history differ a
   bit from the table) or is lost.

@@ -55,7 +55,7 @@ the stage name; status comes from a Status column or from the name (Won, Closed 
 Gagné, Signed, Signé -> won; Lost, Closed lost, Perdu -> lost). Rates on a 0-100 scale
 are divided by 100 (warning); rates outside 0-1 and negative days are dropped (warning).
 A missing probability is c_k x p_(k+1) and a missing conversion p_k / p_(k+1), with
-p_Won = 1 (design notes, section 6: P(win | stage k) is the product of the conversions
+p_Won = 1 (README, Definitions: P(win | stage k) is the product of the conversions
 from k to Won). Open stages keep their table order; Won and Lost follow.
 
 Targets (required Period, Target): unreadable period, missing/unreadable or negative

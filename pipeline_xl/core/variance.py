@@ -1,6 +1,6 @@
 """Quality control of the sales line: actual and forecast against target, activity against plan.
 
-Definitions (design notes, section 6):
+Definitions (README, Definitions):
 
 * Variance = actual - target (or - forecast); for revenue a positive variance is
   favourable ("F"), a negative one unfavourable ("U"). For a period still running,
@@ -227,7 +227,7 @@ def variance_table(
 
 
 def score(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> tuple[float, float]:
-    """Forecast accuracy (section 6): WAPE = sum |A - F| / sum A, bias = sum (F - A) / sum A.
+    """Forecast accuracy: WAPE = sum |A - F| / sum A, bias = sum (F - A) / sum A.
 
     Both NaN when the actual total is zero. The refresh's Forecast accuracy table and the
     backtest score with this one function.

@@ -1,7 +1,7 @@
 """Edit a workbook package (the .xlsx/.xlsm zip) part by part, keeping everything else.
 
 Loading a user's workbook into a spreadsheet library and saving it drops shapes bound to
-macros, sparklines, custom XML parts and more (design notes, section 4). `Package` keeps
+macros, sparklines, custom XML parts and more. `Package` keeps
 every part's bytes as found and writes untouched parts back byte for byte (with their
 zip compression type), so only the parts a refresh must change are rewritten:
 

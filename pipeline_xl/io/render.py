@@ -4,7 +4,7 @@ The headless writer adds these parts to the user's package (``package.py``); not
 touches files. Cells go where `report_model.sheet_cells` puts them (the layout of
 `report_model.place`), so every writer produces the same cells at the same addresses.
 
-Safety (design notes, section 5): every text is an inline string (``t="inlineStr"``),
+Safety: every text is an inline string (``t="inlineStr"``),
 never a formula, whatever it starts with; text that Excel would read as a formula when
 edited (``= + - @``) gets the quote-prefix style. Characters XML cannot carry are written
 with Excel's ``_xHHHH_`` escape (and a literal ``_xHHHH_`` in the text is protected by

@@ -13,9 +13,9 @@ reference or a quoted sheet name is spelt the same wherever it is written.
   shows exactly the original text. `xml_clean` only drops what XML cannot hold (for
   chart labels and names, where Excel does not decode escapes).
 * Cells (`text_cell_xml`, `number_cell_xml`, `bool_cell_xml`, `empty_cell_xml`): text
-  is always an inline string (``t="inlineStr"``), never a formula (design notes,
-  section 5), with ``xml:space="preserve"`` when it starts or ends with white space
-  (or always, when the writer asks);
+  is always an inline string (``t="inlineStr"``), never a formula, with
+  ``xml:space="preserve"`` when it starts or ends with white space (or always, when the
+  writer asks);
   numbers are written in their shortest round-trip form (`number_text`), whole numbers
   without a decimal point; style 0 (the default) writes no ``s`` attribute.
 * References: 1-based rows and columns, ``A``..``XFD`` (`column_letter`,

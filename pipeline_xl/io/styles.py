@@ -1,10 +1,10 @@
 """Cell styles for report sheets, appended to a workbook's existing ``xl/styles.xml``.
 
-A headless refresh adds sheets to the user's package without rewriting it (design notes,
-section 4), so the styles part is edited as text: every existing byte stays where it was
-(namespace prefixes, ``mc:Ignorable``, ``x14ac`` attributes, ``extLst``, comments), new
-fonts, fills, borders, number formats and cell formats (``xf``) are inserted at the END of
-their lists, and only the ``count`` attributes of the lists that grew change. Existing
+A headless refresh adds sheets to the user's package without rewriting it, so the styles
+part is edited as text: every existing byte stays where it was (namespace prefixes,
+``mc:Ignorable``, ``x14ac`` attributes, ``extLst``, comments), new fonts, fills, borders,
+number formats and cell formats (``xf``) are inserted at the END of their lists, and only
+the ``count`` attributes of the lists that grew change. Existing
 indices are therefore never renumbered, and cells of the user's sheets keep their looks.
 
 A style that is already there, identical element for element (attribute order aside), is
@@ -358,7 +358,7 @@ class StyleBook:
             role: what the cell is (see `StyleRole`).
             currency: currency code for ``amount`` (e.g. ``EUR`` -> ``#,##0 "€"``).
             quoted: add Excel's quote prefix, so that editing a text such as ``=x`` in
-                Excel keeps it text (design notes, section 5).
+                Excel keeps it text.
             numeric: for ``header``: right-aligned, over a column of numbers.
 
         """

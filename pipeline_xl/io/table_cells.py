@@ -1,6 +1,6 @@
 """The cells of a table's rewritten rows: values to cell XML, in the column's style.
 
-`CellWriter` writes one value the way `tables` promises (design notes, section 5):
+`CellWriter` writes one value the way `tables` promises:
 text as an inline string, never a formula, with a quote-prefix copy of the column's
 style when it starts with ``= + - @``, and never longer than the 32,767 characters an
 Excel cell holds (`excel.TEXT_LIMIT`; the import reports the cells it cut); booleans as

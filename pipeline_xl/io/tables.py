@@ -6,7 +6,7 @@ follow the new row count, and so do data validations and conditional formats tha
 covered exactly the old data rows of a column. Cells of the sheet outside the table's
 columns are kept, in every row.
 
-Cells are written the safe way (design notes, section 5): text as inline strings, never
+Cells are written the safe way: text as inline strings, never
 a formula, with a quote-prefix copy of the column's style when it starts with
 ``= + - @`` (so editing it in Excel keeps it text); dates as serial numbers with the
 column's date style; numbers as numbers. A column's style is the one of its first data

@@ -1,6 +1,6 @@
 """The zip-bomb guard: a workbook package is checked before any reader inflates it.
 
-A 1 MB workbook can hold a part that expands to gigabytes (design notes, section 5), and
+A 1 MB workbook can hold a part that expands to gigabytes, and
 a zip's directory can declare sizes that its parts do not keep to. `check_zip` therefore
 refuses a package in two steps, both before python-calamine or the package editor read
 a part:

@@ -10,7 +10,7 @@ Dashboard cells are identified by an id such as ``won.month`` or ``required.0.qu
 (see `dashboard_layout`). A ``cached`` mapping handed to the builder uses these ids; each
 formula is written with that value so the file shows numbers before any recalculation.
 
-The Dashboard holds two backward plans side by side (design notes, section 6: deals =
+The Dashboard holds two backward plans side by side (README, Definitions: deals =
 ceil(gap / average deal), each earlier activity = ceil(next count / its conversion)):
 
 * the Python engine's, ``PIPE_REQUIRED`` (rates and deal size learned from history);

@@ -6,7 +6,7 @@ stored as no value (NaN) or ``#NUM!`` (infinity). An array formula without a val
 stores 0, which Excel and LibreOffice replace when they calculate.
 
 In an xlwings Lite workbook the PIPE_* calls are stored as ``_xldudf_PIPE_...``: that is
-how a file holds a call to an Office add-in's custom function (design notes, section 3).
+how a file holds a call to an Office add-in's custom function.
 """
 
 from __future__ import annotations

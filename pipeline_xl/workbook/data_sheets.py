@@ -7,7 +7,7 @@ widest value (`pipeline_xl.core.display.column_width`, the rule every writer use
 
 Cells keep their type: text is always written as text, never as a formula, whatever it
 starts with, and text starting with ``= + - @`` gets a quote-prefix style so editing the
-cell in Excel keeps it text (design notes, section 5); numbers, dates and booleans are
+cell in Excel keeps it text; numbers, dates and booleans are
 written as such, a value of any other type as its text. Blank cells of a column with an
 input fill are written blank with that fill, so values typed later look right. Settings
 values take the format of their setting (a date, a whole number, a percentage) row by

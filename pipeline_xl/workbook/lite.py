@@ -3,7 +3,7 @@
 `build_lite_workbook` makes the same workbook as the classic builder, without VBA,
 buttons or the xlwings.conf sheet (`pipeline_xl.workbook.builder.workbook_bytes`), then,
 as the last step, adds the parts that make Excel load the xlwings Lite add-in with this
-workbook's code (design notes, section 3):
+workbook's code:
 
 * ``xl/webextensions/webextension1.xml``, as Excel writes it for a workbook whose cells
   call the add-in's functions: the add-in reference (xlwings Lite's Office store id); four

@@ -34,7 +34,7 @@ maven       Maven Analytics CRM Sales Opportunities (sales_pipeline.csv): ID <-
             Stage <- deal_stage, Created <- engage_date, Closed <- close_date, Amount <-
             close_value. With products.csv beside the export, open deals (no close_value)
             and lost deals (close_value 0) are priced at the product's sales_price, so
-            the value win rate counts them (design notes, section 6: win rate by value =
+            the value win rate counts them (README, Definitions: win rate by value =
             won amount / (won + lost amount)); product names match by `contract.norm_key`
             ("GTXPro" = "GTX Pro").
 ==========  =============================================================================

@@ -75,8 +75,8 @@ def derive_rates(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Fill missing open-stage probabilities and conversions from each other.
 
-    P(win | stage k) is the product of the conversions from k to Won (design notes,
-    section 6), so p_k = c_k x p_(k+1) and c_k = p_k / p_(k+1), with p_Won = 1.
+    P(win | stage k) is the product of the conversions from k to Won (README,
+    Definitions), so p_k = c_k x p_(k+1) and c_k = p_k / p_(k+1), with p_Won = 1.
     """
     prob, conv = probability.copy(), conversion.copy()
     n = len(prob)

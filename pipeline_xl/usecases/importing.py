@@ -56,6 +56,7 @@ from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
 from pipeline_xl.io.settings import write_settings
 from pipeline_xl.io.sheetxml import column_letter
 from pipeline_xl.io.tables import find_table, replace_table_rows
+from pipeline_xl.usecases.dashboard import refresh_dashboard
 from pipeline_xl.usecases.progress import SILENT, Progress
 
 __all__ = [
@@ -263,7 +264,6 @@ def _write(
             sheet=PROSPECTS.sheet,
             expected="a workbook made by pipeline-xl new",
         ) from err
-    package.recalculate_on_load()  # the Dashboard's cached values were for the old rows
     if values:
         try:
             write_settings(package, settings_rows or [], values)
@@ -274,7 +274,31 @@ def _write(
                 sheet=SETTINGS_TABLE.sheet,
                 expected="a workbook made by pipeline-xl new",
             ) from err
+    _fresh_dashboard(package, workbook.name)
     return atomic_write(workbook, package.to_bytes(), backup=True)
+
+
+def _fresh_dashboard(package: Package, name: str) -> None:
+    """The Dashboard's cached values for the imported rows, as of the last refresh.
+
+    Excel then shows correct figures on open without a forced recalculation, which
+    would turn every PIPE_* cell into #NAME? until the functions are there. A workbook
+    without the last refresh's date (an older version) or whose tables cannot be
+    computed asks Excel to recalculate on open instead.
+    """
+    raw = read_workbook(package.to_bytes(), name=name)
+    day = raw.last_refresh
+    try:
+        settings = raw.validate(as_of=day).settings if day is not None else None
+    except InputError:
+        settings = None
+    if day is None or settings is None:
+        package.recalculate_on_load()
+        return
+    refresh_dashboard(
+        package, raw, as_of=day, currency=settings.currency,
+        fiscal_start=settings.fiscal_start_month,
+    )  # fmt: skip
 
 
 def _cell_lines(incoming: crm.Incoming, plan: crm.UpsertPlan, data: bytes, name: str) -> list[str]:

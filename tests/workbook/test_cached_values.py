@@ -26,6 +26,7 @@ from pipeline_xl.core.cells import EXCEL_ERRORS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.io import libreoffice
 from pipeline_xl.io.package import Package
+from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.udfs import functions
 from pipeline_xl.usecases.importing import import_export
 from pipeline_xl.usecases.new import new_workbook
@@ -248,20 +249,37 @@ class TestCalculationSettings:
         assert calc is not None
         assert dict(calc.attrib) == CALC_PR
 
-    def test_an_import_asks_excel_to_recalculate(self, books, tmp_path):
-        # New rows make the Dashboard's cached values stale: Excel must recompute them.
+    def test_an_import_writes_the_dashboards_values_instead_of_forcing_a_recalculation(
+        self, books, tmp_path
+    ):
+        # New rows make the Dashboard's cached values stale: the import computes them again
+        # (a forced recalculation on open would show #NAME? until the functions load).
         path = tmp_path / "imported.xlsm"
         path.write_bytes(books["empty"].read_bytes())
         export = tmp_path / "deals.csv"
         with export.open("w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerows(
                 [["ID", "Name", "Owner", "Stage", "Amount", "Expected close", "Created"],
-                 ["D1", "Deal", "Ann", "Lead", "1000", "2026-12-15", "2026-10-01"]]
+                 ["D1", "Deal", "Ann", "Lead", "1000", "2026-03-20", "2026-02-01"]]
             )  # fmt: skip
+
+        def figures() -> list[list[object]]:
+            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Dashboard")
+            return [r[1:3] for r in rows.to_python()[8:22]]  # key figures, B and C
+
+        before = figures()
         assert import_export(export, path).written
         calc = xp.open_book(path).workbook.find("m:calcPr", xp.NS)
         assert calc is not None
-        assert dict(calc.attrib) == {**CALC_PR, "fullCalcOnLoad": "1"}
+        assert dict(calc.attrib) == CALC_PR
+        after = figures()
+        assert after != before  # the new open deal counts (stale deals, pipeline, ...)
+        # What a refresh would write for the same rows and date, cell for cell.
+        fresh = tmp_path / "fresh.xlsm"
+        fresh.write_bytes(path.read_bytes())
+        refresh_file(fresh, as_of=read_workbook(path).last_refresh, backup=False)
+        rows = CalamineWorkbook.from_path(str(fresh)).get_sheet_by_name("Dashboard")
+        assert [r[1:3] for r in rows.to_python()[8:22]] == after
 
     def test_the_full_calculation_flag_is_set_once_and_only_on_calc_pr(self, books):
         package = Package(books["empty"].read_bytes())

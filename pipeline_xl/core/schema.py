@@ -84,6 +84,7 @@ for settings given as a mapping.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 
@@ -118,7 +119,16 @@ from pipeline_xl.core.validation.tables import (
     validate_targets,
 )
 
-__all__ = ["ISSUE_COLUMNS", "RawTable", "match_headers", "validate", "validate_stages"]
+__all__ = [
+    "ISSUE_COLUMNS",
+    "RawTable",
+    "match_headers",
+    "validate",
+    "validate_stages",
+    "without_targets",
+]
+
+_OWNER_UNIFIED = "owner spelling unified"  # the start of `unify`'s warning on owner cells
 
 
 def _sheet(
@@ -228,4 +238,26 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
         ),
         settings=clean_settings,
         issues=issues.frame(),
+    )
+
+
+def without_targets(model: Model) -> Model | None:
+    """The model `validate` gives for the same tables without the Targets table, or None.
+
+    The Targets table touches the other tables only through the owners' spellings (their
+    most common spelling is counted over every table). When no owner cell needed
+    unifying, no name has two spellings, so leaving the Targets table out changes no
+    other cell: the model is this one with empty targets and without the Targets
+    issues. Otherwise None (validate again to know).
+    """
+    issues = model.issues
+    if len(issues):
+        problems = issues["problem"].astype(str)
+        if bool(problems.str.startswith(_OWNER_UNIFIED).any()):
+            return None
+        issues = issues.loc[issues["sheet"] != TARGETS.sheet].reset_index(drop=True)
+    return dataclasses.replace(
+        model,
+        targets=targets_frame([], model.settings.fiscal_start_month),
+        issues=issues,
     )

@@ -3,12 +3,21 @@
 A table is passed whole with its header row (``tblProspects[#All]``) and arrives as
 nested lists. Tables are validated strictly: any row that validation would leave out
 becomes an error in the cell, because a budget model must not silently lose a deal. A
-validated model is kept in a small least-recently-used cache keyed on the table
-contents, so a sheet with hundreds of PIPE_* cells over the same table validates it once.
+validated model is kept in a small least-recently-used cache keyed on the exact table
+contents, so a sheet with hundreds of PIPE_* cells over the same tables validates them
+once; a table whose validation fails is remembered with its error too.
+
+A cached call touches every cell once: the rows are frozen into tuples and hashed (the
+floor for a cache keyed on contents), the header row is matched and an optional table
+is recognised as blank from its first filled cell. Rows that are already `FrozenRows`
+(the builder and the headless refresh call every Dashboard function on the same
+tables) are neither copied nor hashed again, and `remember_model` hands the cache a
+model its caller validated already, so the work happens once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -24,9 +33,18 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
 from pipeline_xl.core.raw import settings_pairs
 from pipeline_xl.core.schema import match_headers, validate, validate_stages
-from pipeline_xl.udfs.args import flatten, is_blank
+from pipeline_xl.udfs.args import is_blank
 
-__all__ = ["CACHE_SIZE", "as_rows", "frame_rows", "model_of", "stages_of"]
+__all__ = [
+    "CACHE_SIZE",
+    "FrozenRows",
+    "as_rows",
+    "frame_rows",
+    "freeze_rows",
+    "model_of",
+    "remember_model",
+    "stages_of",
+]
 
 log = logging.getLogger("pipeline_xl.udfs")
 
@@ -35,23 +53,45 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def as_rows(value: object, argument: str) -> list[list[object]]:
-    """A range as rows of cells (a single row or cell becomes one row)."""
+Rows = Sequence[Sequence[object]]
+
+
+class FrozenRows(tuple[tuple[object, ...], ...]):
+    """Rows of a table that cannot change (tuples of cell values), hashed once.
+
+    Cells are the immutable values Excel hands over (numbers, text, dates, booleans,
+    None), so equal contents give equal rows and the hash can be kept.
+    """
+
+    def __hash__(self) -> int:
+        """The hash of the rows, computed on first use."""
+        known: int | None = self.__dict__.get("hash")
+        if known is None:
+            known = super().__hash__()
+            self.__dict__["hash"] = known
+        return known
+
+
+def freeze_rows(rows: Rows) -> FrozenRows:
+    """``rows`` as `FrozenRows` (returned as they are when they already are)."""
+    if isinstance(rows, FrozenRows):
+        return rows
+    return FrozenRows(map(tuple, rows))
+
+
+def as_rows(value: object, argument: str) -> Rows:
+    """A range as rows of cells (a single row or cell becomes one row); rows are not copied."""
     if isinstance(value, list | tuple):
         # Excel passes rectangular ranges: the first row tells whether rows are nested.
         if value and isinstance(value[0], list | tuple):
-            return [r if isinstance(r, list) else list(r) for r in value]
+            return value
         return [list(value)]
     if value is None:
         raise InputError(f"{argument}: the range is empty")
     return [[value]]
 
 
-def _freeze(rows: list[list[object]]) -> tuple[tuple[object, ...], ...]:
-    return tuple(map(tuple, rows))
-
-
-def _with_header(value: object, argument: str) -> list[list[object]]:
+def _with_header(value: object, argument: str) -> Rows:
     rows = as_rows(value, argument)
     table = contract.table(argument)
     found = match_headers([("" if c is None else str(c)) for c in rows[0]], table)
@@ -63,7 +103,7 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
     return rows
 
 
-def _latest_date(rows: Sequence[Sequence[object]]) -> date:
+def _latest_date(rows: Rows) -> date:
     """The default as-of date of a table: its latest Created or Closed date.
 
     Only dates of things that happened count: a Last activity typed in the future (a
@@ -91,7 +131,7 @@ def _latest_date(rows: Sequence[Sequence[object]]) -> date:
     )
 
 
-def _settings_as_of(rows: list[list[object]] | None) -> bool:
+def _settings_as_of(rows: Rows | None) -> bool:
     """Whether a Settings table gives an as-of date."""
     for label, value in settings_pairs(rows).items():
         found = contract.setting_named(label)
@@ -114,24 +154,38 @@ def _refuse_errors(issues: pd.DataFrame) -> None:
 
 
 class _Cache:
-    """Least-recently-used models keyed on the exact table contents (thread-safe)."""
+    """Least-recently-used models keyed on the exact table contents (thread-safe).
+
+    A build that raises `InputError` is remembered too: the same tables give the same
+    error without being validated again.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[object, Model] = OrderedDict()
+        self._items: OrderedDict[object, Model | InputError] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: object, build: Callable[[], Model]) -> Model:
         with self._lock:
-            if key in self._items:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
-        model = build()
+        if found is None:
+            try:
+                found = build()
+            except InputError as err:
+                found = err
+            self.put(key, found)
+        if isinstance(found, InputError):
+            raise copy.copy(found)
+        return found
+
+    def put(self, key: object, value: Model | InputError) -> None:
         with self._lock:
-            self._items[key] = model
+            self._items[key] = value
+            self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return model
 
     def clear(self) -> None:
         with self._lock:
@@ -141,8 +195,23 @@ class _Cache:
 _models = _Cache(CACHE_SIZE)
 
 
-def _optional_table(value: object, argument: str) -> list[list[object]] | None:
-    return None if _blank_range(value) else _with_header(value, argument)
+def _optional_table(value: object, argument: str) -> FrozenRows | None:
+    return None if _blank_range(value) else freeze_rows(_with_header(value, argument))
+
+
+_TABLE_ARGUMENTS = ("stages", "targets", "activities", "snapshots", "settings")
+
+
+def _request(
+    prospects: object, others: Sequence[object], as_of: date | None
+) -> tuple[object, FrozenRows, dict[str, FrozenRows | None]]:
+    """The cache key of a call and its tables, frozen: every cell touched once."""
+    p_rows = freeze_rows(_with_header(prospects, "prospects"))
+    tables = {
+        name: _optional_table(value, name)
+        for name, value in zip(_TABLE_ARGUMENTS, others, strict=True)
+    }
+    return (as_of, p_rows, *tables.values()), p_rows, tables
 
 
 def model_of(
@@ -162,18 +231,9 @@ def model_of(
     on the arguments alone. The Settings table also gives the fiscal year, the Monte Carlo
     trials and seed and the other settings; without it the defaults apply.
     """
-    p_rows = _with_header(prospects, "prospects")
-    tables = {
-        name: _optional_table(value, name)
-        for name, value in (
-            ("stages", stages),
-            ("targets", targets),
-            ("activities", activities),
-            ("snapshots", snapshots),
-            ("settings", settings),
-        )
-    }
-    key = (as_of, _freeze(p_rows), *(t and _freeze(t) for t in tables.values()))
+    key, p_rows, tables = _request(
+        prospects, (stages, targets, activities, snapshots, settings), as_of
+    )
 
     def build() -> Model:
         given = tables["settings"]
@@ -195,8 +255,35 @@ def model_of(
     return _models.get(key, build)
 
 
+def remember_model(
+    model: Model,
+    prospects: object,
+    stages: object = None,
+    targets: object = None,
+    activities: object = None,
+    snapshots: object = None,
+    settings: object = None,
+    *,
+    as_of: date | None = None,
+) -> None:
+    """Let `model_of` answer these arguments with ``model``, validated by the caller.
+
+    ``model`` must be what `model_of` would build from the same arguments: the tables
+    validated with ``as_of`` and no row left out (a model with an error issue is not
+    remembered, so `model_of` reports the error itself).
+    """
+    issues = model.issues
+    if len(issues) and bool((issues["severity"] == "error").any()):
+        return
+    key, _, _ = _request(prospects, (stages, targets, activities, snapshots, settings), as_of)
+    _models.put(key, model)
+
+
 def _blank_range(value: object) -> bool:
-    return all(is_blank(v) for v in flatten(value))
+    """Whether every cell of a range is blank (stops at the first filled cell)."""
+    if isinstance(value, list | tuple):
+        return all(map(_blank_range, value))
+    return is_blank(value)
 
 
 def stages_of(value: object) -> Stages:

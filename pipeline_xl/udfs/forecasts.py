@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ import xlwings as xw
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import period_forecast, simulate
 from pipeline_xl.core.metrics import coverage
-from pipeline_xl.core.model import Model
+from pipeline_xl.core.model import DerivedBy, Model
 from pipeline_xl.core.periods import Period, period_of
 from pipeline_xl.udfs.args import MAX_COUNT, as_count, as_rate, as_text, is_blank
 from pipeline_xl.udfs.common import (
@@ -57,6 +57,36 @@ def _slip(value: object) -> float | None:
     return None if is_blank(value) else as_rate(value, "slip")
 
 
+def _in_kind(model: Model, kind: Literal["month", "quarter"]) -> Model:
+    """The model with periods of ``kind`` (itself when it has them already)."""
+    if model.settings.granularity == kind:
+        return model
+    settings = dataclasses.replace(model.settings, granularity=kind)
+    return dataclasses.replace(model, settings=settings)
+
+
+_IN_KIND: DerivedBy[Literal["month", "quarter"], Model] = DerivedBy(_in_kind)
+"""The model with periods of a granularity, once per model and granularity (its learned
+values are then computed once too)."""
+
+
+def _simulate_row(model: Model, key: tuple[Period, str, int, int, float | None]) -> pd.Series:
+    period, owner, trials, seed, slip = key
+    kind: Literal["month", "quarter"] = "quarter" if period.kind == "quarter" else "month"
+    result = simulate(
+        _IN_KIND.of(model, kind), np.random.default_rng(seed),
+        trials=trials, periods=[period], owner=owner, slip=slip,
+    )  # fmt: skip
+    return result.table.iloc[0]
+
+
+_SIMULATED: DerivedBy[tuple[Period, str, int, int, float | None], pd.Series] = DerivedBy(
+    _simulate_row
+)
+"""One period's seeded Monte Carlo row, once per model and arguments: the same seed gives
+the same numbers, so P10, P50 and P90 cells of one period share one run."""
+
+
 def _simulated(
     model: Model, period: Period, owner: str, trials: int, seed: int, slip: float | None
 ) -> pd.Series:
@@ -64,12 +94,7 @@ def _simulated(
     fiscal = model.settings.fiscal_start_month
     if period.kind == "year" or period != period_of(period.start, period.kind, fiscal):
         raise InputError("period: Monte Carlo needs a month or a quarter")
-    settings = dataclasses.replace(model.settings, granularity=period.kind)
-    result = simulate(
-        dataclasses.replace(model, settings=settings), np.random.default_rng(seed),
-        trials=trials, periods=[period], owner=owner, slip=slip,
-    )  # fmt: skip
-    return result.table.iloc[0]
+    return _SIMULATED.of(model, (period, owner, trials, seed, slip))
 
 
 def _trials(model: Model, value: object) -> int:

@@ -6,6 +6,12 @@ cell, ``datetime`` for a date, ``float`` for a number), a one-column range as a 
 single cells as their value. What comes back is stored with the formula, so the file shows
 the engine's numbers before any recalculation.
 
+The tables are handed over as `FrozenRows` (immutable rows, hashed once), the same
+objects to every function, so the worksheet functions' model cache finds the validated
+model without touching a cell again; a caller that validated the tables already hands
+that model over (``model``), and the tables are then not validated here at all
+(`pipeline_xl.udfs.convert.remember_model`).
+
 A function that raises `InputError` gives the text its cell shows in Excel, ``PIPE_X:
 message``. Any other exception propagates: a workbook whose cached values silently went
 missing would show blanks where the engine failed, so such a build fails instead. A NaN
@@ -30,8 +36,12 @@ import pandas as pd
 from pipeline_xl.core import contract
 from pipeline_xl.core.cells import parse_number
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import serial_date
+from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import period_of
+from pipeline_xl.core.schema import without_targets
 from pipeline_xl.udfs import functions
+from pipeline_xl.udfs.convert import FrozenRows, freeze_rows, model_of, remember_model
 from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
 from pipeline_xl.workbook.native import native_values
 
@@ -42,6 +52,7 @@ __all__ = [
     "dashboard_values",
     "engine_values",
     "excel_rows",
+    "function_rows",
 ]
 
 CachedValue = float | str
@@ -75,6 +86,11 @@ def excel_rows(frame: pd.DataFrame) -> list[list[object]]:
     return rows
 
 
+def function_rows(tables: Mapping[str, pd.DataFrame]) -> dict[str, FrozenRows]:
+    """Each table as the worksheet functions receive it (`excel_rows`), frozen once."""
+    return {sheet: freeze_rows(excel_rows(frame)) for sheet, frame in tables.items()}
+
+
 def _plain(ref: str) -> str:
     return ref.replace("$", "")
 
@@ -87,9 +103,7 @@ def _range_cells(ref: str) -> list[str]:
     return [f"{m1[1]}{r}" for r in range(int(m1[2]), int(m2[2]) + 1)]
 
 
-def _argument(
-    arg: Arg, tables: Mapping[str, list[list[object]]], cells: Mapping[str, object]
-) -> object:
+def _argument(arg: Arg, tables: Mapping[str, FrozenRows], cells: Mapping[str, object]) -> object:
     if arg.kind == "table":
         return tables.get(contract.table(arg.ref).sheet)  # a table left out: an empty argument
     if arg.kind == "text":
@@ -137,6 +151,7 @@ def engine_values(
     cells: Mapping[str, object],
     *,
     functions: Mapping[str, PipeFunction] = PIPE_FUNCTIONS,
+    rows: Mapping[str, FrozenRows] | None = None,
 ) -> dict[str, CachedValue]:
     """Cached values for the PIPE_* cells of ``layout``, keyed by cell id.
 
@@ -146,12 +161,14 @@ def engine_values(
         cells: values of the other Dashboard cells the formulas read, by plain address
             (``"B6"``, ``"B7"``, ``"A29"``, ``"H10"`` ...); blank cells may be left out.
         functions: the worksheet functions by name (tests hand in their own).
+        rows: the tables as the functions receive them, when the caller has them
+            (default: `function_rows` of ``tables``).
 
     Raises:
         KeyError: a cell calls a function that ``functions`` lacks.
 
     """
-    rows = {sheet: excel_rows(frame) for sheet, frame in tables.items()}
+    rows = function_rows(tables) if rows is None else rows
     out: dict[str, CachedValue] = {}
     for cell in layout.pipes:
         function = functions[cell.function]
@@ -174,18 +191,24 @@ def dashboard_values(
     as_of: date,
     periods: Mapping[str, str] | None = None,
     owner: str = "",
+    rows: Mapping[str, FrozenRows] | None = None,
+    model: Model | None = None,
 ) -> dict[str, object]:
     """The cached value of every Dashboard formula (plain and PIPE_*), keyed by cell id.
 
     ``tables`` are the workbook's tables by sheet name; ``as_of`` is the ``RefreshAsOf``
     name (the build's or the refresh's as-of date); ``periods`` the period cells' values
     ("month", "quarter"; those not given: the periods of the as-of date); ``owner`` the owner
-    cell. The builder stores these values; a refresh writes them into the file again.
+    cell. ``rows`` and ``model``: see `dashboard_pipe_values`. The builder stores these
+    values; a refresh writes them into the file again.
     """
     labels = _labels(tables, as_of, periods)
     natives = native_values(layout, tables, labels, owner, refresh_as_of=as_of)
-    return {**natives, **dashboard_pipe_values(layout, tables, as_of=as_of, periods=labels,
-                                               owner=owner, natives=natives)}  # fmt: skip
+    pipes = dashboard_pipe_values(
+        layout, tables, as_of=as_of, periods=labels, owner=owner, natives=natives, rows=rows,
+        model=model,
+    )  # fmt: skip
+    return {**natives, **pipes}
 
 
 def dashboard_pipe_values(
@@ -196,8 +219,15 @@ def dashboard_pipe_values(
     periods: Mapping[str, str] | None = None,
     owner: str = "",
     natives: Mapping[str, object] | None = None,
+    rows: Mapping[str, FrozenRows] | None = None,
+    model: Model | None = None,
 ) -> dict[str, CachedValue]:
-    """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too)."""
+    """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too).
+
+    ``rows``: the tables as the functions receive them (default: `function_rows` of
+    ``tables``). ``model``: what those rows validate to, when the caller validated them
+    already with the as-of date the Dashboard shows; the functions then use it.
+    """
     labels = _labels(tables, as_of, periods)
     found = natives or native_values(layout, tables, labels, owner, refresh_as_of=as_of)
     cells: dict[str, object] = {t.cell: t.text for t in layout.texts}
@@ -206,7 +236,44 @@ def dashboard_pipe_values(
     cells[layout.owner_cell] = owner or None
     day = found.get("native.as_of.h")
     cells["AsOfDate"] = day if isinstance(day, float) else None
-    return engine_values(layout, tables, cells)
+    given = function_rows(tables) if rows is None else rows
+    _remember(model, given, serial_date(day) if isinstance(day, float) else None)
+    return engine_values(layout, tables, cells, rows=given)
+
+
+def _remember(model: Model | None, rows: Mapping[str, FrozenRows], day: date | None) -> None:
+    """Validate the tables once for the calls with and without the Targets table.
+
+    ``model`` is used when it was validated for ``day``; else the tables are validated
+    here (`model_of`), once. The model without targets follows from it when it can
+    (`without_targets`); otherwise those calls validate for themselves.
+    """
+    if day is None or contract.PROSPECTS.sheet not in rows:
+        return
+    stages, targets, activities, snapshots, settings = (
+        rows.get(t.sheet)
+        for t in (
+            contract.STAGES,
+            contract.TARGETS,
+            contract.ACTIVITIES,
+            contract.SNAPSHOTS,
+            contract.SETTINGS_TABLE,
+        )
+    )
+    prospects = rows[contract.PROSPECTS.sheet]
+    shown = None if model is None else model.settings.as_of
+    if model is None or isinstance(shown, datetime) or shown != day:
+        try:
+            model = model_of(prospects, stages, targets, activities, snapshots, settings, as_of=day)
+        except InputError:
+            return  # each call shows the error
+    else:
+        remember_model(
+            model, prospects, stages, targets, activities, snapshots, settings, as_of=day
+        )
+    alone = without_targets(model) if targets is not None else None
+    if alone is not None:
+        remember_model(alone, prospects, stages, None, activities, snapshots, settings, as_of=day)
 
 
 def _labels(

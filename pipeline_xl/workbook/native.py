@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -74,10 +75,30 @@ def excel_value(value: object) -> Cell:
     return out
 
 
+# The columns read during one `native_values` call, each converted once: (frame, header).
+_READ: ContextVar[dict[tuple[int, str], list[Cell]] | None] = ContextVar("_READ", default=None)
+
+
 def _column(frame: pd.DataFrame | None, header: str) -> list[Cell]:
     if frame is None or header not in frame.columns:
         return []
-    return [excel_value(v) for v in frame[header].tolist()]
+    read = _READ.get()
+    key = (id(frame), header)  # the frames outlive the call that reads them
+    if read is not None and key in read:
+        return read[key]
+    out: list[Cell] = []
+    append = out.append
+    for v in frame[header].tolist():
+        kind = type(v)
+        if kind is float:
+            append(None if v != v else v)  # noqa: PLR0124 - NaN test in a hot loop
+        elif kind is str:
+            append(v or None)
+        else:
+            append(excel_value(v))
+    if read is not None:
+        read[key] = out
+    return out
 
 
 def _text(value: Cell) -> str:
@@ -338,6 +359,21 @@ def native_values(
     ``refresh_as_of`` is the ``RefreshAsOf`` name, which ``AsOfDate`` falls back on when
     the Settings as-of date is blank.
     """
+    token = _READ.set({})
+    try:
+        return _native_values(layout, tables, periods, owner, refresh_as_of=refresh_as_of)
+    finally:
+        _READ.reset(token)
+
+
+def _native_values(
+    layout: DashboardLayout,
+    tables: Mapping[str, pd.DataFrame],
+    periods: Mapping[str, Cell],
+    owner: str,
+    *,
+    refresh_as_of: date,
+) -> dict[str, Result]:
     t = _Tables(
         *(tables.get(table.sheet) for table in (PROSPECTS, STAGES, TARGETS, SETTINGS_TABLE))
     )

@@ -10,6 +10,8 @@ the list of `CellProblem` found, and infer conventions from the whole column:
   ``1.234,50``, ``0,125``), ambiguous values such as ``1.234`` or ``1,234`` follow the
   comma convention; otherwise the dot convention (``1,234`` is one thousand two hundred
   thirty-four);
+* size: a number of `excel.NUMBER_LIMIT` (1e308) or more, beyond Excel's largest, is
+  "number too large", as infinities are.
 
 Speed: a column is parsed once per distinct value (``pandas.factorize``) and columns
 that already hold floats or datetimes take vectorised paths, so a clean 100k-row column
@@ -28,6 +30,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from pipeline_xl.core.excel import NUMBER_LIMIT
 
 __all__ = [
     "BLANK_WORDS",
@@ -276,7 +280,7 @@ def _resolve(scan: _Scan, convention: Convention, *, rate: bool) -> tuple[float 
         value = float(body + scan.exponent)
     except ValueError:
         return None, "not a number"
-    if not math.isfinite(value):
+    if not abs(value) < NUMBER_LIMIT:  # also NaN and infinities
         return None, "number too large"
     if scan.negative:
         value = -value
@@ -300,7 +304,7 @@ def _number_cell(  # noqa: PLR0911 - one early return per kind of cell
             number = float(value)
         except OverflowError:
             return None, "number too large"
-        if not math.isfinite(number):
+        if not abs(number) < NUMBER_LIMIT:
             return None, "number too large"
         return number, None
     if isinstance(value, str):
@@ -340,7 +344,7 @@ def parse_numbers(
     arr = as_array(values)
     if arr.dtype.kind in "fiu":
         out = arr.astype(np.float64)
-        bad = np.isinf(out)
+        bad = np.abs(out) >= NUMBER_LIMIT
         problems = [
             CellProblem(int(i), arr[i].item(), "number too large") for i in np.flatnonzero(bad)
         ]
@@ -355,7 +359,7 @@ def parse_numbers(
         except (OverflowError, ValueError, TypeError):
             pass
         else:
-            if not np.isinf(out).any():
+            if not (np.abs(out) >= NUMBER_LIMIT).any():
                 return out, []
     factorized = factorize(arr)
     convention: Convention = "dot"

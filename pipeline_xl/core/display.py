@@ -1,6 +1,8 @@
 """How the workbook looks, shared by every writer: number formats, colours, fonts, widths.
 
-Also how a count reads in a message (`counted`: "1 warning", "3 warnings").
+Also how a count reads in a message (`counted`: "1 warning", "3 warnings") and how a
+value from the user's files is quoted in one (`shown`: a short prefix, so a field of a
+million characters never floods the terminal).
 
 The workbook builder, the headless report writer and the live (xlwings) writer all take
 their currency formats and palette from here, so a report sheet looks like the sheets
@@ -22,11 +24,13 @@ from dataclasses import dataclass
 __all__ = [
     "MAX_COLUMN_WIDTH",
     "MIN_COLUMN_WIDTH",
+    "SHOWN_CHARACTERS",
     "STYLE",
     "Style",
     "column_width",
     "counted",
     "currency_format",
+    "shown",
     "shown_width",
     "text_width",
 ]
@@ -56,6 +60,21 @@ def currency_format(currency: str, *, decimals: int = 0, red_negative: bool = Fa
     if red_negative:
         neg = "[Red]" + neg
     return f"{pos};{neg}"
+
+
+SHOWN_CHARACTERS = 40
+"""The most characters of a value that a message quotes (`shown`)."""
+
+
+def shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """``text`` as a message quotes it: whole up to ``limit`` characters, else cut.
+
+    A longer text is its first ``limit`` characters, an ellipsis and its length
+    (``Lorem ipsum\u2026 (40,000 characters)``).
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\u2026 ({len(text):,} characters)"
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

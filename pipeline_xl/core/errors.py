@@ -1,9 +1,9 @@
 """Errors the user can fix, and the issue records that validation produces.
 
 Two tiers (design notes, section 2): `InputError` carries a message written for the
-user (sheet, Excel row, column, the bad value and what was expected) and is shown as
-is; anything else is a bug, shown as a short generic text while the traceback goes to
-the log.
+user (sheet, Excel row, column, the bad value and what was expected; a long value
+quoted by its first 40 characters) and is shown as is; anything else is a bug, shown
+as a short generic text while the traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -51,10 +51,20 @@ class InputError(ValueError):
             where.append(f"column {self.column}")
         text = self.problem
         if self.value is not None:
-            text = f"{text}: {self.value!r}"
+            text = f"{text}: {_quoted(self.value)}"
         if self.expected:
             text = f"{text} (expected {self.expected})"
         return f"{', '.join(where)}: {text}" if where else text
+
+
+_QUOTED = 40
+
+
+def _quoted(value: object) -> str:
+    """The value as the message quotes it: its repr, a long text cut to its start."""
+    if isinstance(value, str) and len(value) > _QUOTED:
+        return f"{value[:_QUOTED]!r}\u2026 ({len(value):,} characters)"
+    return repr(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ fraction. Two date systems exist:
 * the 1904 system (old Mac workbooks, ``date1904`` in the workbook part): day 0 is
   1904-01-01, with no fake day.
 
+Excel's other limits are stated here too, for every writer to respect: a cell holds at
+most `TEXT_LIMIT` characters of text; a number keeps `SIGNIFICANT_DIGITS` significant
+digits and must stay below `NUMBER_LIMIT` in size (Excel's largest number is
+9.99999999999999E+307).
+
 `excel_serial` writes a date as Excel counts it, fake day included, in either system.
 `serial_date` reads a serial back only where it names a real day: serials below 61 in
 the 1900 system fall in the fake zone (never real sales dates, and ambiguous), so they
@@ -28,6 +33,9 @@ __all__ = [
     "FIRST_SERIAL",
     "FIRST_SERIAL_DATE",
     "LAST_DATE",
+    "NUMBER_LIMIT",
+    "SIGNIFICANT_DIGITS",
+    "TEXT_LIMIT",
     "excel_epoch",
     "excel_serial",
     "has_serial",
@@ -44,6 +52,13 @@ FIRST_SERIAL_DATE = date(1900, 3, 1)
 """The first day whose 1900-system serial reads back (the fake 1900-02-29 is before it)."""
 LAST_DATE = date(9999, 12, 31)
 """Excel's last date."""
+TEXT_LIMIT = 32_767
+"""The most characters of text one Excel cell holds."""
+SIGNIFICANT_DIGITS = 15
+"""The significant digits Excel keeps of a number (12345678901234567890 would lose its
+last five)."""
+NUMBER_LIMIT = 1e308
+"""Numbers of this size and more are beyond Excel (its largest is 9.99999999999999E+307)."""
 
 _ORDINAL_1900 = EPOCH_1900.toordinal()
 _ORDINAL_1904 = EPOCH_1904.toordinal()

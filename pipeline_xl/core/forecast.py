@@ -29,20 +29,22 @@ Semantics (design notes, section 6, "Weighted pipeline", "Expected period result
 
 Two methods (``method``):
 
-* ``weighted`` (the default): the rules above;
-* ``calibrated``: each open deal's probability of being won inside each period is learned
-  from history (`pipeline_xl.core.calibration`: the won-slip law for deals with an
-  expected close, a survival estimate by stage and age for deals without, a quarter-end
-  season), so ``weighted`` is the sum of amount x P(won inside the period) and deals
-  without an expected close are forecast too; ``new_deals`` is the revenue expected from
-  deals not created yet (its own column, zero for the weighted method) and expected =
-  won + weighted + new deals. Commit, best case, pipeline and open counts stay those of
-  the landing period. The Monte Carlo draws each deal's period from the same law, and
-  adds the new-deal line to every trial as it is (its expectation).
+* ``weighted``: the rules above;
+* ``calibrated`` (the default, `DEFAULT_METHOD`): each open deal's probability of being
+  won inside each period is learned from history (`pipeline_xl.core.calibration`: the
+  won-slip law for deals with an expected close, a survival estimate by stage and age
+  for deals without, a quarter-end season), so ``weighted`` is the sum of amount x P(won
+  inside the period) and deals without an expected close are forecast too; ``new_deals``
+  is the revenue expected from deals not created yet (its own column, zero for the
+  weighted method) and expected = won + weighted + new deals. Commit, best case,
+  pipeline and open counts stay those of the landing period. The Monte Carlo draws each
+  deal's period from the same law, and adds the new-deal line to every trial as it is
+  (its expectation).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -61,11 +63,12 @@ from pipeline_xl.core.calibration import (
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.history import RateSource, rates_for
 from pipeline_xl.core.model import Derived, DerivedBy, Model
-from pipeline_xl.core.periods import Period, periods_between
+from pipeline_xl.core.periods import Period, period_of, periods_between
 from pipeline_xl.core.sampling import bernoulli_totals, geometric_tails, simulate_totals
 from pipeline_xl.core.slip import SlipSource, period_number, slip_probability
 
 __all__ = [
+    "DEFAULT_METHOD",
     "LEARNED_SLIP",
     "MAX_PERIODS",
     "METHODS",
@@ -77,6 +80,7 @@ __all__ = [
     "forecast_table",
     "hit_probability",
     "period_forecast",
+    "period_range",
     "probability_sources",
     "simulate",
     "slip_probability",
@@ -85,6 +89,9 @@ __all__ = [
 
 Method = Literal["weighted", "calibrated"]
 METHODS: tuple[Method, ...] = ("weighted", "calibrated")
+DEFAULT_METHOD: Method = "calibrated"
+"""The method of every figure the product shows unless a method is named: the one that
+scores best in the backtest (`pipeline_xl.core.backtest`)."""
 MAX_PERIODS = 24  # longest default forecast table, in periods
 _SOURCE_ORDER: tuple[RateSource, ...] = ("history", "team history", "stages")
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -122,7 +129,7 @@ class PeriodForecast:
     source: str
     unplaced: int
     new_deals: float = 0.0
-    method: Method = "weighted"
+    method: Method = DEFAULT_METHOD
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,7 @@ class MonteCarloResult:
     slip_source: SlipSource
     owner: str
     unplaced: int
-    method: Method = "weighted"
+    method: Method = DEFAULT_METHOD
     timing: str = "geometric slip"
 
 
@@ -355,7 +362,7 @@ def _source_of(book: _Book, model: Model, owner: str) -> str:
 
 
 def period_forecast(
-    model: Model, period: Period | str, owner: str = "", method: Method = "weighted"
+    model: Model, period: Period | str, owner: str = "", method: Method = DEFAULT_METHOD
 ) -> PeriodForecast:
     """Won, weighted, expected and category forecasts of ``owner`` (``""`` = team).
 
@@ -414,7 +421,7 @@ def _owners(book: _Book, model: Model) -> list[str]:
 def forecast_table(
     model: Model,
     periods: Sequence[Period | str] | None = None,
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """One row per period and owner, the team row (owner ``""``) first in each period.
 
@@ -550,7 +557,7 @@ def simulate(
     owner: str = "",
     slip: float | None = None,
     chunk: int | None = None,
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> MonteCarloResult:
     """Monte Carlo ranges (P10/P50/P90, mean, P(total >= target)) per period.
 
@@ -559,9 +566,10 @@ def simulate(
     (module notes). ``calibrated``: each open deal the calibrated forecast places wins in
     each period with its learned probability (`pipeline_xl.core.calibration`), and the
     new-deal line is added to every trial. A period's total is its won amount plus the
-    simulated wins landing in it. Percentiles use numpy's default (linear) method over
-    ``trials`` (default: Settings ``mc_trials``). ``slip`` defaults to `slip_probability`
-    (for the calibrated method it is only the fallback law). The same generator state
+    simulated wins landing in it. Percentiles are simulated totals (the inverted empirical
+    distribution, never an interpolation) over ``trials`` (default: Settings
+    ``mc_trials``). ``slip`` defaults to `slip_probability` (for the calibrated method it
+    is only the fallback law). The same generator state
     gives the same numbers, whatever ``chunk`` (trials done at a time).
 
     Raises:
@@ -622,7 +630,8 @@ def simulate(
         won = _won_in(book, period, owner)
         new = new_line.get((period.label, owner), 0.0)
         total = won + new + totals[:, slot]
-        p10, p50, p90 = np.percentile(total, [10, 50, 90])
+        # Outcomes of the simulation, not interpolations between two of them.
+        p10, p50, p90 = np.percentile(total, [10, 50, 90], method="inverted_cdf")
         target = model.target(period, owner)
         hit = float("nan") if np.isnan(target) else float((total >= target).mean())
         rows.append({
@@ -647,7 +656,7 @@ def hit_probability(
     rng: np.random.Generator,
     trials: int | None = None,
     slip: float | None = None,
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> float:
     """P(``owner``'s total in ``period`` >= its target) by `simulate`; NaN without a target.
 
@@ -659,6 +668,50 @@ def hit_probability(
         model, rng, trials=trials, periods=[period], owner=owner, slip=slip, method=method
     )
     return float(result.table["hit_probability"].iloc[0])
+
+
+def period_range(
+    model: Model,
+    period: Period | str,
+    owner: str = "",
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+    slip: float | None = None,
+    method: Method = DEFAULT_METHOD,
+) -> MonteCarloResult:
+    """The Monte Carlo range of one period (`simulate`'s result), simulated on its own.
+
+    Every surface that shows a range or a chance of target for a (period, owner) calls
+    this with the same arguments, so the Dashboard, the Forecast range sheet and the
+    worksheet functions show the same numbers: a generator seeded with ``seed`` (default:
+    Settings ``mc_seed``) for this period alone, ``trials`` default Settings ``mc_trials``,
+    ``slip`` default the learned one (`slip_probability`). A month or quarter of another
+    granularity than the workbook's is simulated on the workbook seen at that granularity.
+
+    Raises:
+        InputError: ``period`` is not a month or a quarter of the fiscal calendar, or see
+            `simulate`.
+
+    """
+    settings = model.settings
+    resolved = settings.parse_period(period)
+    fiscal = settings.fiscal_start_month
+    if resolved.kind == "year" or resolved != period_of(resolved.start, resolved.kind, fiscal):
+        raise InputError(
+            "the Monte Carlo range needs a month or a quarter",
+            value=resolved.label,
+            expected="a month (2026-03) or a quarter (2026-Q1)",
+        )
+    seen = model
+    if resolved.kind != settings.granularity:
+        seen = dataclasses.replace(
+            model, settings=dataclasses.replace(settings, granularity=resolved.kind)
+        )
+    rng = np.random.default_rng(settings.mc_seed if seed is None else seed)
+    return simulate(
+        seen, rng, trials=trials, periods=[resolved], owner=owner, slip=slip, method=method
+    )
 
 
 _BOOK: Derived[_Book] = Derived(_make_book)

@@ -36,7 +36,7 @@ from pipeline_xl.core.counts import (
     show,
 )
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import Method, period_forecast
+from pipeline_xl.core.forecast import DEFAULT_METHOD, Method, period_forecast
 from pipeline_xl.core.history import FunnelRates, RateSource, model_lead_times, rates_for
 from pipeline_xl.core.model import Model, Stages
 from pipeline_xl.core.periods import Period
@@ -179,14 +179,17 @@ def _first_activity(stages: Stages) -> str:
 
 
 def backward_plan(
-    model: Model, period: Period | str, owner: str = "", method: Method = "weighted"
+    model: Model, period: Period | str, owner: str = "", method: Method = DEFAULT_METHOD
 ) -> BackwardPlan:
     """Backward plan for ``owner`` ("" = team) in ``period`` from the model's history.
 
     Conversions and the average deal come from `funnel_rates` (owner's history, else the
     team's, else the Stages table); the target from `target_for`; won revenue and the
-    expected pipeline from `period_forecast` of ``method`` (calibrated: the open deals'
-    learned odds plus the new-deal line). Section 6 of the design notes.
+    expected pipeline from `period_forecast` of ``method``: the open deals only (for the
+    calibrated method, their learned odds). The new-deal line is left out on purpose: the
+    deals not yet created are what the plan's activities are for, so counting them as
+    already expected would plan no work exactly when the usual work is needed. Section 6
+    of the design notes.
 
     Raises:
         InputError: no target for the period and owner, no average deal size, or a
@@ -210,7 +213,7 @@ def backward_plan(
             expected="won deals or open deals with an amount",
         )
     forecast = period_forecast(model, p, owner, method)
-    won, weighted = float(forecast.won), float(forecast.weighted + forecast.new_deals)
+    won, weighted = float(forecast.won), float(forecast.weighted)
     try:
         counts = required_counts(
             target, rates.avg_deal, _exact_rates(rates, model.stages), won, weighted
@@ -408,7 +411,7 @@ def dated_plan(
     period: Period | str,
     owner: str | None = None,
     freq: Freq = "week",
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> DatedPlan:
     """When the activities of the backward plan must happen, per week or month.
 
@@ -528,7 +531,7 @@ def _source_column(name: str, taken: set[str]) -> str:
 
 
 def inflow(
-    model: Model, periods: Sequence[Period | str], method: Method = "weighted"
+    model: Model, periods: Sequence[Period | str], method: Method = DEFAULT_METHOD
 ) -> InflowReport:
     """New prospects needed per period against prospects actually created.
 

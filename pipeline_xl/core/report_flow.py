@@ -91,7 +91,7 @@ _METRIC_COLUMNS = (Column("metric", "Metric", "text", 44.0), Column("value", "Va
 
 def _inflow_block(ctx: Context) -> list[Block]:
     periods = [ctx.current.next(i) for i in range(1 - INFLOW_BACK, INFLOW_AHEAD + 1)]
-    result = inflow(ctx.model, periods, "calibrated")
+    result = inflow(ctx.model, periods)
     rows = result.rows
     sources = [c for c in rows.columns if c not in {"period", "needed", "actual", "starved"}]
     frame = pd.DataFrame(

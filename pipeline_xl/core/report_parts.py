@@ -145,7 +145,7 @@ class Context:
     as_of: date
     currency: str
     current: Period
-    forecast: pd.DataFrame  # forecast_table(model, method="calibrated"), default periods
+    forecast: pd.DataFrame  # forecast_table(model) (the default method), default periods
     team_source: str  # where the team's probabilities came from
     owners: tuple[str, ...]  # every owner of the forecast table, by name
     view: bool = False  # a view of a past date (nothing recorded)

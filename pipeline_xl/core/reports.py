@@ -26,16 +26,14 @@ randomness: ``as_of`` comes from the Settings and the Monte Carlo uses the gener
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import forecast_table, simulate
+from pipeline_xl.core.forecast import forecast_table, period_range
 from pipeline_xl.core.history import model_lead_times, rates_for
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
@@ -59,7 +57,7 @@ from pipeline_xl.core.report_parts import (
     source_text,
 )
 from pipeline_xl.core.snapshots import RECORDED_LOG, recorded_log
-from pipeline_xl.core.timeline import as_it_stood, is_past
+from pipeline_xl.core.timeline import as_it_stood, as_seen, is_past
 from pipeline_xl.core.variance import activity_variance, forecast_accuracy, variance_table
 
 __all__ = [
@@ -155,7 +153,7 @@ def _sorted_variance(table: pd.DataFrame) -> pd.DataFrame:
 
 def _variance_sheet(ctx: Context) -> ReportSheet:
     model = ctx.model
-    table = _sorted_variance(variance_table(model, forecast=ctx.forecast, method="calibrated"))
+    table = _sorted_variance(variance_table(model, forecast=ctx.forecast))
     team_forecast = ctx.forecast.loc[ctx.forecast["owner"] == ""]
     unplaced = int(team_forecast["unplaced"].iloc[0]) if len(team_forecast) else 0
     notes = [_EXPECTED_NOTE, _BASELINE_NOTE]
@@ -230,8 +228,8 @@ def _activity_columns(freq: Freq, count_kind: ColumnKind = "int") -> tuple[Colum
 
 
 def _activity_blocks(model: Model, period: Period, freq: Freq, currency: str) -> list[Block]:
-    plan = dated_plan(model, period, None, freq, "calibrated")
-    done = activity_variance(model, period, None, freq, "calibrated")
+    plan = dated_plan(model, period, None, freq)
+    done = activity_variance(model, period, None, freq)
     done = done.assign(per_bucket=_team_per_bucket(done, plan.rows))
     label, unit = _FREQ_TEXT[freq]
     kind = count_kind(done["done_to_date"], done["variance_to_date"], done["remaining"])
@@ -335,21 +333,20 @@ _OWNER_RANGE_COLUMNS = (
 )
 
 
-def _forecast_sheet(ctx: Context, rng: np.random.Generator) -> ReportSheet:
+def _forecast_sheet(ctx: Context, seed: int) -> ReportSheet:
     model = ctx.model
     trials = model.settings.mc_trials
     periods = [ctx.current.next(i) for i in range(FORECAST_PERIODS)]
     title = "Forecast range (Monte Carlo)"
     probabilities = f"probabilities from {source_text(ctx.team_source)}"
     try:
-        team = simulate(model, rng, trials=trials, periods=periods, method="calibrated")
+        # Each (period, owner) simulated alone with the Settings' seed: the very figures
+        # the Dashboard's PIPE_FORECAST_RANGE and PIPE_HIT_PROBABILITY show.
+        ranges = [period_range(model, p, trials=trials, seed=seed) for p in periods]
         per_owner = [
-            simulate(
-                model, rng, trials=trials, periods=[ctx.current], owner=owner, slip=team.slip,
-                method="calibrated",
-            )
+            period_range(model, ctx.current, owner, trials=trials, seed=seed)
             for owner in ctx.owners
-        ]  # fmt: skip
+        ]
     except InputError as err:
         return ReportSheet(
             name=contract.FORECAST_RANGE,
@@ -357,6 +354,8 @@ def _forecast_sheet(ctx: Context, rng: np.random.Generator) -> ReportSheet:
             subtitle=ctx.subtitle(probabilities),
             blocks=(note("Team range by period", _RANGE_COLUMNS, f"Not available: {err}"),),
         )
+    team = ranges[0]
+    team_table = pd.concat([r.table for r in ranges], ignore_index=True)
     notes = [_SLIP_NOTE.format(trials=team.trials, timing=team.timing), _HIT_NOTE]
     if team.timing.startswith("geometric"):
         slip_from = "the Settings sheet" if team.slip_source == "setting" else team.slip_source
@@ -374,7 +373,7 @@ def _forecast_sheet(ctx: Context, rng: np.random.Generator) -> ReportSheet:
         line_series=("target",),
         y_title=ctx.currency,
     )
-    blocks = [block("Team range by period", team.table, _RANGE_COLUMNS, (chart,), notes)]
+    blocks = [block("Team range by period", team_table, _RANGE_COLUMNS, (chart,), notes)]
     if per_owner:
         owners = pd.concat([r.table.assign(owner=r.owner) for r in per_owner], ignore_index=True)
         blocks.append(block(f"By owner - {ctx.current.label}", owners, _OWNER_RANGE_COLUMNS))
@@ -434,25 +433,12 @@ def _issues_sheet(ctx: Context) -> ReportSheet:
 # --------------------------------------------------------------------------- the report
 
 
-def _history_before(model: Model, as_of: date) -> Model:
-    """The model with only the snapshots taken before ``as_of``.
-
-    A snapshot on ``as_of`` is this refresh's own record (a second refresh on the same day
-    finds the first one's): leaving it out of the analysis makes two refreshes one.
-    """
-    log = model.snapshots
-    if log.empty or not (log["snapshot_date"] >= pd.Timestamp(as_of)).any():
-        return model
-    return dataclasses.replace(model, snapshots=log.loc[log["snapshot_date"] < pd.Timestamp(as_of)])
-
-
-def build_report(
-    model: Model, *, rng: np.random.Generator | None = None, freq: Freq = "week"
-) -> Report:
+def build_report(model: Model, *, seed: int | None = None, freq: Freq = "week") -> Report:
     """The five report sheets of `contract.REPORT_SHEETS` and the new Snapshots change log.
 
-    ``rng`` drives the Monte Carlo (default: a generator seeded with the Settings' Monte
-    Carlo seed, so a refresh repeats its numbers); trials come from the Settings. ``freq``
+    ``seed`` seeds the Monte Carlo of each period and owner (default: the Settings' Monte
+    Carlo seed, so a refresh repeats its numbers and matches the Dashboard's); trials come
+    from the Settings. ``freq``
     is the bucket of the dated activity plan (``week`` or ``month``). Every sheet reads the
     model as it stood on ``as_of`` (`as_it_stood`). The change log is `record_snapshot` of
     the prospects on ``as_of`` (recording the same day again gives the same log); for an
@@ -469,16 +455,16 @@ def build_report(
         raise InputError("unknown plan frequency", value=freq, expected="week or month")
     settings = model.settings
     as_of = settings.as_of.date() if isinstance(settings.as_of, datetime) else settings.as_of
-    generator = rng if rng is not None else np.random.default_rng(settings.mc_seed)
+    mc_seed = settings.mc_seed if seed is None else seed
     view = is_past(model, as_of)
     model = as_it_stood(model, as_of)
     log = recorded_log(model)
-    history = _history_before(model, as_of)
+    history = as_seen(model, as_of)
     if history is not model and not (model.snapshots["snapshot_date"] > pd.Timestamp(as_of)).any():
         # Recording as_of over the earlier snapshots gives the same log: reuse it.
         RECORDED_LOG.known(history, log)
     model = history
-    forecast = forecast_table(model, method="calibrated")
+    forecast = forecast_table(model)
     team = forecast.loc[forecast["owner"] == ""]
     ctx = Context(
         model=model,
@@ -493,7 +479,7 @@ def build_report(
     sheets = (
         _variance_sheet(ctx),
         _activity_sheet(ctx, freq),
-        _forecast_sheet(ctx, generator),
+        _forecast_sheet(ctx, mc_seed),
         flow_sheet(ctx, log),
         _issues_sheet(ctx),
     )

@@ -236,7 +236,10 @@ def _bernoulli_process(
         mean = trials * q
         need = np.ceil(mean + _SPREAD * np.sqrt(mean * (1.0 - q)) + 8.0).astype("int64")
         owner = np.repeat(np.arange(len(live)), need)
-        running = np.cumsum(rng.geometric(np.repeat(q, need)).astype("int64"))
+        # A gap past the last trial ends the deal's wins; capping it keeps the running
+        # sum from overflowing when p is tiny (a gap of 2**63 - 1 at p = 1e-300).
+        gaps = np.minimum(rng.geometric(np.repeat(q, need)), trials + 1)
+        running = np.cumsum(gaps.astype("int64"))
         ends = np.cumsum(need)
         before = np.repeat(np.concatenate([[0], running[ends[:-1] - 1]]), need)
         position = start[live][owner] + running - before

@@ -1,7 +1,8 @@
 """The pipeline as it stood on any date: one model per date, rebuilt from what was dated by then.
 
-`as_it_stood` gives the model every sheet of one refresh reads (and every period of a
-backtest). Dates of a model:
+`as_it_stood` gives the pipeline on a date (every period of a backtest reads it);
+`as_seen` is the model every figure for an as-of date is computed from, whatever shows it
+(report sheets, Dashboard, worksheet functions, ``metrics``). Dates of a model:
 
 * its **record date** (`recorded_until`): the latest of the Snapshots log's dates, the
   deals' creation dates and the won and lost deals' close dates. The Prospects table is
@@ -45,7 +46,7 @@ from pipeline_xl.core.contract import SNAPSHOTS
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Derived, Model, Stages
 
-__all__ = ["as_it_stood", "first_date", "is_past", "recorded_until"]
+__all__ = ["as_it_stood", "as_seen", "first_date", "is_past", "recorded_until"]
 
 _NS = "datetime64[ns]"
 _CLOSED = ("won", "lost")
@@ -415,3 +416,23 @@ def _prospects_on(model: Model, index: _Index, ts: pd.Timestamp) -> pd.DataFrame
         last_activity=last,
     )
     return rebuilt
+
+
+def as_seen(model: Model, day: date | None = None) -> Model:
+    """The model every figure for ``day`` (default: the as-of date) is computed from.
+
+    `as_it_stood` on ``day``, keeping only the snapshots taken before it: a snapshot on
+    ``day`` is a refresh's own record of that day (a second refresh on the same day finds
+    the first one's), so leaving it out makes the figures the same before and after a
+    refresh, on the report sheets and in the Dashboard's formulas alike.
+
+    Raises:
+        InputError: see `as_it_stood`.
+
+    """
+    stood = as_it_stood(model, day)
+    ts = pd.Timestamp(stood.settings.as_of)
+    log = stood.snapshots
+    if log.empty or not (log["snapshot_date"] >= ts).any():
+        return stood
+    return dataclasses.replace(stood, snapshots=log.loc[log["snapshot_date"] < ts])

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.calibration import borrow_laws
-from pipeline_xl.core.forecast import Method, forecast_table, stage_probabilities
+from pipeline_xl.core.forecast import DEFAULT_METHOD, Method, forecast_table, stage_probabilities
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
 from pipeline_xl.core.planning import Freq, dated_plan
@@ -144,7 +144,7 @@ def calibrated_baselines(model: Model, periods: Sequence[Period]) -> pd.DataFram
             continue
         past = as_it_stood(model, period.start)
         borrow_laws(past, model)
-        table = forecast_table(past, [period], "calibrated")
+        table = forecast_table(past, [period], DEFAULT_METHOD)
         records += [
             (period.label, str(owner), period.start, float(expected))
             for owner, expected in zip(table["owner"], table["expected"], strict=True)
@@ -156,7 +156,7 @@ def variance_table(
     model: Model,
     periods: Sequence[Period | str] | None = None,
     forecast: pd.DataFrame | None = None,
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """Target, expected, won and their variances per period and owner (team ``""`` first).
 
@@ -229,7 +229,7 @@ def activity_variance(
     period: Period | str,
     owner: str | None = None,
     freq: Freq = "week",
-    method: Method = "weighted",
+    method: Method = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """Required against done, per owner and activity, for the plan of ``period``.
 

@@ -1,7 +1,9 @@
 """Read a CRM export file (CSV or Excel) into a header and typed or text columns.
 
 CSV files: the encoding is UTF-8 (with or without a byte-order mark), UTF-16 with a mark,
-else Windows-1252 (cp1252, what Excel saves as "CSV" on Western Windows), else Latin-1.
+else the Windows code page charset-normalizer finds (Windows-1252, what Excel saves as
+"CSV" on Western Windows, when it reads as well as any); a file mixing UTF-8 lines and
+lines in a code page is decoded line by line, with a note (`pipeline_xl.io.decoding`).
 The delimiter is the one of ``,`` ``;`` tab ``|`` that splits the first rows into the
 same number of columns (more than one). Conventions the cells share are detected: a
 decimal comma over the first rows (``1.234,50``; a clear comma decimal beats a clear point
@@ -44,6 +46,7 @@ from pipeline_xl.core.cells import clean_text
 from pipeline_xl.core.crm import Preset, known_header, price_list
 from pipeline_xl.core.dates import DateOrder, date_order
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.io.decoding import Decoded, decode_export
 from pipeline_xl.io.safety import check_zip
 
 __all__ = ["DELIMITERS", "ExportFile", "read_export", "read_price_list"]
@@ -54,6 +57,7 @@ _SAMPLE = 256 * 1024
 _SAMPLE_ROWS = 50
 _SCAN_ROWS = 5000
 _HEADER_SCAN = 10
+_HEADER_LENGTH = 256  # longer cells are data, never a column name
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -68,7 +72,8 @@ class ExportFile:
 
     ``frame`` has one column per header (blank headers become ``Column N``, repeated
     ones get `` (2)``); ``rows`` is the file row of each data row; ``header_row`` the
-    file row of the header.
+    file row of the header; ``notes`` what reading the file found that needs a look
+    (mixed or undecodable encodings).
     """
 
     path: Path
@@ -82,6 +87,7 @@ class ExportFile:
     decimal_comma: bool = False
     dates: DateOrder = field(default_factory=DateOrder)
     sheet: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def month_first(self) -> bool | None:
@@ -115,28 +121,18 @@ class ExportFile:
 # --------------------------------------------------------------------------- text
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """The file's text and the encoding's name (module docstring)."""
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "UTF-8 with BOM"
-        except UnicodeDecodeError as err:
-            raise _garbage(name) from err
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as err:
-            raise _garbage(name) from err
-    if b"\x00" in data[:_SAMPLE]:
+def _decode(data: bytes, name: str) -> Decoded:
+    """The file's text, encoding and notes (`decoding.decode_export`); binary refused.
+
+    A file without a UTF-16 mark whose first bytes are more than 0.5 % NUL is binary (or
+    UTF-16 without its mark): refused. Fewer NULs are control characters of the text,
+    which the import removes and reports.
+    """
+    sample = data[:_SAMPLE]
+    is_utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not is_utf16 and sample.count(b"\x00") > max(8, len(sample) // 200):
         raise _garbage(name)
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
+    return decode_export(data)
 
 
 def _garbage(name: str) -> InputError:
@@ -240,13 +236,20 @@ def _header_index(rows: Sequence[Sequence[object]]) -> int | None:
         return None
     best, best_score = filled[0], 0
     for i in filled[:_HEADER_SCAN]:
-        score = sum(1 for c in rows[i] if isinstance(c, str) and known_header(c))
+        score = sum(1 for c in rows[i] if _header_like(c))
         if score > best_score:
             best, best_score = i, score
     return best
 
 
+def _header_like(cell: object) -> bool:
+    """Whether a cell names a known column (long cells are data: never folded)."""
+    return isinstance(cell, str) and len(cell) <= _HEADER_LENGTH and known_header(cell)
+
+
 def _filled(value: object) -> bool:
+    if isinstance(value, str) and len(value) > _HEADER_LENGTH:
+        return not value.isspace()  # too long for an error value or a blank word
     return clean_text(value) != ""
 
 
@@ -327,7 +330,8 @@ def _parse_csv(text: str, delimiter: str) -> npt.NDArray[np.object_]:
 
 def _read_csv(path: Path, data: bytes) -> ExportFile:
     name = path.name
-    text, encoding = _decode(data, name)
+    decoded = _decode(data, name)
+    text = decoded.text
     if not text.strip():
         raise InputError(f"{name} is empty", expected="a deals export with a header row")
     _check_text(text, name)
@@ -339,7 +343,17 @@ def _read_csv(path: Path, data: bytes) -> ExportFile:
     headers, frame, rows, header_row = _table(grid, name, "the file")
     comma, dates = _conventions(frame)
     return ExportFile(
-        path, "csv", headers, frame, rows, header_row, encoding, delimiter, comma, dates
+        path,
+        "csv",
+        headers,
+        frame,
+        rows,
+        header_row,
+        decoded.encoding,
+        delimiter,
+        comma,
+        dates,
+        notes=decoded.notes,
     )
 
 
@@ -362,11 +376,9 @@ def _read_excel(path: Path, data: bytes, sheet: str | None) -> ExportFile:
             cells = book.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
             rows: list[list[object]] = [list(r) for r in cells]
             top = _header_index(rows)
-            if top is not None and (
-                chosen is None or any(isinstance(c, str) and known_header(c) for c in rows[top])
-            ):
+            if top is not None and (chosen is None or any(_header_like(c) for c in rows[top])):
                 chosen = (candidate, rows)
-                if any(isinstance(c, str) and known_header(c) for c in rows[top]):
+                if any(_header_like(c) for c in rows[top]):
                     break
     except InputError:
         raise

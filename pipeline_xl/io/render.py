@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import get_args
 
 from pipeline_xl.core.display import column_width, shown_width, text_width
-from pipeline_xl.core.excel import excel_serial, has_serial
+from pipeline_xl.core.excel import TEXT_LIMIT, excel_serial, has_serial
 from pipeline_xl.core.report_model import (
     ChartSpec,
     PlacedBlock,
@@ -55,7 +55,7 @@ from pipeline_xl.io.styles import StyleBook, StyleRole, XfIndex, number_format
 
 __all__ = ["RenderedChart", "RenderedSheet", "chart_xml", "drawing_xml", "render_sheet"]
 
-_MAX_TEXT = 32767  # Excel's limit for the text of one cell
+_MAX_TEXT = TEXT_LIMIT
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"

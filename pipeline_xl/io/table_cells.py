@@ -2,8 +2,12 @@
 
 `CellWriter` writes one value the way `tables` promises (design notes, section 5):
 text as an inline string, never a formula, with a quote-prefix copy of the column's
-style when it starts with ``= + - @``; booleans as TRUE/FALSE; dates as serial numbers
-in the workbook's date system (`pipeline_xl.core.excel`); numbers as numbers; None,
+style when it starts with ``= + - @``, and never longer than the 32,767 characters an
+Excel cell holds (`excel.TEXT_LIMIT`; the import reports the cells it cut); booleans as
+TRUE/FALSE; dates as serial numbers in the workbook's date system
+(`pipeline_xl.core.excel`), a date that has no serial there (before 1900-03-01, or
+1904-01-01) as its ISO text, never a serial that reads back as another day; numbers as
+numbers; None,
 NaN, NaT, infinities and ``""`` as no cell, or an empty cell carrying the column's
 style when the column's own default style differs. A value's `ValueKind` says whether a
 number or date may be written as such: ``text`` always writes text.
@@ -27,7 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from pipeline_xl.core.excel import excel_serial
+from pipeline_xl.core.excel import TEXT_LIMIT, excel_serial, has_serial
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.sheetxml import (
     QUOTE_STARTS,
@@ -148,13 +152,15 @@ class CellWriter:
             return bool_cell_xml(ref, bool(value), base)
         if kind != "text":
             moment = _as_date(value)
-            if moment is not None:
+            if moment is not None and has_serial(moment, date1904=self.date1904):
                 serial = excel_serial(moment, date1904=self.date1904)
                 return number_cell_xml(ref, serial, base)
+            if moment is not None:
+                value = _date_text(moment)
             number = _as_number(value)
             if number is not None:
                 return number_cell_xml(ref, number, base) if math.isfinite(number) else None
-        text = _as_text(value)
+        text = _as_text(value)[:TEXT_LIMIT]
         s = base
         if text.startswith(QUOTE_STARTS):
             if style is None:
@@ -180,11 +186,11 @@ class CellWriter:
         for n, v in enumerate(values, first):
             if v is None or v == "":
                 append(empty_cell_xml(f"{letter}{n}", base) if blank else "")
-            elif type(v) is str and not v.startswith(QUOTE_STARTS):
+            elif type(v) is str and not v.startswith(QUOTE_STARTS) and len(v) <= TEXT_LIMIT:
                 append(text_cell_xml(f"{letter}{n}", v, base))
             elif type(v) is float and kind != "text" and math.isfinite(v):
                 append(number_cell_xml(f"{letter}{n}", v, base))
-            elif type(v) is date and kind != "text":
+            elif type(v) is date and kind != "text" and has_serial(v, date1904=date1904):
                 append(number_cell_xml(f"{letter}{n}", excel_serial(v, date1904=date1904), base))
             else:
                 append(self.cell(f"{letter}{n}", col, v, kind) or "")
@@ -211,6 +217,13 @@ def _as_date(value: object) -> date | None:
     if isinstance(value, date):
         return value
     return None
+
+
+def _date_text(moment: date) -> str:
+    """A date as ISO text (``1850-01-15``; a time of day after a space)."""
+    if isinstance(moment, datetime) and moment.time() != time():
+        return moment.isoformat(sep=" ")
+    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
 
 
 def _as_number(value: object) -> float | None:

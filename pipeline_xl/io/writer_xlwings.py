@@ -6,6 +6,13 @@ turns every change into actions for Excel. Cells go where `report_model.place` p
 them, so the sheets match the headless writer's cell for cell. Text that Excel would
 take for a formula is written with a leading apostrophe, which Excel keeps as text.
 
+Report sheets are marked as the tool's as the headless writer marks them: the sheet-scoped
+name `contract.REPORT_MARK` holding the report's name (``="Variance"``; ``kept:`` and the
+name for a report kept under a dated name), hidden where the engine can hide a name. Only
+a sheet carrying that mark is ever cleared and rewritten; a sheet with a report's name
+but no mark is the user's and is left as it is: the report goes to a free name
+(``Pipeline flow (2)``) and `write_report` returns a note saying so.
+
 Column widths are worked out in characters, the unit of desktop Excel and of classic
 xlwings' ``Range.column_width``. xlwings' remote engine, which Lite runs on, takes
 points there (what Office.js measures widths in), so on that engine each width is
@@ -48,6 +55,7 @@ _FORMULA_START = ("=", "+", "-", "@")
 _HEADER_FILL = (31, 78, 121)
 _WHITE = (255, 255, 255)
 _FLAG_FILL = {"F": (198, 239, 206), "U": (255, 199, 206)}
+_KEPT = "kept:"
 
 
 _DIGIT_PX = 7  # widest digit of the default font (Calibri or Aptos Narrow 11) in pixels
@@ -263,28 +271,97 @@ def _write_snapshots(book: xw.Book, snapshots: pd.DataFrame) -> None:
     table.update(frame, index=False)
 
 
-def write_report(book: xw.Book, report: Report, *, keep_history: bool = False) -> list[str]:
-    """Write the report sheets (replacing the previous ones) and the Snapshots log.
+def _mark_of(sheet: xw.Sheet) -> xw.Name | None:
+    """The sheet's `contract.REPORT_MARK` name, if it has one."""
+    for name in sheet.names:
+        if name.name.rsplit("!", 1)[-1].casefold() == contract.REPORT_MARK.casefold():
+            return name
+    return None
 
-    With ``keep_history`` the previous sheets are kept under dated names. Returns the
-    names of the sheets written.
+
+def _mark_value(sheet: xw.Sheet) -> str | None:
+    """The report name a sheet's mark holds (``="Variance"`` -> ``Variance``), or None."""
+    name = _mark_of(sheet)
+    if name is None:
+        return None
+    formula = str(name.refers_to or "").lstrip("=")
+    if len(formula) > 1 and formula[0] == formula[-1] == '"':
+        return formula[1:-1].replace('""', '"')
+    return formula
+
+
+def _set_mark(sheet: xw.Sheet, value: str) -> None:
+    """Mark ``sheet`` as the tool's report ``value`` (hidden where the engine allows)."""
+    formula = '="' + value.replace('"', '""') + '"'
+    name = _mark_of(sheet)
+    if name is not None:
+        name.refers_to = formula
+        return
+    added = sheet.names.add(contract.REPORT_MARK, formula)
+    try:
+        added.api.Visible = False  # desktop Excel; other engines keep the name visible
+    except Exception:  # noqa: BLE001 - engines without the property still get the mark
+        log.debug("report mark left visible on %s", sheet.name)
+
+
+def _owned(book: xw.Book, report: str) -> xw.Sheet | None:
+    """The sheet marked as holding report ``report`` (the one of that name first)."""
+    marked = [s for s in book.sheets if _mark_value(s) == report]
+    same = [s for s in marked if s.name.casefold() == report.casefold()]
+    found = same or marked
+    return found[0] if found else None
+
+
+def _free_name(taken: set[str], name: str) -> str:
+    """``name`` when no sheet has it, else ``name (2)``, ``name (3)`` ... (31 characters)."""
+    folded = {t.casefold() for t in taken}
+    n = 1
+    while True:
+        suffix = "" if n == 1 else f" ({n})"
+        candidate = name[: 31 - len(suffix)].rstrip() + suffix
+        if candidate.casefold() not in folded:
+            return candidate
+        n += 1
+
+
+def write_report(
+    book: xw.Book, report: Report, *, keep_history: bool = False, notes: list[str] | None = None
+) -> list[str]:
+    """Write the report sheets and the Snapshots log (module docstring on the marks).
+
+    A report replaces the sheet marked as that report's (cleared in place, so its
+    position and whatever points at it stay), or with ``keep_history`` that sheet is
+    renamed with its as-of date and marked as kept while a new one is added. A report
+    whose name is taken by a sheet the tool did not create goes to a free name, and a
+    note saying so is appended to ``notes``. Returns the names of the sheets written.
     """
     written = []
     for report_sheet in report.sheets:
         names = {s.name for s in book.sheets}
-        sheet = None
-        if report_sheet.name in names:
-            old = book.sheets[report_sheet.name]
-            if keep_history:
-                old.name = history_name(report_sheet.name, report.as_of, names)
-            else:  # reuse the sheet: its place and anything pointing at it stay valid
-                for chart in list(old.charts):
-                    chart.delete()
-                old.clear()
-                sheet = old
+        sheet = _owned(book, report_sheet.name)
+        if sheet is not None and keep_history:
+            sheet.name = history_name(report_sheet.name, report.as_of, names)
+            _set_mark(sheet, _KEPT + report_sheet.name)
+            sheet = None
+            names = {s.name for s in book.sheets}
         if sheet is None:
-            sheet = book.sheets.add(report_sheet.name, after=book.sheets[len(book.sheets) - 1])
+            name = _free_name(names, report_sheet.name)
+            sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+            _set_mark(sheet, report_sheet.name)
+        else:  # reuse the sheet: its place and anything pointing at it stay valid
+            if sheet.name != report_sheet.name and report_sheet.name.casefold() not in {
+                n.casefold() for n in names
+            }:
+                sheet.name = report_sheet.name  # its name is free again
+            for chart in list(sheet.charts):
+                chart.delete()
+            sheet.clear()
+        if sheet.name.casefold() != report_sheet.name.casefold() and notes is not None:
+            notes.append(
+                f"the sheet {report_sheet.name} was not made by pipeline-xl, so it is left "
+                f"as it is: the {report_sheet.name} report is on the sheet {sheet.name}"
+            )
         _write_sheet(sheet, report_sheet, report.currency)
-        written.append(report_sheet.name)
+        written.append(sheet.name)
     _write_snapshots(book, report.snapshots)
     return written

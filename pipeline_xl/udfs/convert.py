@@ -32,7 +32,8 @@ from pipeline_xl.core.dates import parse_date
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model, Settings, Stages
 from pipeline_xl.core.raw import settings_pairs
-from pipeline_xl.core.schema import match_headers, validate, validate_stages
+from pipeline_xl.core.schema import match_headers, validate, validate_stages, without_targets
+from pipeline_xl.core.timeline import as_seen
 from pipeline_xl.udfs.args import is_blank
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "freeze_rows",
     "model_of",
     "remember_model",
+    "remember_tables",
     "stages_of",
 ]
 
@@ -229,30 +231,39 @@ def model_of(
     The as-of date is ``as_of``, else the Settings table's as-of date, else the latest
     Created or Closed date of the prospects table (`_latest_date`), so the result depends
     on the arguments alone. The Settings table also gives the fiscal year, the Monte Carlo
-    trials and seed and the other settings; without it the defaults apply.
+    trials and seed and the other settings; without it the defaults apply. The model is
+    the one the refresh's report reads for that as-of date (`timeline.as_seen`).
     """
     key, p_rows, tables = _request(
         prospects, (stages, targets, activities, snapshots, settings), as_of
     )
+    return _models.get(key, lambda: as_seen(_validated(p_rows, tables, as_of)))
 
-    def build() -> Model:
-        given = tables["settings"]
-        day = as_of
-        if day is None and not _settings_as_of(given):
-            day = _latest_date(p_rows)
-        model = validate(
-            p_rows,
-            tables["stages"],
-            tables["targets"],
-            tables["activities"],
-            tables["snapshots"],
-            given if given is not None else Settings(as_of=day or date.min),
-            as_of=day,
-        )
-        _refuse_errors(model.issues)
-        return model
 
-    return _models.get(key, build)
+def _validated(
+    p_rows: FrozenRows, tables: dict[str, FrozenRows | None], as_of: date | None
+) -> Model:
+    """The tables validated as `model_of` validates them (before `as_seen`)."""
+    given = tables["settings"]
+    day = as_of
+    if day is None and not _settings_as_of(given):
+        day = _latest_date(p_rows)
+    model = validate(
+        p_rows,
+        tables["stages"],
+        tables["targets"],
+        tables["activities"],
+        tables["snapshots"],
+        given if given is not None else Settings(as_of=day or date.min),
+        as_of=day,
+    )
+    _refuse_errors(model.issues)
+    return model
+
+
+def _has_errors(model: Model) -> bool:
+    issues = model.issues
+    return bool(len(issues)) and bool((issues["severity"] == "error").any())
 
 
 def remember_model(
@@ -266,17 +277,53 @@ def remember_model(
     *,
     as_of: date | None = None,
 ) -> None:
-    """Let `model_of` answer these arguments with ``model``, validated by the caller.
+    """Let `model_of` answer these arguments from ``model``, validated by the caller.
 
-    ``model`` must be what `model_of` would build from the same arguments: the tables
-    validated with ``as_of`` and no row left out (a model with an error issue is not
-    remembered, so `model_of` reports the error itself).
+    ``model`` must be what `validate` gives for the same arguments with ``as_of``; the
+    cache keeps it as `model_of` would (`as_seen`). A model with an error issue is not
+    remembered, so `model_of` reports the error itself.
     """
-    issues = model.issues
-    if len(issues) and bool((issues["severity"] == "error").any()):
+    if _has_errors(model):
         return
     key, _, _ = _request(prospects, (stages, targets, activities, snapshots, settings), as_of)
-    _models.put(key, model)
+    _models.put(key, as_seen(model))
+
+
+def remember_tables(
+    prospects: object,
+    stages: object = None,
+    targets: object = None,
+    activities: object = None,
+    snapshots: object = None,
+    settings: object = None,
+    *,
+    as_of: date,
+    model: Model | None = None,
+) -> None:
+    """Validate these tables once for every call over them, with and without Targets.
+
+    ``model``: the tables as the caller validated them with ``as_of`` (see
+    `remember_model`); without it they are validated here. The calls that take no Targets
+    table get the same model without targets when `without_targets` can tell it;
+    otherwise they validate for themselves. Tables that fail validation are left for each
+    call to report.
+    """
+    key, p_rows, tables = _request(
+        prospects, (stages, targets, activities, snapshots, settings), as_of
+    )
+    try:
+        if model is None:
+            model = _validated(p_rows, tables, as_of)
+        if _has_errors(model):
+            return
+        seen = as_seen(model)
+    except InputError:
+        return
+    _models.put(key, seen)
+    alone = None if tables["targets"] is None else without_targets(seen)
+    if alone is not None:
+        others = (None if name == "targets" else rows for name, rows in tables.items())
+        _models.put((as_of, p_rows, *others), alone)
 
 
 def _blank_range(value: object) -> bool:

@@ -1,12 +1,14 @@
 """Forecast worksheet functions: won, weighted, expected, ranges and the chance of target.
 
-Expected period result = won in the period + weighted pipeline for the period, the
-weighted pipeline being the sum over open deals closing in the period of amount x win
-probability (`pipeline_xl.core.forecast`). The Monte Carlo functions simulate each open
-deal winning with its probability and, once won, slipping k periods with probability
-slip^k; trials and seed come from the Settings table (10,000 trials and its seed by
-default), slip from the argument, else what the Snapshots log teaches (when passed), else
-the Settings' slip probability (20% by default). Percentiles are simulated outcomes.
+Every figure is the one the report sheets show for the same period, owner and as-of
+(`pipeline_xl.core.forecast`, calibrated method unless a method is named): expected period
+result = won in the period + each open deal's amount x its learned chance of closing in
+the period + the deals not created yet. The Monte Carlo functions draw each open deal's
+outcome from the same law (`period_range`: one period simulated alone, trials and seed
+from the Settings table, 10,000 trials and its seed by default); slip (the fallback law of
+deals the calibration cannot place) comes from the argument, else what the Snapshots log
+teaches (when passed), else the Settings' slip probability (20% by default). Percentiles
+are simulated outcomes.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ import dataclasses
 import math
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import xlwings as xw
 
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.forecast import period_forecast, simulate
+from pipeline_xl.core.forecast import DEFAULT_METHOD, period_forecast, period_range
+from pipeline_xl.core.forecast import METHODS as METHODS_OF_CORE
 from pipeline_xl.core.metrics import coverage
 from pipeline_xl.core.model import DerivedBy, Model
-from pipeline_xl.core.periods import Period, period_of
+from pipeline_xl.core.periods import Period
 from pipeline_xl.udfs.args import MAX_COUNT, as_count, as_rate, as_text, is_blank
 from pipeline_xl.udfs.common import (
     CATEGORY,
@@ -48,7 +50,7 @@ __all__ = [
     "PIPE_WON",
 ]
 
-METHODS = ("weighted", "commit", "best_case", "pipeline", "montecarlo")
+METHODS = ("calibrated", "weighted", "commit", "best_case", "pipeline", "montecarlo")
 _DOC_SLIP = "Optional chance (0-1) that a win slips a period; empty = learned or Settings"
 _NO_TARGET = "targets: no target for this period and owner"
 
@@ -71,12 +73,12 @@ values are then computed once too)."""
 
 
 def _simulate_row(model: Model, key: tuple[Period, str, int, int, float | None]) -> pd.Series:
+    """`period_range`'s row, on the model seen at the period's granularity (kept per model)."""
     period, owner, trials, seed, slip = key
-    kind: Literal["month", "quarter"] = "quarter" if period.kind == "quarter" else "month"
-    result = simulate(
-        _IN_KIND.of(model, kind), np.random.default_rng(seed),
-        trials=trials, periods=[period], owner=owner, slip=slip,
-    )  # fmt: skip
+    seen = model
+    if period.kind != "year":  # a year is refused by period_range
+        seen = _IN_KIND.of(model, period.kind)
+    result = period_range(seen, period, owner, trials=trials, seed=seed, slip=slip)
     return result.table.iloc[0]
 
 
@@ -91,9 +93,6 @@ def _simulated(
     model: Model, period: Period, owner: str, trials: int, seed: int, slip: float | None
 ) -> pd.Series:
     """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period."""
-    fiscal = model.settings.fiscal_start_month
-    if period.kind == "year" or period != period_of(period.start, period.kind, fiscal):
-        raise InputError("period: Monte Carlo needs a month or a quarter")
     return _SIMULATED.of(model, (period, owner, trials, seed, slip))
 
 
@@ -111,7 +110,7 @@ def _seed(model: Model, value: object) -> int:
 @xw.arg("owner", doc=DOC_OWNER, err_to_str=True)
 @xw.arg(
     "method",
-    doc="weighted (default), commit, best_case, pipeline or montecarlo (P50)",
+    doc="calibrated (default), weighted, commit, best_case, pipeline or montecarlo (P50)",
     err_to_str=True,
 )
 @tail_args("as_of", "stages", "activities", "settings", "snapshots")
@@ -129,13 +128,16 @@ def PIPE_FORECAST(  # noqa: N802 - Excel names and positional arguments
     snapshots: Any = None,
     slip: Any = None,
 ) -> float:
-    """Expected revenue of the period: won + open deals weighted by their win probability.
+    """Expected revenue of the period: won + what open and new deals are expected to bring.
 
-    commit / best_case add those forecast categories at full value; montecarlo gives the
-    median (P50) of the seeded simulation.
+    calibrated (default): each open deal's chance of closing in the period, learned from
+    history, plus the deals not created yet; weighted: amount x Stages/learned win
+    probability of the deals expected to close in it; commit / best_case add those
+    forecast categories at full value; pipeline: won + all open amounts closing in it;
+    montecarlo: the median (P50) of the seeded simulation.
     """
     model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
-    chosen = as_text(method).lower().replace(" ", "_") or "weighted"
+    chosen = as_text(method).lower().replace(" ", "_") or DEFAULT_METHOD
     if chosen not in METHODS:
         raise InputError(f"method: {method!r} is not one of {', '.join(METHODS)}")
     p, who = model_period(model, period), model.owner_named(owner)
@@ -144,9 +146,11 @@ def PIPE_FORECAST(  # noqa: N802 - Excel names and positional arguments
             model, p, who, model.settings.mc_trials, model.settings.mc_seed, _slip(slip)
         )
         return float(row["p50"])
+    if chosen in METHODS_OF_CORE:
+        return period_forecast(model, p, who, chosen).expected
     forecast = period_forecast(model, p, who)
     values = {
-        "weighted": forecast.expected, "commit": forecast.commit,
+        "commit": forecast.commit,
         "best_case": forecast.best_case, "pipeline": forecast.won + forecast.pipeline,
     }  # fmt: skip
     return values[chosen]
@@ -255,7 +259,11 @@ def PIPE_WEIGHTED(  # noqa: N802 - Excel names and positional arguments
     settings: Any = None,
     snapshots: Any = None,
 ) -> float:
-    """Weighted open pipeline of the period: sum of amount x win probability."""
+    """Open deals' expected revenue in the period: amount x chance of closing in it.
+
+    The chance is learned from history (the calibrated forecast, as in PIPE_FORECAST);
+    PIPE_FORECAST with method "weighted" uses the Stages/learned win probabilities.
+    """
     model = book_model(prospects, stages, None, activities, snapshots, settings, as_of)
     p, who = model_period(model, period), model.owner_named(owner)
     return period_forecast(model, p, who).weighted
@@ -279,7 +287,7 @@ def PIPE_GAP(  # noqa: N802 - Excel names and positional arguments
     settings: Any = None,
     snapshots: Any = None,
 ) -> float:
-    """Target minus expected result (won + weighted pipeline); negative = ahead of target."""
+    """Target minus the forecast (PIPE_FORECAST, calibrated); negative = ahead of target."""
     model = book_model(prospects, stages, targets, activities, snapshots, settings, as_of)
     forecast = period_forecast(model, model_period(model, period), model.owner_named(owner))
     if math.isnan(forecast.target):

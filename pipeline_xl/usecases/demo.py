@@ -62,10 +62,10 @@ class DemoResult:
 
 def _plan(model: Model, label: str) -> PeriodPlan:
     try:
-        plan = backward_plan(model, label, method="calibrated")
+        plan = backward_plan(model, label)
     except InputError as err:
         return PeriodPlan(label, None, problem=str(err))
-    warnings = tuple(dated_plan(model, label, owner="", method="calibrated").warnings)
+    warnings = tuple(dated_plan(model, label, owner="").warnings)
     return PeriodPlan(label, plan, warnings)
 
 
@@ -95,7 +95,7 @@ def run_demo(
         *(tables[t.sheet] for t in contract.DATA_TABLES),
         as_of=as_of,
     )
-    forecast = forecast_table(model, method="calibrated")
+    forecast = forecast_table(model)
     current = model.settings.current_period
     result = DemoResult(
         sample.company,

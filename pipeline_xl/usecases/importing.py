@@ -21,6 +21,13 @@ without deals takes it (Settings, `pipeline_xl.io.settings.write_settings`); a w
 with deals refuses the import, since its amounts would mix two currencies.
 
 An export without ``--preset`` whose columns are a preset's gets that preset suggested.
+
+Limits: cells Excel cannot hold as the export gives them (`crm.limits`: a text over
+32,767 characters is cut to them, a date before 1900-03-01 or a number beyond Excel's
+range or 15 significant digits is kept as its text) are listed as data issues, each with
+the cell it goes to in the workbook (``Prospects!B302``) and its export row; the
+decoding notes of the export (mixed or undecodable encodings) come with the file's line.
+Values in the report and the preview are quoted by their first characters only.
 """
 
 from __future__ import annotations
@@ -40,14 +47,15 @@ from pipeline_xl.core.display import counted
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Settings, Stages
 from pipeline_xl.core.raw import RawWorkbook, Rows
-from pipeline_xl.core.schema import validate
+from pipeline_xl.core.schema import match_headers, validate
 from pipeline_xl.io.exports import ExportFile, read_export, read_price_list
 from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
 from pipeline_xl.io.package import Package, read_file
 from pipeline_xl.io.reader import read_workbook
 from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
 from pipeline_xl.io.settings import write_settings
-from pipeline_xl.io.tables import replace_table_rows
+from pipeline_xl.io.sheetxml import column_letter
+from pipeline_xl.io.tables import find_table, replace_table_rows
 from pipeline_xl.usecases.progress import SILENT, Progress
 
 __all__ = [
@@ -59,6 +67,7 @@ __all__ = [
     "suggest_preset",
 ]
 
+_CELLS_SHOWN = 10
 _MAP_LABEL = next(s.label for s in SETTINGS if s.key == "stage_map")
 _DEFAULT_CURRENCY = str(next(f.default for f in fields(Settings) if f.name == "currency"))
 
@@ -80,11 +89,14 @@ class ImportResult:
     hints: list[str] = field(default_factory=list)  # said first: e.g. the matching preset
     settings: dict[str, str] = field(default_factory=dict)  # written to Settings
     currency: list[str] = field(default_factory=list)  # the amounts' currency and why
+    cells: list[str] = field(default_factory=list)  # cell issues, at their workbook cells
 
     def lines(self, *, dry_run: bool = False, preview: int = 5) -> list[str]:
         """The report printed by ``pipeline-xl import``."""
         title = f"Mapping ({self.preset.title})" if self.preset else "Mapping (header names)"
-        out = [*self.hints, f"Read {self.export.describe()}", f"{title}:"]
+        out = [*self.hints, f"Read {self.export.describe()}"]
+        out += [f"  warning: {note}" for note in self.export.notes]
+        out.append(f"{title}:")
         out += [f"  {line}" for line in self.mapping.describe()]
         out.append(f"Deals: {len(self.incoming):,} from {counted(self.incoming.read, 'row')}")
         out += [f"  {n.severity}: {n.text}" for n in self.incoming.notes]
@@ -93,6 +105,14 @@ class ImportResult:
         for key, value in self.settings.items():
             label = next(s.label for s in SETTINGS if s.key == key)
             out.append(f"  {SETTINGS_TABLE.sheet} {label}: {value}")
+        if self.cells:
+            out.append(
+                f"Data issues: {counted(len(self.cells), 'cell')} Excel cannot hold as the "
+                f"export gives {'it' if len(self.cells) == 1 else 'them'}:"
+            )
+            out += [f"  warning {line}" for line in self.cells[:_CELLS_SHOWN]]
+            if len(self.cells) > _CELLS_SHOWN:
+                out.append(f"  ... {len(self.cells) - _CELLS_SHOWN:,} more")
         if self.issues is not None:
             errors, warnings = self.issues
             out.append(
@@ -257,6 +277,37 @@ def _write(
     return atomic_write(workbook, package.to_bytes(), backup=True)
 
 
+def _cell_lines(incoming: crm.Incoming, plan: crm.UpsertPlan, data: bytes, name: str) -> list[str]:
+    """Each cell issue of the import at the workbook cell it goes to, with its export row.
+
+    ``Prospects!B302 Name (export row 7): a text of 40,000 characters ...: 'Lorem...'``;
+    the cell is the one of the deal's row in the table as written (``plan.rows``).
+    """
+    if not incoming.issues:
+        return []
+    try:
+        table = find_table(Package(data, name=name), PROSPECTS.name)
+    except KeyError:  # the write refuses such a workbook; no cell to name
+        table = None
+    at = match_headers(plan.header, PROSPECTS)
+    index: dict[str, int] = {}
+    for i, row in enumerate(plan.rows):
+        index.setdefault(clean_text(row[at["id"]]), i)
+    deal_of = dict(zip(incoming.rows.tolist(), incoming.ids.tolist(), strict=True))
+    field_of = {f.header: f.name for f in PROSPECTS.fields}
+    lines = []
+    for issue in incoming.issues:
+        where = f"{PROSPECTS.sheet} {issue.header}"
+        pos = index.get(clean_text(deal_of.get(issue.row)))
+        col = at.get(field_of[issue.header])
+        if table is not None and pos is not None and col is not None:
+            excel_row = table.first_row + table.header_rows + pos
+            letter = column_letter(table.first_col + col)
+            where = f"{table.sheet}!{letter}{excel_row} {issue.header}"
+        lines.append(f"{where} (export row {issue.row}): {issue.problem}: {issue.value!r}")
+    return lines
+
+
 def _validation(plan: crm.UpsertPlan, stages: Stages) -> tuple[int, int, list[str]]:
     """Errors, warnings and the most frequent problems validation finds after the import."""
     rows: list[list[object]] = [list(plan.header), *plan.rows]
@@ -409,6 +460,7 @@ def _import(
     progress.step("comparing with the workbook")
     plan = crm.plan_upsert(prospects[0], prospects[1:], incoming)
     result = ImportResult(export, chosen, column_map, incoming, plan)
+    result.cells = _cell_lines(incoming, plan, data, book_path.name)
     result.hints = suggest_preset(export, chosen)
     code, result.currency = _currency(given_currency, chosen, incoming, book, prospects)
     if code is not None:

@@ -30,6 +30,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.metrics import Metrics, compute_metrics
 from pipeline_xl.core.model import Model, Settings
 from pipeline_xl.core.schema import validate, validate_stages
+from pipeline_xl.core.timeline import as_seen
 from pipeline_xl.io.exports import read_export
 from pipeline_xl.io.reader import is_pipeline_workbook, read_workbook
 from pipeline_xl.usecases.importing import convert, issue_lines, preset_named, suggest_preset
@@ -161,7 +162,7 @@ def metrics_of(
     path = Path(source)
     if is_pipeline_workbook(path):
         raw = read_workbook(path)
-        model = raw.validate(as_of=raw.as_of(given=as_of, today=today))
+        model = as_seen(raw.validate(as_of=raw.as_of(given=as_of, today=today)))
         metrics = compute_metrics(model, model.owner_named(owner, argument="--owner"))
         return MetricsResult(path, "workbook", metrics, model, currency=model.settings.currency)
     read = export_model(path, preset=preset, mapping=mapping, as_of=as_of, currency=currency)

@@ -10,6 +10,7 @@ xlwings Lite cannot load (no file-format library), so Lite's ``main.py`` embeds 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import xlwings as xw
@@ -21,6 +22,8 @@ from pipeline_xl.io.writer_xlwings import read_book, write_report
 
 __all__ = ["refresh_book"]
 
+log = logging.getLogger("pipeline_xl.refresh")
+
 
 def refresh_book(
     book: xw.Book, *, today: date, as_of: date | None = None, keep_history: bool = False
@@ -29,7 +32,9 @@ def refresh_book(
 
     The as-of date is ``as_of``, else the Settings table's, else ``today`` (the entry
     point reads the clock); it goes into the ``RefreshAsOf`` name the Dashboard falls
-    back on. Returns the names of the sheets written.
+    back on. A sheet named like a report that the tool did not create is left alone
+    (the report goes to a free name, logged as a warning). Returns the names of the
+    sheets written.
 
     Raises:
         InputError: no Prospects table, a structural problem in the tables, or an as-of
@@ -41,7 +46,10 @@ def refresh_book(
         as_of = today
     model = raw.validate(as_of=as_of)
     report = build_report(model)
-    written = write_report(book, report, keep_history=keep_history)
+    notes: list[str] = []
+    written = write_report(book, report, keep_history=keep_history, notes=notes)
+    for note in notes:  # a user sheet named like a report was left alone
+        log.warning("%s", note)
     # The Dashboard reads AsOfDate, which falls back on this name: Excel recalculates
     # the Dashboard's formulas for the refresh's date.
     for name in book.names:

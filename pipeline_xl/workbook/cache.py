@@ -39,9 +39,8 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.excel import serial_date
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import period_of
-from pipeline_xl.core.schema import without_targets
 from pipeline_xl.udfs import functions
-from pipeline_xl.udfs.convert import FrozenRows, freeze_rows, model_of, remember_model
+from pipeline_xl.udfs.convert import FrozenRows, freeze_rows, remember_tables
 from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
 from pipeline_xl.workbook.native import native_values
 
@@ -245,12 +244,11 @@ def _remember(model: Model | None, rows: Mapping[str, FrozenRows], day: date | N
     """Validate the tables once for the calls with and without the Targets table.
 
     ``model`` is used when it was validated for ``day``; else the tables are validated
-    here (`model_of`), once. The model without targets follows from it when it can
-    (`without_targets`); otherwise those calls validate for themselves.
+    here, once (`pipeline_xl.udfs.convert.remember_tables`).
     """
     if day is None or contract.PROSPECTS.sheet not in rows:
         return
-    stages, targets, activities, snapshots, settings = (
+    tables = (
         rows.get(t.sheet)
         for t in (
             contract.STAGES,
@@ -260,20 +258,9 @@ def _remember(model: Model | None, rows: Mapping[str, FrozenRows], day: date | N
             contract.SETTINGS_TABLE,
         )
     )
-    prospects = rows[contract.PROSPECTS.sheet]
     shown = None if model is None else model.settings.as_of
-    if model is None or isinstance(shown, datetime) or shown != day:
-        try:
-            model = model_of(prospects, stages, targets, activities, snapshots, settings, as_of=day)
-        except InputError:
-            return  # each call shows the error
-    else:
-        remember_model(
-            model, prospects, stages, targets, activities, snapshots, settings, as_of=day
-        )
-    alone = without_targets(model) if targets is not None else None
-    if alone is not None:
-        remember_model(alone, prospects, stages, None, activities, snapshots, settings, as_of=day)
+    given = model if shown == day and not isinstance(shown, datetime) else None
+    remember_tables(rows[contract.PROSPECTS.sheet], *tables, as_of=day, model=given)
 
 
 def _labels(

@@ -8,9 +8,11 @@ from pipeline_xl.core.display import (
     MAX_COLUMN_WIDTH,
     MIN_COLUMN_WIDTH,
     column_width,
+    shown,
     shown_width,
     text_width,
 )
+from pipeline_xl.core.errors import InputError
 
 
 class TestTextWidth:
@@ -54,3 +56,20 @@ class TestColumnWidth:
         assert column_width(40, 31.5) == 31.5
         assert column_width(40, 2) == MIN_COLUMN_WIDTH
         assert column_width(2, 90) == MAX_COLUMN_WIDTH
+
+
+class TestShown:
+    """A value from the user's files is quoted by its start in every message."""
+
+    def test_short_texts_whole_long_ones_cut_with_their_length(self):
+        assert shown("Acme") == "Acme"
+        assert shown("x" * 40) == "x" * 40
+        assert shown("x" * 40_000) == "x" * 40 + "\u2026 (40,000 characters)"
+        assert shown("abcdef", limit=3) == "abc\u2026 (6 characters)"
+
+    def test_an_input_error_quotes_a_long_value_by_its_start(self):
+        err = InputError("unknown currency", value="E" * 100_000, expected="an ISO code")
+        assert str(err) == (
+            f"unknown currency: {'E' * 40!r}\u2026 (100,000 characters) (expected an ISO code)"
+        )
+        assert str(InputError("bad", value="short")) == "bad: 'short'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 from datetime import date
@@ -12,15 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_xl.core import forecast as _forecast
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import (
     MAX_PERIODS,
     deal_probabilities,
-    forecast_table,
-    hit_probability,
-    period_forecast,
     probability_sources,
-    simulate,
     slip_probability,
     stage_probabilities,
 )
@@ -37,6 +35,14 @@ from pipeline_xl.core.model import (
 
 AS_OF = date(2026, 6, 15)
 STAGES = default_stages()  # stage probabilities: Lead .05, Qualified .2, Proposal .5, Negot. .8
+
+# The worked examples here are the weighted method's (stage probability times amount,
+# geometric slip); the calibrated default has its own tests (test_calibration and
+# test_default_method below).
+hit_probability = functools.partial(_forecast.hit_probability, method="weighted")
+forecast_table = functools.partial(_forecast.forecast_table, method="weighted")
+period_forecast = functools.partial(_forecast.period_forecast, method="weighted")
+simulate = functools.partial(_forecast.simulate, method="weighted")
 
 
 def make_model(prospects, targets=(), snapshots=(), **options):
@@ -765,3 +771,17 @@ class TestCalibratedMethod:
     def test_unknown_method(self):
         with pytest.raises(InputError, match="unknown forecast method"):
             forecast_table(make_model(book()), method="hopeful")
+
+
+def test_default_method():
+    """Every figure without a method is the calibrated one: the reports, the plan and the
+    worksheet functions then agree without each naming it."""
+    model = make_model(
+        [{"stage": "Proposal", "amount": 900.0, "expected_close": date(2026, 7, 1)}],
+        [{"period": "2026-07", "revenue": 500.0}],
+    )
+    assert _forecast.DEFAULT_METHOD == "calibrated"
+    assert _forecast.period_forecast(model, "2026-07") == _forecast.period_forecast(
+        model, "2026-07", method="calibrated"
+    )
+    assert _forecast.period_forecast(model, "2026-07") != period_forecast(model, "2026-07")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from datetime import date, timedelta
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from pipeline_xl.core import planning as _planning
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import (
     Model,
@@ -25,8 +27,6 @@ from pipeline_xl.core.model import (
 )
 from pipeline_xl.core.planning import (
     MAX_COUNT,
-    backward_plan,
-    dated_plan,
     funnel_table,
     inflow,
     required_calls,
@@ -34,6 +34,12 @@ from pipeline_xl.core.planning import (
 )
 
 RATES = [0.25, 0.4, 0.625, 0.8]  # the default Stages table: Call, Meeting, Offer, Negotiation
+
+# The worked examples here are the weighted method's (stage probability times amount,
+# geometric slip); the calibrated default has its own tests (test_calibration and
+# test_default_method below).
+backward_plan = functools.partial(_planning.backward_plan, method="weighted")
+dated_plan = functools.partial(_planning.dated_plan, method="weighted")
 
 
 def reference_counts(target, avg_deal, rates, won=Fraction(0), pipeline=Fraction(0)):

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.io import decoding
 from pipeline_xl.io.exports import read_export
 
 ROWS = [
@@ -20,6 +21,12 @@ ROWS = [
 def write(tmp_path, text: str, *, encoding: str = "utf-8", bom: bytes = b"", name="x.csv"):
     path = tmp_path / name
     path.write_bytes(bom + text.encode(encoding))
+    return path
+
+
+def write_bytes(tmp_path, data: bytes, name="x.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
     return path
 
 
@@ -43,6 +50,75 @@ class TestEncodings:
         assert found.encoding == label
         assert found.headers[0] == "ID"  # no BOM left on the first header
         assert found.frame["Company"].tolist() == ["Société Générale \u2013 Paris", "Müller GmbH"]
+        assert found.notes == ()
+
+    def test_a_latin_1_export_reads_right(self, tmp_path):
+        rows = [["ID", "Name", "Amount"], ["D1", "Ærø Ångström", "5"], ["D2", "Čeština?", "6"]]
+        rows[2][1] = "José Müller"
+        found = read_export(write(tmp_path, csv_text(rows), encoding="latin-1"))
+        assert found.frame["Name"].tolist() == ["Ærø Ångström", "José Müller"]
+        assert found.encoding == "Windows-1252"  # the same characters, its superset
+
+    def test_another_code_page_is_detected(self, tmp_path):
+        rows = [["ID", "Name", "Amount"], ["D1", "Zażółć gęślą jaźń Łódź Świętokrzyska", "5"]]
+        found = read_export(write(tmp_path, csv_text(rows), encoding="cp1250"))
+        assert found.encoding == "Windows-1250"
+        assert found.frame["Name"].tolist() == ["Zażółć gęślą jaźń Łódź Świętokrzyska"]
+
+    @pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
+    def test_utf_8_and_windows_1252_lines_are_each_decoded_on_their_own(self, tmp_path, bom):
+        head = csv_text([["ID", "Name", "Amount"], ["D1", "José Müller", "5"], ["D2", "Ann", "6"]])
+        tail = csv_text([["D3", "Renée Dupré", "7"], ["D4", "Łukasz", "8"]])
+        lines = tail.split("\r\n")
+        path = tmp_path / "mixed.csv"
+        path.write_bytes(
+            bom
+            + head.encode("utf-8")
+            + (lines[0] + "\r\n").encode("cp1252")
+            + (lines[1] + "\r\n").encode("utf-8")
+        )
+        found = read_export(path)
+        assert found.frame["Name"].tolist() == ["José Müller", "Ann", "Renée Dupré", "Łukasz"]
+        assert found.encoding == "UTF-8 and Windows-1252, line by line"
+        assert found.notes == (
+            (
+                "mixed encodings: of the 3 lines with characters beyond ASCII, 2 read as UTF-8 and "
+                "1 as Windows-1252, each line on its own (Windows-1252 on lines 4)"
+            ),
+        )
+
+    def test_bytes_the_code_page_cannot_read_are_shown_and_said(self, tmp_path, monkeypatch):
+        # The code page is detected from the first bytes of the lines that are not UTF-8
+        # (here the first 10, line 2): a later line has bytes Windows-1252 leaves undefined.
+        monkeypatch.setattr(decoding, "_DETECT_BYTES", 10)
+        data = "ID,Name,Amount\r\nD1,José,5\r\n".encode("cp1252") + b"D2,Bad\x81\x8d,6\r\n"
+        found = read_export(write_bytes(tmp_path, data))
+        assert found.frame["Name"].tolist() == ["José", "Bad\ufffd\ufffd"]
+        assert found.encoding == "Windows-1252"
+        assert found.notes == (
+            (
+                "1 line held bytes that neither UTF-8 nor Windows-1252 can read: shown as U+FFFD "
+                "(\ufffd) (lines 3)"
+            ),
+        )
+
+    def test_a_damaged_utf_16_file_is_shown_and_said(self, tmp_path):
+        text = "ID,Name,Amount\r\nD1,José,5\r\n"
+        data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+        data += "D2,Bad".encode("utf-16-le") + b"\x00\xd8" + ",6\r\n".encode("utf-16-le")
+        found = read_export(write_bytes(tmp_path, data))
+        assert found.frame["Name"].tolist() == ["José", "Bad\ufffd"]
+        assert found.notes == (
+            (
+                "the UTF-16 file holds bytes that are no UTF-16 text: 1 line shows U+FFFD (\ufffd) "
+                "in their place (lines 3)"
+            ),
+        )
+
+    def test_a_few_nul_characters_are_text_not_binary(self, tmp_path):
+        data = b"ID,Name,Amount\r\nD1,Nul\x00here,5\r\nD2,Ann,6\r\n"
+        found = read_export(write_bytes(tmp_path, data))
+        assert found.frame["Name"].tolist() == ["Nul\x00here", "Ann"]  # the import removes it
 
 
 class TestDelimiters:

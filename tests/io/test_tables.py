@@ -127,6 +127,21 @@ class TestReplace:
         replace_table_rows(again, "tblData", HEADER, rows, KINDS)
         assert again.part("xl/styles.xml") == pkg.part("xl/styles.xml")  # quote style reused
 
+    def test_what_excel_cannot_hold_is_never_written(self, tmp_path):
+        """A date without a serial becomes its ISO text; a text keeps 32,767 characters."""
+        pkg = Package.open(_book(tmp_path / "b.xlsx"))
+        rows = [
+            [date(1850, 1, 15), "x" * 40_000, 1.0],
+            [datetime(1899, 12, 31, 9, 30), "fits", 2.0],
+            [date(1900, 3, 1), "first serial", 3.0],
+        ]
+        replace_table_rows(pkg, "tblData", HEADER, rows, KINDS)
+        out = _save(pkg, tmp_path / "out.xlsx")
+        got = _table_rows(out)
+        assert [r[0] for r in got] == ["1850-01-15", "1899-12-31 09:30:00", date(1900, 3, 1)]
+        assert got[0][1] == "x" * 32_767
+        assert openpyxl.load_workbook(out)["Data"]["B5"].value == datetime(1900, 3, 1)
+
     def test_awkward_text_round_trips(self, tmp_path):
         pkg = Package.open(_book(tmp_path / "b.xlsx"))
         texts = [

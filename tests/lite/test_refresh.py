@@ -37,14 +37,24 @@ Cells = dict[tuple[int, int], object]
 _FORMULA_START = ("=", "+", "-", "@")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Actions that only format or draw: they change no cell value.
-_NO_VALUES = re.compile(r"^(set(?!Values$|SheetName$|Formula)|add(?!Sheet$)|show|activate|resize)")
+_NO_VALUES = re.compile(
+    r"^(set(?!Values$|SheetName$|Formula)|add(?!Sheet$)|show|activate|resize|names)"
+)
 
 
 def book_json(path: Path) -> dict[str, object]:
-    """The JSON xlwings Lite sends for ``path``: every sheet's values from A1, its tables."""
+    """The JSON xlwings Lite sends for ``path``: every sheet's values from A1, its tables,
+    and the sheet-scoped names (the report marks of a refreshed workbook)."""
     book = openpyxl.load_workbook(path, data_only=True)
     sheets = []
-    for ws in book.worksheets:
+    names = []
+    for index, ws in enumerate(book.worksheets):
+        for name, defined in ws.defined_names.items():
+            names.append({
+                "name": name, "refers_to": f"={defined.attr_text}", "sheet_index": None,
+                "address": None, "book_scope": False, "scope_sheet_name": ws.title,
+                "scope_sheet_index": index,
+            })  # fmt: skip
         values = [
             [_json_value(c.value) for c in row]
             for row in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column)
@@ -65,7 +75,7 @@ def book_json(path: Path) -> dict[str, object]:
         "client": "Office.js",
         "version": xw.__version__,
         "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
-        "names": [],
+        "names": names,
         "sheets": sheets,
     }
 

@@ -37,12 +37,25 @@ def table_json(name: str, rows: int, cols: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def book_json(sheets: dict[str, tuple[str, list[list[object]]]]) -> dict[str, object]:
-    """The JSON a workbook sends: each sheet's values and one table over them."""
+def mark_json(sheet: str, index: int, value: str) -> dict[str, object]:
+    """The JSON of a sheet-scoped name ``pipeline_xl.report`` holding ``value``."""
+    return {
+        "name": "pipeline_xl.report", "refers_to": f'="{value}"', "sheet_index": None,
+        "address": None, "book_scope": False, "scope_sheet_name": sheet,
+        "scope_sheet_index": index,
+    }  # fmt: skip
+
+
+def book_json(
+    sheets: dict[str, tuple[str, list[list[object]]]], marks: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The JSON a workbook sends: each sheet's values and one table over them, and the
+    report marks ``marks`` (sheet -> report name) as sheet-scoped names."""
+    order = list(sheets)
     return {
         "client": "Office.js", "version": xw.__version__,
         "book": {"name": "client.xlsx", "active_sheet_index": 0, "selection": "A1"},
-        "names": [],
+        "names": [mark_json(s, order.index(s), v) for s, v in (marks or {}).items()],
         "sheets": [
             {"name": name, "values": rows, "pictures": [],
              "tables": [table_json(table, len(rows), len(rows[0]))]}
@@ -130,13 +143,67 @@ def test_write_report_actions():
     assert snapshot_rows[-1][0][:6] == ["2026-11-30", "P1", "Ann", "Lead", "open", 10.0]
 
 
-def test_replace_and_keep_history():
-    book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}))
-    write_report(book, report())
-    assert [s.name for s in book.sheets] == ["Variance"]
-    book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}))
-    write_report(book, report(), keep_history=True)
-    assert [s.name for s in book.sheets] == ["Variance 2026-11-30", "Variance"]
+def marks(book) -> dict[str, str]:
+    """Sheet name -> value of its report mark, as the book's names now hold them."""
+    return {
+        n["scope_sheet_name"]: n["refers_to"]
+        for n in book.api["names"]
+        if n["name"] == "pipeline_xl.report"
+    }
+
+
+class TestReportMarks:
+    """Only a sheet marked as the tool's report is rewritten (as the headless writer does)."""
+
+    def test_a_marked_report_is_replaced_in_place(self):
+        marked = {"Variance": "Variance"}
+        book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}, marked))
+        notes: list[str] = []
+        assert write_report(book, report(), notes=notes) == ["Variance"]
+        assert [s.name for s in book.sheets] == ["Variance"]
+        funcs = [a["func"] for a in actions(book)]
+        assert "addSheet" not in funcs
+        assert "sheetClear" in funcs or "rangeClear" in funcs
+        assert notes == []
+
+    def test_a_new_report_sheet_is_marked(self):
+        book = xw.Book(json=book_json({"Notes": ("tblNotes", [["x"], [1.0]])}))
+        write_report(book, report())
+        assert [s.name for s in book.sheets] == ["Notes", "Variance"]
+        added = [a["args"] for a in actions(book) if a["func"] == "namesAdd"]
+        assert added == [["pipeline_xl.report", '="Variance"']]
+        assert marks(book) == {"Variance": '="Variance"'}
+
+    def test_a_user_sheet_named_like_a_report_is_left_alone(self):
+        rows = [["my", "own"], [1.0, 2.0]]
+        book = xw.Book(json=book_json({"Variance": ("tblMine", rows)}))
+        notes: list[str] = []
+        assert write_report(book, report(), notes=notes) == ["Variance (2)"]
+        assert [s.name for s in book.sheets] == ["Variance", "Variance (2)"]
+        touched = {a.get("sheet_position") for a in actions(book) if a["func"] != "addSheet"}
+        assert 0 not in touched  # nothing written, cleared or renamed on the user's sheet
+        said = (
+            "the sheet Variance was not made by pipeline-xl, so it is left as it is: the "
+            "Variance report is on the sheet Variance (2)"
+        )
+        assert notes == [said]
+        assert marks(book) == {"Variance (2)": '="Variance"'}
+
+    def test_keep_history_renames_the_marked_report_and_marks_it_kept(self):
+        marked = {"Variance": "Variance"}
+        book = xw.Book(json=book_json({"Variance": ("tblOld", [["x"], [1.0]])}, marked))
+        write_report(book, report(), keep_history=True)
+        assert [s.name for s in book.sheets] == ["Variance 2026-11-30", "Variance"]
+        assert marks(book) == {
+            "Variance 2026-11-30": '="kept:Variance"',
+            "Variance": '="Variance"',
+        }
+
+    def test_a_report_renamed_by_the_user_is_found_by_its_mark(self):
+        marked = {"Old variance": "Variance"}
+        book = xw.Book(json=book_json({"Old variance": ("tblOld", [["x"], [1.0]])}, marked))
+        assert write_report(book, report()) == ["Variance"]
+        assert [s.name for s in book.sheets] == ["Variance"]  # its name was free again
 
 
 class TestColumnWidths:

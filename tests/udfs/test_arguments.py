@@ -154,7 +154,7 @@ def test_a_future_last_activity_never_moves_the_default_as_of(sample_tables):
     header = prospects[0]
     last, status = header.index("Last activity"), header.index("Status")
     open_row = next(i for i, r in enumerate(prospects[1:], start=1) if r[status] == "Open")
-    before = PIPE_WEIGHTED(prospects, "2026-11")
+    before = PIPE_WEIGHTED(prospects, "2026-12")
     assert before > 0
     prospects[open_row][last] = datetime(2027, 12, 1)
-    assert PIPE_WEIGHTED(prospects, "2026-11") == before
+    assert PIPE_WEIGHTED(prospects, "2026-12") == before

@@ -10,6 +10,10 @@ All pure: no file access, no Excel library, no clock. For each mapped field
   first), else the one the file's other dates tell, else day first, reported when some
   date could be read both ways. A column with dates of both orders is reported too. A
   cell that cannot be read is kept as text and reported with its export rows;
+* before typing, control characters XML cannot carry are removed (a note per column)
+  and texts over Excel's 32,767 characters are cut to them; a date before 1900-03-01 or
+  a number beyond Excel's range or 15 significant digits is kept as its text
+  (`limits`); each cut or kept cell is an `incoming.CellIssue` with its export row;
 * stages: an export stage matches a workbook stage ignoring case, spaces and accents,
   with or without a trailing ``(...)``; ``Closed Won`` and ``Closed Lost`` (and the other
   status words of `contract.status_word`) match the Won and Lost stages; ``stage_map``
@@ -59,14 +63,29 @@ from pipeline_xl.core.contract import (
     norm_key,
     status_word,
 )
-from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
+from pipeline_xl.core.crm.incoming import (
+    CellIssue,
+    Incoming,
+    Kind,
+    Note,
+    ObjectArray,
+    kind_of,
+    same_cell,
+)
 from pipeline_xl.core.crm.keys import deal_keys
+from pipeline_xl.core.crm.limits import (
+    date_problem,
+    fit_long_texts,
+    number_problem,
+    without_controls,
+)
 from pipeline_xl.core.crm.mapping import ColumnMapping, stage_spellings
 from pipeline_xl.core.crm.presets import Preset
 from pipeline_xl.core.currency import currency_code
 from pipeline_xl.core.dates import DateOrder, date_order, parse_date
-from pipeline_xl.core.display import counted
+from pipeline_xl.core.display import counted, shown
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import TEXT_LIMIT
 from pipeline_xl.core.model import Stages
 
 __all__ = ["convert_export", "price_list"]
@@ -108,33 +127,88 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)  # noqa: DTZ001 - workbook dates are naive
 
 
+_UNREAD = "unreadable"
+"""Why a cell was kept as text when it reads as no value of its column's kind."""
+
+
 def _convert_column(
     values: ObjectArray, kind: Kind, *, decimal_comma: bool, month_first: bool, percent: bool
-) -> tuple[ObjectArray, int]:
-    """Typed cells of one column and how many non-blank cells could not be read."""
+) -> tuple[ObjectArray, ObjectArray]:
+    """Typed cells of one column and, per cell, why it was kept as text (``""``: it was not).
+
+    A cell is kept as text when it reads as no number or date (`_UNREAD`), or when it
+    does but Excel cannot hold the value (`limits.date_problem`, `limits.number_problem`).
+    """
     if kind == "text":
         texts, _ = clean_texts(values)
         out = texts.astype(object)
         out[out == ""] = None
-        return out, 0
+        return out, np.full(len(out), "", dtype=object)
 
-    def convert(cell: object) -> object:
+    def convert(cell: object) -> tuple[object, str]:
         if cell is None or is_blank(cell):
-            return None
+            return None, ""
         if kind == "date":
             day = parse_date(cell, month_first=month_first)
-            return clean_text(cell) if day is None else _midnight(day)
+            if day is None:
+                return clean_text(cell), _UNREAD
+            problem = date_problem(day)
+            return (clean_text(cell), problem) if problem else (_midnight(day), "")
         rate = kind == "rate"
         number = parse_number(cell, rate=rate, decimal_comma=decimal_comma)
+        problem = number_problem(cell, number)
+        if problem:
+            return clean_text(cell), problem
         if number is None:
-            return clean_text(cell)
+            return clean_text(cell), _UNREAD
         if rate and percent and not (isinstance(cell, str) and "%" in cell):
             number /= 100.0
-        return number
+        return number, ""
 
-    out = _per_distinct(values, convert)
-    bad = int(sum(isinstance(v, str) for v in out))
-    return out, bad
+    pairs = _per_distinct(values, convert)
+    out = np.empty(len(pairs), dtype=object)
+    why = np.empty(len(pairs), dtype=object)
+    for i, (value, reason) in enumerate(pairs.tolist()):
+        out[i], why[i] = value, reason
+    return out, why
+
+
+def _fit_raw(
+    raw: ObjectArray,
+    header: str,
+    rows: npt.NDArray[np.int64],
+    notes: list[Note],
+    issues: list[CellIssue],
+) -> ObjectArray:
+    """A column's cells without XML's control characters and within Excel's text limit.
+
+    Control characters removed are one note for the column; each text cut to
+    `excel.TEXT_LIMIT` characters is a `CellIssue` (`limits`).
+    """
+    raw, controlled = without_controls(raw)
+    if controlled.any():
+        count = int(controlled.sum())
+        notes.append(
+            Note(
+                "warning",
+                f"{header}: {counted(count, 'cell')} held control characters that a "
+                f"workbook cannot store (U+0000-U+001F except tab, LF and CR); "
+                f"removed (export rows {_some_rows(rows[controlled])})",
+            )
+        )
+    found = raw
+    raw, cut = fit_long_texts(raw)
+    for pos, length in cut.items():
+        issues.append(
+            CellIssue(
+                int(rows[pos]),
+                header,
+                f"a text of {length:,} characters, more than the {TEXT_LIMIT:,} an Excel "
+                f"cell holds; its first {TEXT_LIMIT:,} kept",
+                shown(str(found[pos])),
+            )
+        )
+    return raw
 
 
 def _lost_name(stages: Stages) -> str:
@@ -236,32 +310,37 @@ def convert_export(
         np.arange(2, n + 2, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
     )
     notes: list[Note] = []
+    issues: list[CellIssue] = []
     values: dict[str, ObjectArray] = {}
     for name, positions in mapping.columns.items():
-        raw = _coalesce(frame, positions)
+        header = PROSPECTS.header(name)
+        raw = _fit_raw(_coalesce(frame, positions), header, row_numbers, notes, issues)
         kind = kind_of(name)
         percent = "%" in mapping.headers[positions[0]]
         first = False
         if kind == "date":
-            first = _date_order(raw, PROSPECTS.header(name), notes, file_month_first=month_first)
+            first = _date_order(raw, header, notes, file_month_first=month_first)
         options = {"decimal_comma": decimal_comma, "month_first": first}
-        converted, bad = _convert_column(raw, kind, percent=percent, **options)
+        converted, why = _convert_column(raw, kind, percent=percent, **options)
         if kind == "rate" and not percent:
             # A 0-100 column (35 meaning 35 %): every cell without a % sign is divided.
             numbers = [v for v in converted if isinstance(v, float)]
             if numbers and max(numbers) > 1.0:
-                converted, bad = _convert_column(raw, kind, percent=True, **options)
-        if bad:
-            where = np.flatnonzero([isinstance(v, str) for v in converted])
+                converted, why = _convert_column(raw, kind, percent=True, **options)
+        unread = np.flatnonzero(why == _UNREAD)
+        if len(unread):
+            bad = len(unread)
             notes.append(
                 Note(
                     "warning",
-                    f"{PROSPECTS.header(name)}: {counted(bad, 'cell')} "
-                    f"could not be read and {'was' if bad == 1 else 'were'} kept as text "
-                    f"(export rows "
-                    f"{_some_rows(row_numbers[where])})",
+                    f"{header}: {counted(bad, 'cell')} could not be read and "
+                    f"{'was' if bad == 1 else 'were'} kept as text (export rows "
+                    f"{_some_rows(row_numbers[unread])})",
                 )
             )
+        for pos in np.flatnonzero((why != "") & (why != _UNREAD)).tolist():
+            issue = CellIssue(int(row_numbers[pos]), header, str(why[pos]), shown(str(raw[pos])))
+            issues.append(issue)
         values[name] = converted
     build = _Build(values, np.full(n, "", dtype=object), notes)
     _resolve_stages(build, stages, stage_map or {})
@@ -296,8 +375,15 @@ def convert_export(
         notes=notes,
         read=n,
         currency=currency,
+        issues=_issues_of(issues, row_numbers[keep]),
     )
     return _dedupe(incoming)
+
+
+def _issues_of(issues: list[CellIssue], rows: npt.NDArray[np.int64]) -> list[CellIssue]:
+    """The issues of the export rows ``rows`` (the deals imported), in export order."""
+    kept = set(rows.tolist())
+    return sorted((i for i in issues if i.row in kept), key=lambda i: i.row)
 
 
 def _date_order(
@@ -336,7 +422,7 @@ def _currency(frame: pd.DataFrame, mapping: ColumnMapping, notes: list[Note]) ->
     counts = Counter(t.upper() for t in typed)
     column = mapping.headers[mapping.currency[0]]
     if len(counts) > 1:
-        listed = ", ".join(f"{c} ({k:,})" for c, k in counts.most_common(5))
+        listed = ", ".join(f"{shown(c)} ({k:,})" for c, k in counts.most_common(5))
         notes.append(
             Note(
                 "warning",
@@ -372,12 +458,12 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
         if isinstance(t, str) and f[1] == "open" and norm_key(t) in folded
     )
     if renamed:
-        listed = ", ".join(f"{t} -> {n} ({c:,})" for (t, n), c in sorted(renamed.items()))
+        listed = ", ".join(f"{shown(t)} -> {n} ({c:,})" for (t, n), c in sorted(renamed.items()))
         notes.append(Note("info", f"stages mapped onto the workbook's: {listed}"))
     if unknown.any():
         counts = Counter(names[unknown].tolist())
-        listed = ", ".join(f"{s} ({c:,})" for s, c in counts.most_common(8))
-        first = counts.most_common(1)[0][0]
+        listed = ", ".join(f"{shown(str(s))} ({c:,})" for s, c in counts.most_common(8))
+        first = shown(str(counts.most_common(1)[0][0]))
         notes.append(
             Note(
                 "warning",
@@ -393,7 +479,7 @@ def _resolve_stages(build: _Build, stages: Stages, stage_map: Mapping[str, str])
         given = values["status"]
         odd = np.asarray([w is None and g is not None for w, g in zip(words, given, strict=True)])
         if odd.any():
-            listed = ", ".join(sorted({str(g) for g in given[odd]})[:5])
+            listed = ", ".join(shown(g) for g in sorted({str(g) for g in given[odd]})[:5])
             notes.append(
                 Note(
                     "warning",
@@ -469,14 +555,16 @@ def _price(
             text += " (so the value win rate counts them)"
         unpriced = mask & ~known
         if unpriced.any():
-            names = sorted({str(p) for p in products[unpriced] if p is not None})[:5]
+            names = [
+                shown(p) for p in sorted({str(p) for p in products[unpriced] if p is not None})
+            ][:5]
             text += f"; {int(unpriced.sum()):,} left as they are (product not in the list: "
             text += f"{', '.join(names) or 'blank'})"
         notes.append(Note(severity, text))
     used = known & (open_blank | lost_zero)
     odd = sorted(
         {
-            f"{p} = {prices[str(k)][0]}"
+            f"{shown(str(p))} = {prices[str(k)][0]}"
             for p, k in zip(products[used].tolist(), keys[used].tolist(), strict=True)
             if clean_text(p) != prices[str(k)][0]
         }
@@ -539,7 +627,8 @@ def _dedupe(incoming: Incoming) -> Incoming:
             keep[first] = False
             rows = ", ".join(str(incoming.rows[j]) for j in members)
             incoming.conflicts.append(
-                f"ID {ids[first]} is on export rows {rows} with different {', '.join(differ)}; "
+                f"ID {shown(str(ids[first]))} is on export rows {rows} with different "
+                f"{', '.join(differ)}; "
                 f"not imported"
             )
         else:
@@ -561,4 +650,5 @@ def _dedupe(incoming: Incoming) -> Incoming:
         conflicts=incoming.conflicts,
         read=incoming.read,
         currency=incoming.currency,
+        issues=_issues_of(incoming.issues, incoming.rows[keep]),
     )

@@ -7,7 +7,10 @@ the workbook's Prospects headers (`contract.PROSPECTS`), typed by each field's k
 * ``number`` and ``rate``: floats (a rate is a share, 0.35 for 35 %);
 * ``date``: naive datetimes at midnight, as the workbook stores dates.
 
-A cell that could not be read keeps its text. Two cells are the same (`same_cell`) when
+A cell that could not be read keeps its text. A cell that Excel could not hold as it came
+(`limits`: a text over Excel's 32,767 characters, a date before 1900-03-01, a number
+beyond Excel's range or precision) is fitted or kept as text and listed as a `CellIssue`
+with its export row. Two cells are the same (`same_cell`) when
 Excel would show the same thing: blank equals blank, dates compare by day, numbers within
 1e-12 relative (text that reads as a number too, in number columns), text as clean text.
 """
@@ -26,7 +29,7 @@ from pipeline_xl.core.cells import clean_text, is_blank, parse_number
 from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.core.dates import parse_date
 
-__all__ = ["Incoming", "Kind", "Note", "ObjectArray", "kind_of", "same_cell"]
+__all__ = ["CellIssue", "Incoming", "Kind", "Note", "ObjectArray", "kind_of", "same_cell"]
 
 ObjectArray = npt.NDArray[np.object_]
 Kind = Literal["text", "number", "rate", "date"]
@@ -54,6 +57,21 @@ class Note:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class CellIssue:
+    """A cell the import could not write as the export gave it: where, what and how kept.
+
+    ``row``: the export row; ``header``: the Prospects header of its field;
+    ``problem``: what Excel cannot hold and what was written instead; ``value``: the
+    cell as found, as a message quotes it (`display.shown`).
+    """
+
+    row: int
+    header: str
+    problem: str
+    value: str
+
+
 @dataclass
 class Incoming:
     """The export's deals as Prospects cells, one row per ID, in export order.
@@ -61,7 +79,8 @@ class Incoming:
     ``values``: workbook header -> object array (str, float, datetime or None; a cell
     that could not be read keeps its text). ``rows``: the export row of each deal.
     ``status``: open/won/lost ("" when the stage is unknown). ``currency``: the ISO
-    code the export's currency column gives every deal, when it does.
+    code the export's currency column gives every deal, when it does. ``issues``: the
+    cells of these deals fitted to Excel's limits (`CellIssue`), in export order.
     """
 
     ids: ObjectArray
@@ -72,6 +91,7 @@ class Incoming:
     conflicts: list[str] = field(default_factory=list)
     read: int = 0
     currency: str | None = None
+    issues: list[CellIssue] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)

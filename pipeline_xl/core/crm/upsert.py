@@ -27,7 +27,7 @@ from pipeline_xl.core.cells import clean_text, clean_texts, is_blank, parse_numb
 from pipeline_xl.core.contract import PROSPECTS
 from pipeline_xl.core.crm.incoming import Incoming, Kind, Note, ObjectArray, kind_of, same_cell
 from pipeline_xl.core.dates import parse_dates
-from pipeline_xl.core.display import counted
+from pipeline_xl.core.display import counted, shown
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.schema import match_headers
 
@@ -90,6 +90,9 @@ class UpsertPlan:
     def preview(self, limit: int = 5) -> list[str]:
         """The first new and updated deals, one line each.
 
+        Values are cut to a short prefix (`display.shown`: the preview of a
+        40,000-character name shows its first 40 characters).
+
         Columns are found as validation finds them (`schema.match_headers`), so a table
         whose ID column is headed "Deal ID" previews like one headed "ID".
         """
@@ -99,12 +102,12 @@ class UpsertPlan:
         index = {str(r[at]): r for r in self.rows[-len(self.added) :]} if self.added else {}
         for key in self.added[:limit]:
             row = index.get(key, [])
-            shown = [
+            parts = [
                 f"{self.header[pos[f]]}={_show(row[pos[f]])}"
                 for f in _PREVIEWED
                 if f in pos and row and row[pos[f]] is not None
             ]
-            lines.append(f"+ {key}: {', '.join(shown)}")
+            lines.append(f"+ {shown(key)}: {', '.join(parts)}")
         if len(self.added) > limit:
             lines.append(f"+ ... {len(self.added) - limit:,} more")
         field_of = {f.header: f.name for f in PROSPECTS.fields}
@@ -115,7 +118,7 @@ class UpsertPlan:
 
         for key, cells in list(self.updated.items())[:limit]:
             changes = ", ".join(f"{header_of(h)} {_show(a)} -> {_show(b)}" for h, a, b in cells[:4])
-            lines.append(f"~ {key}: {changes}")
+            lines.append(f"~ {shown(key)}: {changes}")
         if len(self.updated) > limit:
             lines.append(f"~ ... {len(self.updated) - limit:,} more")
         return lines
@@ -128,7 +131,7 @@ def _show(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return repr(clean_text(value))
+    return repr(shown(clean_text(value)))
 
 
 def plan_upsert(
@@ -211,7 +214,7 @@ def _id_rows(rows: Sequence[Sequence[object]], id_pos: int, notes: list[Note]) -
         elif key:
             where[key] = i
     if twice:
-        listed = ", ".join(sorted(twice)[:5])
+        listed = ", ".join(shown(t) for t in sorted(twice)[:5])
         notes.append(
             Note(
                 "warning",

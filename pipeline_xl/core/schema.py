@@ -84,7 +84,6 @@ for settings given as a mapping.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import date
 
@@ -248,7 +247,8 @@ def without_targets(model: Model) -> Model | None:
     most common spelling is counted over every table). When no owner cell needed
     unifying, no name has two spellings, so leaving the Targets table out changes no
     other cell: the model is this one with empty targets and without the Targets
-    issues. Otherwise None (validate again to know).
+    issues, keeping what was learned from it without reading the targets
+    (`Model.derive`). Otherwise None (validate again to know).
     """
     issues = model.issues
     if len(issues):
@@ -256,8 +256,4 @@ def without_targets(model: Model) -> Model | None:
         if bool(problems.str.startswith(_OWNER_UNIFIED).any()):
             return None
         issues = issues.loc[issues["sheet"] != TARGETS.sheet].reset_index(drop=True)
-    return dataclasses.replace(
-        model,
-        targets=targets_frame([], model.settings.fiscal_start_month),
-        issues=issues,
-    )
+    return model.derive(targets=targets_frame([], model.settings.fiscal_start_month), issues=issues)

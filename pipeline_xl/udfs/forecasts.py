@@ -13,9 +13,8 @@ are simulated outcomes.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import xlwings as xw
@@ -24,7 +23,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.forecast import DEFAULT_METHOD, period_forecast, period_range
 from pipeline_xl.core.forecast import METHODS as METHODS_OF_CORE
 from pipeline_xl.core.metrics import coverage
-from pipeline_xl.core.model import DerivedBy, Model
+from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import Period
 from pipeline_xl.udfs.args import MAX_COUNT, as_count, as_rate, as_text, is_blank
 from pipeline_xl.udfs.common import (
@@ -59,41 +58,14 @@ def _slip(value: object) -> float | None:
     return None if is_blank(value) else as_rate(value, "slip")
 
 
-def _in_kind(model: Model, kind: Literal["month", "quarter"]) -> Model:
-    """The model with periods of ``kind`` (itself when it has them already)."""
-    if model.settings.granularity == kind:
-        return model
-    settings = dataclasses.replace(model.settings, granularity=kind)
-    return dataclasses.replace(model, settings=settings)
-
-
-_IN_KIND: DerivedBy[Literal["month", "quarter"], Model] = DerivedBy(_in_kind)
-"""The model with periods of a granularity, once per model and granularity (its learned
-values are then computed once too)."""
-
-
-def _simulate_row(model: Model, key: tuple[Period, str, int, int, float | None]) -> pd.Series:
-    """`period_range`'s row, on the model seen at the period's granularity (kept per model)."""
-    period, owner, trials, seed, slip = key
-    seen = model
-    if period.kind != "year":  # a year is refused by period_range
-        seen = _IN_KIND.of(model, period.kind)
-    result = period_range(seen, period, owner, trials=trials, seed=seed, slip=slip)
-    return result.table.iloc[0]
-
-
-_SIMULATED: DerivedBy[tuple[Period, str, int, int, float | None], pd.Series] = DerivedBy(
-    _simulate_row
-)
-"""One period's seeded Monte Carlo row, once per model and arguments: the same seed gives
-the same numbers, so P10, P50 and P90 cells of one period share one run."""
-
-
 def _simulated(
     model: Model, period: Period, owner: str, trials: int, seed: int, slip: float | None
 ) -> pd.Series:
-    """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period."""
-    return _SIMULATED.of(model, (period, owner, trials, seed, slip))
+    """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period.
+
+    `period_range` simulates once per model and arguments: P10, P50 and P90 share a run.
+    """
+    return period_range(model, period, owner, trials=trials, seed=seed, slip=slip).table.iloc[0]
 
 
 def _trials(model: Model, value: object) -> int:

@@ -58,6 +58,7 @@ from pipeline_xl.workbook.prepare import (
     stage_process,
 )
 from pipeline_xl.workbook.spec import MACROS, STYLE, TABLES
+from pipeline_xl.workbook.table_body import TableBody, splice
 from pipeline_xl.workbook.vba import quickstart_vba
 
 __all__ = [
@@ -266,8 +267,9 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
     """Write the workbook file (module docstring) to a path or a binary stream."""
     prepared = book.prepared
     layout = prepared.layout
+    written = io.BytesIO()
     wb = xlsxwriter.Workbook(
-        str(target) if isinstance(target, Path) else target,
+        written,
         {
             "strings_to_formulas": False,
             "strings_to_numbers": False,
@@ -312,9 +314,12 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
         wb.define_name(name, formula)
     wb.define_name(REFRESH_AS_OF, f"={number_text(excel_serial(book.as_of))}")
 
+    bodies = []
     for table in TABLES:
         frame, cols = prepared.frames[table.name], prepared.columns[table.name]
-        write_table(Writer(sheets[table.sheet], fm), table, frame, cols, book.company)
+        body = write_table(Writer(sheets[table.sheet], fm), table, frame, cols, book.company)
+        if body is not None:
+            bodies.append(body)
         if table.first_cell == (0, 0):
             sheet_setup(sheets[table.sheet], freeze=table.freeze)
     sheets[contract.SETTINGS_TABLE.sheet].set_column(2, 2, 3)
@@ -352,6 +357,16 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
         conf.set_tab_color("#A6A6A6")
         write_conf(Writer(conf, fm), book.module, vba.xlwings_version)
     wb.close()
+    _put_rows(target, written.getvalue(), bodies)
+
+
+def _put_rows(target: Path | BinaryIO, data: bytes, bodies: list[TableBody]) -> None:
+    """Write the workbook as xlsxwriter wrote it, with the tables' rows spliced in."""
+    out = splice(data, bodies)
+    if isinstance(target, Path):
+        target.write_bytes(out)
+    else:
+        target.write(out)
 
 
 def module_source(module: str) -> str:

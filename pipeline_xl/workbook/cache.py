@@ -40,7 +40,7 @@ from pipeline_xl.core.excel import serial_date
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import period_of
 from pipeline_xl.udfs import functions
-from pipeline_xl.udfs.convert import FrozenRows, freeze_rows, remember_tables
+from pipeline_xl.udfs.convert import FrozenRows, remember_tables
 from pipeline_xl.workbook.dashboard_spec import Arg, DashboardLayout, PipeCell
 from pipeline_xl.workbook.native import native_values
 
@@ -77,17 +77,33 @@ def _excel_cell(value: object) -> object:
     return None if math.isnan(number) else number
 
 
+def _excel_column(series: pd.Series) -> list[object]:
+    """`_excel_cell` of every value of a column (whole-column paths for plain dtypes)."""
+    if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
+        moments = series.dt.to_pydatetime().tolist()
+        return [None if m is pd.NaT or m is None else m for m in moments]
+    if pd.api.types.is_float_dtype(series) or (
+        pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    ):
+        numbers = series.to_numpy(dtype="float64", na_value=math.nan).tolist()
+        return [None if x != x else x for x in numbers]  # noqa: PLR0124 - NaN test
+    return [(v or None) if type(v) is str else _excel_cell(v) for v in series.tolist()]
+
+
 def excel_rows(frame: pd.DataFrame) -> list[list[object]]:
     """A table as xlwings hands a ``tbl[#All]`` range to a function: header row first."""
-    rows: list[list[object]] = [[str(c) for c in frame.columns]]
-    columns = [[_excel_cell(v) for v in frame[c].tolist()] for c in frame.columns]
-    rows += [list(r) for r in zip(*columns, strict=True)]
-    return rows
+    return [list(r) for r in _frozen(frame)]
+
+
+def _frozen(frame: pd.DataFrame) -> FrozenRows:
+    header = tuple(str(c) for c in frame.columns)
+    columns = [_excel_column(frame[c]) for c in frame.columns]
+    return FrozenRows((header, *zip(*columns, strict=True)))
 
 
 def function_rows(tables: Mapping[str, pd.DataFrame]) -> dict[str, FrozenRows]:
     """Each table as the worksheet functions receive it (`excel_rows`), frozen once."""
-    return {sheet: freeze_rows(excel_rows(frame)) for sheet, frame in tables.items()}
+    return {sheet: _frozen(frame) for sheet, frame in tables.items()}
 
 
 def _plain(ref: str) -> str:

@@ -263,6 +263,9 @@ class Model:
     _derived: dict[Hashable, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _origin: tuple[Model, frozenset[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def derive(
         self,
@@ -276,10 +279,12 @@ class Model:
     ) -> Model:
         """This model with the parts given replaced, keeping what was learned from the rest.
 
-        Derived values (`Derived`, `DerivedBy`) already computed are handed over when they
-        read none of the parts that changed (a new Settings value counts as the parts it
-        changes: the granularity, the other settings or both), so a model seen at another
-        granularity or without its targets does not learn again what it shares.
+        Derived values (`Derived`, `DerivedBy`) that read none of the parts that changed
+        (a new Settings value counts as the parts it changes: the granularity, the other
+        settings or both) are shared: those already computed are handed over, the others
+        are computed on this model when the new one first asks (and kept by both), so a
+        model seen at another granularity or without its targets does not learn again
+        what it shares.
         """
         given = {
             "prospects": prospects, "targets": targets, "activities": activities,
@@ -300,7 +305,15 @@ class Model:
             reads: frozenset[str] = getattr(declared, "reads", PARTS)
             if reads.isdisjoint(changed):
                 new._derived[slot] = value
+        object.__setattr__(new, "_origin", (self, frozenset(changed)))
         return new
+
+    def _shared(self, reads: frozenset[str]) -> Model | None:
+        """The model this one was derived from, when a value reading ``reads`` is the same."""
+        origin = self._origin
+        if origin is None or not reads.isdisjoint(origin[1]):
+            return None
+        return origin[0]
 
     def period_targets(self, period: Period) -> tuple[float, dict[str, float]]:
         """`targets_of` this model's targets for ``period`` (computed once per period)."""
@@ -360,7 +373,8 @@ class Derived(Generic[T]):
         """The value for ``model``, computed on first use."""
         store = model._derived
         if self not in store:
-            store[self] = self._compute(model)
+            parent = model._shared(self.reads)
+            store[self] = self._compute(model) if parent is None else self.of(parent)
         return cast("T", store[self])
 
     def known(self, model: Model, value: T) -> None:
@@ -382,7 +396,8 @@ class DerivedBy(Generic[K, T]):
         store = model._derived
         slot = (self, key)
         if slot not in store:
-            store[slot] = self._compute(model, key)
+            parent = model._shared(self.reads)
+            store[slot] = self._compute(model, key) if parent is None else self.of(parent, key)
         return cast("T", store[slot])
 
 

@@ -17,7 +17,7 @@ row, with that setting's validation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -196,19 +196,31 @@ def _excel_text(text: str) -> str:
     return text
 
 
-Strings = Callable[[str], int]
-"""The workbook's shared-string table: the index of a text, added when new."""
+class Strings:
+    """The workbook's shared-string table, as `Worksheet.write_string` adds to it.
+
+    ``strings(text)`` is the index of ``text``, added when new; every call counts one
+    use (the table's ``count``). Texts are added in the order the cells would be
+    written, so the table comes out as it does with every cell written through
+    xlsxwriter.
+    """
+
+    def __init__(self, w: Writer) -> None:
+        self._table = w.sheet.str_table  # the workbook's table, shared by its sheets
+
+    def __call__(self, text: str) -> int:
+        """The index of ``text`` (added when new), one more use counted."""
+        index: int = self._table._get_shared_string_index(text)  # what write_string calls
+        return index
+
+    def count_more(self, uses: int) -> None:
+        """Count ``uses`` more uses of texts already added."""
+        self._table.count += uses
 
 
 def shared_strings(w: Writer) -> Strings:
-    """The shared-string table xlsxwriter writes at close, as `write_string` adds to it.
-
-    Texts are added in the order the cells would be written, so the table comes out as
-    it does with every cell written through xlsxwriter.
-    """
-    table = w.sheet.str_table  # the workbook's table, shared by its sheets
-    add: Strings = table._get_shared_string_index  # xlsxwriter's own, as write_string uses it
-    return add
+    """The shared-string table of ``w``'s workbook (`Strings`)."""
+    return Strings(w)
 
 
 def _text_tail(text: str, strings: Strings) -> str:
@@ -299,6 +311,38 @@ def _plan_cells(
     return codes, found, tails, width
 
 
+def _plan_texts(
+    values: list[object], fmts: _CellFormats, strings: Strings
+) -> tuple[BodyColumn | None, float]:
+    """`_plan_cells` for a column of texts and blanks, a whole column at a time.
+
+    None when the column holds anything else, or a text longer than half a cell (which
+    may need cutting). Each distinct text is added to the shared strings once, in the
+    order the cells first use it, and counted for every cell, as `shared_strings` does.
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("string", "empty"):
+        return None, 0.0
+    texts = pd.Series(values, dtype=object)
+    filled = texts.notna().to_numpy() & (texts != "").to_numpy()
+    used = texts[filled]
+    if len(used) and int(used.str.len().max()) > TEXT_LIMIT // 2:
+        return None, 0.0
+    codes, uniques = pd.factorize(used)
+    found = [strings(text) for text in uniques.tolist()]
+    strings.count_more(len(used) - len(found))
+    tails = np.empty(len(values), dtype=object)
+    tails[:] = "/>" if fmts.write_blanks else ""
+    by_text = np.array([f' t="s"><v>{i}</v></c>' for i in found] or [""], dtype=object)
+    tails[filled] = by_text[codes]
+    quoted = used.str.startswith(_QUOTE_STARTS).to_numpy(dtype=bool)
+    styles = np.full(len(values), 2 if fmts.write_blanks else -1, dtype=np.int16)
+    styles[filled] = np.where(quoted, 1, 0)
+    width = max((text_width(t) for t in uniques.tolist()), default=0.0)
+    column = BodyColumn(-1, [fmts.main, fmts.quoted, fmts.main], styles, tails.tolist())
+    return column, width
+
+
 def plan_column(
     series: pd.Series,
     col: int,
@@ -308,6 +352,11 @@ def plan_column(
 ) -> tuple[BodyColumn, float]:
     """The cells `_write_column` writes for ``series`` (per-row formats: the object path)."""
     n = len(series)
+    if isinstance(fmts, _CellFormats) and _cell_by_cell(series):
+        column, width = _plan_texts(series.tolist(), fmts, strings)
+        if column is not None:
+            column.col = col
+            return column, width
     if not isinstance(fmts, _CellFormats) or _cell_by_cell(series):
         per_row = [fmts] * n if isinstance(fmts, _CellFormats) else list(fmts)
         codes, found, tails, width = _plan_cells(series.tolist(), per_row, currency, strings)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
-from pipeline_xl.core.excel import EPOCH_1900, excel_serial
+from pipeline_xl.core.excel import EPOCH_1900, FIRST_SERIAL, excel_serial
 from pipeline_xl.udfs.values import DIV0, NA, VALUE
 from pipeline_xl.workbook.dashboard_spec import (
     OMITTED,
@@ -90,9 +90,15 @@ def _column(frame: pd.DataFrame | None, header: str) -> list[Cell]:
     key = (id(frame), header)  # the frames outlive the call that reads them
     if read is not None and key in read:
         return read[key]
+    series = frame[header]
+    typed = _typed_column(series)
+    if typed is not None:
+        if read is not None:
+            read[key] = typed
+        return typed
     out: list[Cell] = []
     append = out.append
-    for v in frame[header].tolist():
+    for v in series.tolist():
         kind = type(v)
         if kind is float:
             append(None if v != v else v)  # noqa: PLR0124 - NaN test in a hot loop
@@ -153,6 +159,23 @@ _VECTORS: ContextVar[dict[tuple[int, str], _Vector] | None] = ContextVar("_VECTO
 def _running_sum(values: npt.NDArray[np.float64]) -> float:
     """``out = 0.0; out += v`` over ``values`` in order (a formula's left-to-right sum)."""
     return float(reduce(operator.add, values.tolist(), 0.0))
+
+
+def _typed_column(series: pd.Series) -> list[Cell] | None:
+    """`excel_value` of a date or number column, a whole column at a time (None: other)."""
+    if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
+        days = series.dt.normalize()  # `serial` drops the time of day
+        serials = (days - pd.Timestamp(EPOCH_1900)) / pd.Timedelta(days=1)
+        numbers = serials.to_numpy(dtype="float64", na_value=math.nan)
+        early = numbers < FIRST_SERIAL  # Excel's 29 February 1900: one less before it
+        numbers = np.where(early, numbers - 1, numbers)
+    elif pd.api.types.is_float_dtype(series) or (
+        pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    ):
+        numbers = series.to_numpy(dtype="float64", na_value=math.nan)
+    else:
+        return None
+    return [None if x != x else x for x in numbers.tolist()]  # noqa: PLR0124 - NaN test
 
 
 def _text(value: Cell) -> str:

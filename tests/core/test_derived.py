@@ -144,6 +144,18 @@ class TestDerive:
         assert everything not in changed._derived
         assert (keyed, 3) not in changed._derived
 
+    def test_values_asked_later_are_learned_once_for_both(self, model):
+        base = fresh(model)
+        alone = CHANGES["targets"](base)  # derived before anything was learned
+        assert not carried(alone)
+        learned = calibration.CALIBRATION.of(alone)
+        assert calibration.CALIBRATION.of(base) is learned  # computed on the origin
+        assert history.FUNNEL_RATES.of(alone) is not history.FUNNEL_RATES.of(base)
+        quarter = CHANGES["granularity"](alone)  # a chain of derived models
+        assert calibration.CALIBRATION.of(quarter) is learned
+        anew = CHANGES["granularity"](fresh(model))
+        assert same(forecast.LEARNED_SLIP.of(quarter), forecast.LEARNED_SLIP.of(anew))
+
     def test_nothing_changed_hands_everything_over(self, model):
         base = fresh(model)
         for derived in DECLARED.values():

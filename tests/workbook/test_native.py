@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -230,3 +230,20 @@ def test_column_sums_follow_the_formulas_cell_by_cell(rows, owner):
     average = native._average_won(tables, w.as_of, "")
     if won:
         assert average == sum(won) / len(won)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    moments=st.lists(
+        st.one_of(st.none(), st.datetimes(datetime(1899, 12, 31), datetime(2200, 1, 1)))
+    ),
+    numbers=st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False))),
+    counts=st.lists(st.integers(-(10**12), 10**12)),
+)  # fmt: skip
+def test_typed_columns_read_as_cell_by_cell(moments, numbers, counts):
+    """Date, number and whole-number columns give `excel_value` of each cell."""
+    for values, dtype in ((moments, "datetime64[ns]"), (numbers, "float64"), (counts, "int64")):
+        series = pd.Series(values, dtype=dtype)
+        frame = pd.DataFrame({"x": series})
+        expected = [native.excel_value(v) for v in series.tolist()]
+        assert native._column(frame, "x") == expected

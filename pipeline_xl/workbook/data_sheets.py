@@ -325,20 +325,20 @@ def _plan_texts(
         return None, 0.0
     texts = pd.Series(values, dtype=object)
     filled = texts.notna().to_numpy() & (texts != "").to_numpy()
-    used = texts[filled]
-    if len(used) and int(used.str.len().max()) > TEXT_LIMIT // 2:
+    codes, uniques = pd.factorize(texts[filled])
+    distinct = uniques.tolist()
+    if max(map(len, distinct), default=0) > TEXT_LIMIT // 2:
         return None, 0.0
-    codes, uniques = pd.factorize(used)
-    found = [strings(text) for text in uniques.tolist()]
-    strings.count_more(len(used) - len(found))
+    found = [strings(text) for text in distinct]
+    strings.count_more(len(codes) - len(found))
     tails = np.empty(len(values), dtype=object)
     tails[:] = "/>" if fmts.write_blanks else ""
     by_text = np.array([f' t="s"><v>{i}</v></c>' for i in found] or [""], dtype=object)
     tails[filled] = by_text[codes]
-    quoted = used.str.startswith(_QUOTE_STARTS).to_numpy(dtype=bool)
+    quoted = np.array([t.startswith(_QUOTE_STARTS) for t in distinct] or [False], dtype=bool)
     styles = np.full(len(values), 2 if fmts.write_blanks else -1, dtype=np.int16)
-    styles[filled] = np.where(quoted, 1, 0)
-    width = max((text_width(t) for t in uniques.tolist()), default=0.0)
+    styles[filled] = np.where(quoted[codes], 1, 0)
+    width = max(map(text_width, distinct), default=0.0)
     column = BodyColumn(-1, [fmts.main, fmts.quoted, fmts.main], styles, tails.tolist())
     return column, width
 

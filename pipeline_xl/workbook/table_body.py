@@ -66,17 +66,14 @@ class BodyColumn:
         codes, at = np.unique(self.styles, return_index=True)
         return [(int(i), self.formats[c]) for c, i in zip(codes, at, strict=True) if c >= 0]
 
-    def cells(self, first: int) -> list[str]:
-        """Each row's cell XML ('' for none), the first row being sheet row ``first``."""
-        letter = column_letter(self.col + 1)
-        style = [f' s="{fmt.xf_index}"' for fmt in self.formats] + [""]
+    def cells(self, numbers: Sequence[str]) -> list[str]:
+        """Each row's cell XML ('' for none); ``numbers``: the rows' numbers as text."""
+        head = f'<c r="{column_letter(self.col + 1)}'
+        style = [f'" s="{fmt.xf_index}"' for fmt in self.formats] + [""]
         return [
-            f'<c r="{letter}{number}"{style[code]}{tail}' if code >= 0 else ""
-            for number, code, tail in zip(
-                range(first, first + len(self.tails)), self.styles.tolist(), self.tails,
-                strict=True,
-            )
-        ]  # fmt: skip
+            f"{head}{number}{style[code]}{tail}" if code >= 0 else ""
+            for number, code, tail in zip(numbers, self.styles.tolist(), self.tails, strict=True)
+        ]
 
 
 @dataclass
@@ -155,12 +152,15 @@ def _sheet_rows(bodies: Sequence[TableBody], kept: str) -> tuple[str, list[int],
     for body in bodies:
         start = body.first_row + 2
         before, after = start - first, last - (start + body.rows - 1)
+        labels = [str(n) for n in range(start, start + body.rows)]
         for column in body.columns:
             rows = np.flatnonzero(column.styles >= 0) + (start - first)
             lows[rows] = np.minimum(lows[rows], column.col + 1)
             highs[rows] = np.maximum(highs[rows], column.col + 1)
-            cells = column.cells(start)
-            columns.append((column.col, [""] * before + cells + [""] * after))
+            cells = column.cells(labels)
+            if before or after:
+                cells = [""] * before + cells + [""] * after
+            columns.append((column.col, cells))
     spans = _spans(lows, highs, first, header)
     ordered = [cells for _, cells in sorted(columns, key=lambda c: c[0])]
     joined = map("".join, zip(*ordered, strict=True))

@@ -164,9 +164,9 @@ def _running_sum(values: npt.NDArray[np.float64]) -> float:
 def _typed_column(series: pd.Series) -> list[Cell] | None:
     """`excel_value` of a date or number column, a whole column at a time (None: other)."""
     if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
-        days = series.dt.normalize()  # `serial` drops the time of day
-        serials = (days - pd.Timestamp(EPOCH_1900)) / pd.Timedelta(days=1)
-        numbers = serials.to_numpy(dtype="float64", na_value=math.nan)
+        days = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")  # no time
+        counts = (days - np.datetime64(EPOCH_1900, "D")).astype("int64").astype("float64")
+        numbers = np.where(np.isnat(days), math.nan, counts)
         early = numbers < FIRST_SERIAL  # Excel's 29 February 1900: one less before it
         numbers = np.where(early, numbers - 1, numbers)
     elif pd.api.types.is_float_dtype(series) or (

@@ -35,7 +35,7 @@ pytest: $(VENV)/.dev-installed
 test: lint typecheck pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_FLAGS)
 
 # The engine, worksheet-function and Lite tests again on the pandas/numpy that xlwings
 # Lite loads (Pyodide): the pins are constraints, so nothing newer slips in.

@@ -275,7 +275,9 @@ def _slip_law(model: Model) -> tuple[HazardLaw | None, int]:
     return law, wins
 
 
-_ENTRY_DAYS: Derived[list[pd.Series]] = Derived(_entry_days)
+_ENTRY_DAYS: Derived[list[pd.Series]] = Derived(
+    _entry_days, reads=("prospects", "stages", "snapshots", "activities")
+)
 
 
 def _current_entry(model: Model, entered: list[pd.Series]) -> pd.Series:
@@ -324,7 +326,9 @@ def borrow_laws(model: Model, source: Model) -> None:
     FUNNEL_RATES.known(model, FUNNEL_RATES.of(source))
 
 
-CALIBRATION: Derived[Calibration] = Derived(_learn)
+CALIBRATION: Derived[Calibration] = Derived(
+    _learn, reads=("prospects", "stages", "snapshots", "activities", "settings")
+)
 """The `Calibration` of a model, once per model."""
 
 

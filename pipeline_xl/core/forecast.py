@@ -335,22 +335,11 @@ def _forecast(
     expected = won + weighted + new
     target = model.target(period, owner)
     return PeriodForecast(
-        period=period,
-        owner=owner,
-        won=won,
-        weighted=weighted,
-        expected=expected,
-        commit=commit,
-        best_case=commit + float(amount[category == "best_case"].sum()),
-        pipeline=float(amount.sum()),
-        open_count=int(lands.sum()),
-        target=target,
-        gap=target - expected,
-        source=source,
-        unplaced=unplaced,
-        new_deals=new,
-        method=method,
-    )
+        period=period, owner=owner, won=won, weighted=weighted, expected=expected,
+        commit=commit, best_case=commit + float(amount[category == "best_case"].sum()),
+        pipeline=float(amount.sum()), open_count=int(lands.sum()), target=target,
+        gap=target - expected, source=source, unplaced=unplaced, new_deals=new, method=method,
+    )  # fmt: skip
 
 
 def _source_of(book: _Book, model: Model, owner: str) -> str:
@@ -493,23 +482,10 @@ def forecast_table(
                 "unplaced": int(unplaced[i]), "new_deals": new,
             })  # fmt: skip
     columns = [
-        "period",
-        "start",
-        "end",
-        "owner",
-        "won",
-        "weighted",
-        "expected",
-        "commit",
-        "best_case",
-        "pipeline",
-        "open_count",
-        "target",
-        "gap",
-        "source",
-        "unplaced",
+        "period", "start", "end", "owner", "won", "weighted", "expected", "commit",
+        "best_case", "pipeline", "open_count", "target", "gap", "source", "unplaced",
         "new_deals",
-    ]
+    ]  # fmt: skip
     table = pd.DataFrame(records, columns=columns)
     for name in ("start", "end"):
         table[name] = pd.to_datetime(table[name]).astype("datetime64[ns]")
@@ -698,6 +674,7 @@ def period_range(
     ``slip`` default the learned one (`slip_probability`). A month or quarter of another
     granularity than the workbook's is simulated on the workbook seen at that granularity.
     ``reach``: an amount to reach in place of the target (the chance a call is reached).
+    The same model and arguments give the same result, simulated once.
 
     Raises:
         InputError: ``period`` is not a month or a quarter of the fiscal calendar, or see
@@ -713,18 +690,44 @@ def period_range(
             value=resolved.label,
             expected="a month (2026-03) or a quarter (2026-Q1)",
         )
-    seen = model
-    if resolved.kind != settings.granularity:
-        seen = dataclasses.replace(
-            model, settings=dataclasses.replace(settings, granularity=resolved.kind)
-        )
-    rng = np.random.default_rng(settings.mc_seed if seed is None else seed)
+    trials = settings.mc_trials if trials is None else trials
+    seed = settings.mc_seed if seed is None else seed
+    return _RANGES.of(model, (resolved, owner, trials, seed, slip, method, reach))
+
+
+def _range(
+    model: Model, key: tuple[Period, str, int, int, float | None, Method, float | None]
+) -> MonteCarloResult:
+    period, owner, trials, seed, slip, method, reach = key
+    kind = model.settings.granularity
+    seen = (
+        model
+        if period.kind == kind
+        else _AT_KIND.of(model, "month" if kind == "quarter" else "quarter")
+    )
     return simulate(
-        seen, rng, trials=trials, periods=[resolved], owner=owner, slip=slip, method=method,
-        reach=reach,
+        seen, np.random.default_rng(seed), trials=trials, periods=[period], owner=owner,
+        slip=slip, method=method, reach=reach,
     )  # fmt: skip
 
 
-_BOOK: Derived[_Book] = Derived(_make_book)
-LEARNED_SLIP: Derived[tuple[float, SlipSource]] = Derived(slip_probability)
+def _at_kind(model: Model, kind: Literal["month", "quarter"]) -> Model:
+    CALIBRATION.of(model)  # learned once, handed over: it does not read the granularity
+    return model.derive(settings=dataclasses.replace(model.settings, granularity=kind))
+
+
+_RANGES: DerivedBy[
+    tuple[Period, str, int, int, float | None, Method, float | None], MonteCarloResult
+] = DerivedBy(_range)
+"""`period_range` once per model and arguments (the report and the Dashboard share it)."""
+_AT_KIND: DerivedBy[Literal["month", "quarter"], Model] = DerivedBy(_at_kind)
+"""The model seen at another granularity, once per model, with what it shares."""
+
+
+_BOOK: Derived[_Book] = Derived(
+    _make_book, reads=("prospects", "stages", "snapshots", "settings", "targets")
+)
+LEARNED_SLIP: Derived[tuple[float, SlipSource]] = Derived(
+    slip_probability, reads=("prospects", "snapshots", "settings", "granularity")
+)
 """`slip_probability` of a model, once per model."""

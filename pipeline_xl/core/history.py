@@ -284,7 +284,9 @@ def _all_funnel_rates(model: Model) -> dict[str, FunnelRates]:
     return out
 
 
-FUNNEL_RATES: Derived[dict[str, FunnelRates]] = Derived(_all_funnel_rates)
+FUNNEL_RATES: Derived[dict[str, FunnelRates]] = Derived(
+    _all_funnel_rates, reads=("prospects", "stages", "snapshots", "settings", "targets")
+)
 """`funnel_rates` of the team (key ``""``) and of every owner, once per model."""
 
 
@@ -312,7 +314,8 @@ LEAD_TIMES: Derived[tuple[tuple[float, ...], LeadSource]] = Derived(
         snapshots=model.snapshots,
         activities=model.activities,
         min_history=model.settings.min_history,
-    )
+    ),
+    reads=("prospects", "stages", "snapshots", "activities", "settings"),
 )
 """`lead_times` (median) of a model, once per model."""
 

@@ -9,11 +9,12 @@ it, so a number can always be traced back to its cell.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -26,12 +27,14 @@ __all__ = [
     "ACTIVITY_COLUMNS",
     "CALL_COLUMNS",
     "CATEGORIES",
+    "PARTS",
     "PROSPECT_COLUMNS",
     "SNAPSHOT_COLUMNS",
     "TARGET_COLUMNS",
     "Derived",
     "DerivedBy",
     "Model",
+    "Part",
     "Settings",
     "Stage",
     "Stages",
@@ -50,6 +53,12 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 Status = Literal["open", "won", "lost"]
 CATEGORIES = ("commit", "best_case", "pipeline", "omitted")
+Part = Literal[
+    "prospects", "stages", "targets", "activities", "snapshots", "settings", "granularity",
+    "issues",
+]  # fmt: skip
+"""What a derived value may read: a table, the settings but the granularity, the granularity."""
+PARTS: frozenset[Part] = frozenset(get_args(Part))
 
 # Column name -> dtype kind: "str", "float", "date", "int".
 PROSPECT_COLUMNS: dict[str, str] = {
@@ -271,6 +280,57 @@ class Model:
     _derived: dict[Hashable, object] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _origin: tuple[Model, frozenset[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def derive(
+        self,
+        *,
+        prospects: pd.DataFrame | None = None,
+        targets: pd.DataFrame | None = None,
+        activities: pd.DataFrame | None = None,
+        snapshots: pd.DataFrame | None = None,
+        settings: Settings | None = None,
+        issues: pd.DataFrame | None = None,
+    ) -> Model:
+        """This model with the parts given replaced, keeping what was learned from the rest.
+
+        Derived values (`Derived`, `DerivedBy`) that read none of the parts that changed
+        (a new Settings value counts as the parts it changes: the granularity, the other
+        settings or both) are shared: those already computed are handed over, the others
+        are computed on this model when the new one first asks (and kept by both), so a
+        model seen at another granularity or without its targets does not learn again
+        what it shares.
+        """
+        given = {
+            "prospects": prospects, "targets": targets, "activities": activities,
+            "snapshots": snapshots, "settings": settings, "issues": issues,
+        }  # fmt: skip
+        changes = {k: v for k, v in given.items() if v is not None}
+        new = dataclasses.replace(self, **cast("dict[str, Any]", changes))
+        changed: set[str] = {k for k, v in changes.items() if v is not getattr(self, k)}
+        if "settings" in changed:
+            changed.discard("settings")
+            old, now = self.settings, new.settings
+            if old.granularity != now.granularity:
+                changed.add("granularity")
+            if dataclasses.replace(old, granularity=now.granularity) != now:
+                changed.add("settings")
+        for slot, value in self._derived.items():
+            declared = slot[0] if isinstance(slot, tuple) else slot
+            reads: frozenset[str] = getattr(declared, "reads", PARTS)
+            if reads.isdisjoint(changed):
+                new._derived[slot] = value
+        object.__setattr__(new, "_origin", (self, frozenset(changed)))
+        return new
+
+    def _shared(self, reads: frozenset[str]) -> Model | None:
+        """The model this one was derived from, when a value reading ``reads`` is the same."""
+        origin = self._origin
+        if origin is None or not reads.isdisjoint(origin[1]):
+            return None
+        return origin[0]
 
     def period_targets(self, period: Period) -> tuple[float, dict[str, float]]:
         """`targets_of` this model's targets for ``period`` (computed once per period)."""
@@ -314,19 +374,24 @@ class Derived(Generic[T]):
 
     The module that computes the value declares it: ``FUNNEL = Derived(_funnel_rates)``;
     any module reads it with ``FUNNEL.of(model)``. The value belongs to its module: there
-    is no shared key to misspell, and its type follows from ``compute``.
+    is no shared key to misspell, and its type follows from ``compute``. ``reads``: the
+    parts of the model ``compute`` reads, directly or through other derived values
+    (default: all), so `Model.derive` can hand the value over to a model that differs
+    only elsewhere.
     """
 
-    __slots__ = ("_compute",)
+    __slots__ = ("_compute", "reads")
 
-    def __init__(self, compute: Callable[[Model], T]) -> None:
+    def __init__(self, compute: Callable[[Model], T], *, reads: Iterable[Part] = PARTS) -> None:
         self._compute = compute
+        self.reads = frozenset(reads)
 
     def of(self, model: Model) -> T:
         """The value for ``model``, computed on first use."""
         store = model._derived
         if self not in store:
-            store[self] = self._compute(model)
+            parent = model._shared(self.reads)
+            store[self] = self._compute(model) if parent is None else self.of(parent)
         return cast("T", store[self])
 
     def known(self, model: Model, value: T) -> None:
@@ -337,17 +402,19 @@ class Derived(Generic[T]):
 class DerivedBy(Generic[K, T]):
     """Like `Derived`, for a value that also depends on one key (a period, an owner)."""
 
-    __slots__ = ("_compute",)
+    __slots__ = ("_compute", "reads")
 
-    def __init__(self, compute: Callable[[Model, K], T]) -> None:
+    def __init__(self, compute: Callable[[Model, K], T], *, reads: Iterable[Part] = PARTS) -> None:
         self._compute = compute
+        self.reads = frozenset(reads)
 
     def of(self, model: Model, key: K) -> T:
         """The value for ``model`` and ``key``, computed on first use."""
         store = model._derived
         slot = (self, key)
         if slot not in store:
-            store[slot] = self._compute(model, key)
+            parent = model._shared(self.reads)
+            store[slot] = self._compute(model, key) if parent is None else self.of(parent, key)
         return cast("T", store[slot])
 
 

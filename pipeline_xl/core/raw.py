@@ -7,7 +7,7 @@ step that the refresh, the import, ``metrics`` and the rollup share.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -129,7 +129,7 @@ class RawWorkbook:
         return validate_stages(rows, self.header_rows)[0]
 
 
-def settings_pairs(rows: Rows | None) -> dict[str, object]:
+def settings_pairs(rows: Sequence[Sequence[object]] | None) -> dict[str, object]:
     """Setting -> Value pairs of a Settings table (the header row and blank names left out)."""
     if not rows:
         return {}

@@ -16,7 +16,9 @@ are found sparsely and placed by comparing ``u`` with their thresholds.
 `bernoulli_totals` is the kernel for one period alone, where each deal wins each trial
 independently with its own probability (the calibrated forecast's periods: only each
 period's own distribution is reported). Deals likely enough to win are drawn densely on
-the same thresholds; for the unlikely ones (below `SPARSE_BELOW`) the trials won are a
+the same thresholds, their wins packed 8 deals to a byte and each byte read as an index
+into the sums of the 256 sets of winners of its 8 deals (no float per trial and deal, no
+matrix product); for the unlikely ones (below `SPARSE_BELOW`) the trials won are a
 Bernoulli process drawn as geometric gaps between wins: the same law, at a cost that
 grows with the wins instead of with the trials.
 """
@@ -200,19 +202,39 @@ def bernoulli_totals(
     if dense.any() and trials:
         limit = (np.ceil(p[dense] * _TWO32).astype("int64") - 1).clip(0, _MAX32)
         limit32 = limit.astype("uint32")
-        worth = values[dense]
-        n = len(worth)
+        n = len(limit32)
+        sums, offsets = _subset_sums(values[dense])
         size = min(chunk or max(1, _CHUNK_PAIRS // n), trials)
-        hits = np.empty(size * n, dtype="float64")
+        won = np.empty(size * n, dtype=bool)
         for first, u in _draws(rng, trials, n, size):
-            hit = hits[: u.size].reshape(u.shape)
-            np.less_equal(u, limit32, out=hit, casting="unsafe")
-            out[first : first + len(u)] = hit @ worth
+            hit = won[: u.size].reshape(u.shape)
+            np.less_equal(u, limit32, out=hit)
+            keys = np.packbits(hit, axis=1, bitorder="little").astype(np.intp)
+            keys += offsets
+            out[first : first + len(u)] = sums[keys].sum(axis=1)
     rare = np.flatnonzero((p > 0.0) & ~dense)
     if len(rare) and trials:
         deal, where = _bernoulli_process(rng, p[rare], trials)
         out += np.bincount(where, weights=values[rare][deal], minlength=trials)
     return out
+
+
+def _subset_sums(amount: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Per block of 8 deals, the amount won for each of the 256 sets of winners.
+
+    Returns the sums flattened (block ``b``, winners' bits ``k`` at ``256 b + k``, bit
+    ``i`` for the block's deal ``i``) and each block's offset ``256 b``, so a trial's
+    total is the sum over blocks of the sums picked by its packed win bits.
+    """
+    blocks = -(-len(amount) // 8)
+    padded = np.zeros(blocks * 8, dtype="float64")
+    padded[: len(amount)] = amount
+    grid = padded.reshape(blocks, 8)
+    sums = np.zeros((blocks, 256), dtype="float64")
+    for bit in range(8):
+        low = 1 << bit
+        sums[:, low : 2 * low] = sums[:, :low] + grid[:, bit : bit + 1]
+    return sums.ravel(), np.arange(blocks, dtype=np.intp) * 256
 
 
 _SPREAD = 6.0  # gaps drawn at first per deal: mean wins + 6 standard deviations + 8

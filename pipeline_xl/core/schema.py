@@ -136,7 +136,10 @@ __all__ = [
     "validate",
     "validate_calls_table",
     "validate_stages",
+    "without_targets",
 ]
+
+_OWNER_UNIFIED = "owner spelling unified"  # the start of `unify`'s warning on owner cells
 
 
 def _sheet(
@@ -324,3 +327,22 @@ def validate(  # noqa: PLR0917 - the tables come in the workbook's sheet order
         issues=issues.frame(),
         calls=clean_calls,
     )
+
+
+def without_targets(model: Model) -> Model | None:
+    """The model `validate` gives for the same tables without the Targets table, or None.
+
+    The Targets table touches the other tables only through the owners' spellings (their
+    most common spelling is counted over every table). When no owner cell needed
+    unifying, no name has two spellings, so leaving the Targets table out changes no
+    other cell: the model is this one with empty targets and without the Targets
+    issues, keeping what was learned from it without reading the targets
+    (`Model.derive`). Otherwise None (validate again to know).
+    """
+    issues = model.issues
+    if len(issues):
+        problems = issues["problem"].astype(str)
+        if bool(problems.str.startswith(_OWNER_UNIFIED).any()):
+            return None
+        issues = issues.loc[issues["sheet"] != TARGETS.sheet].reset_index(drop=True)
+    return model.derive(targets=targets_frame([], model.settings.fiscal_start_month), issues=issues)

@@ -44,7 +44,7 @@ import pandas as pd
 
 from pipeline_xl.core.contract import SNAPSHOTS
 from pipeline_xl.core.errors import InputError
-from pipeline_xl.core.model import Derived, Model, Stages
+from pipeline_xl.core.model import Derived, DerivedBy, Model, Stages
 
 __all__ = ["as_it_stood", "as_seen", "first_date", "is_past", "recorded_until"]
 
@@ -101,7 +101,7 @@ def _first_date(model: Model) -> date | None:
     return min(days) if days else None
 
 
-_DATES: Derived[tuple[date | None, date | None]] = Derived(_dates)
+_DATES: Derived[tuple[date | None, date | None]] = Derived(_dates, reads=("prospects", "snapshots"))
 
 
 def is_past(model: Model, day: date | None = None) -> bool:
@@ -227,7 +227,7 @@ def _index(model: Model) -> _Index:
     )  # fmt: skip
 
 
-_INDEX: Derived[_Index] = Derived(_index)
+_INDEX: Derived[_Index] = Derived(_index, reads=("prospects", "stages", "snapshots", "activities"))
 
 
 def _log_rows(index: _Index, ts: pd.Timestamp, n: int) -> npt.NDArray[np.int64]:
@@ -424,15 +424,24 @@ def as_seen(model: Model, day: date | None = None) -> Model:
     `as_it_stood` on ``day``, keeping only the snapshots taken before it: a snapshot on
     ``day`` is a refresh's own record of that day (a second refresh on the same day finds
     the first one's), so leaving it out makes the figures the same before and after a
-    refresh, on the report sheets and in the Dashboard's formulas alike.
+    refresh, on the report sheets and in the Dashboard's formulas alike. The same model
+    and day give the same object, so what is learned from it is learned once for every
+    surface that shows it.
 
     Raises:
         InputError: see `as_it_stood`.
 
     """
+    return _SEEN.of(model, _day(day or model.settings.as_of))
+
+
+def _as_seen(model: Model, day: date) -> Model:
     stood = as_it_stood(model, day)
     ts = pd.Timestamp(stood.settings.as_of)
     log = stood.snapshots
     if log.empty or not (log["snapshot_date"] >= ts).any():
         return stood
     return dataclasses.replace(stood, snapshots=log.loc[log["snapshot_date"] < ts])
+
+
+_SEEN: DerivedBy[date, Model] = DerivedBy(_as_seen)

@@ -24,9 +24,10 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, cast
 
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -44,9 +45,21 @@ __all__ = ["is_pipeline_workbook", "read_workbook"]
 Rows = list[list[object]]
 
 
-def _clean(rows: Sequence[Sequence[object]]) -> Rows:
-    """Calamine's ``""`` for an empty cell becomes None."""
-    return [[v if v != "" else None for v in row] for row in rows]  # faster than ==, same
+def _clean(rows: list[list[Any]]) -> Rows:
+    """Calamine's ``""`` for an empty cell becomes None, in place (the rows are calamine's own).
+
+    Each row is searched in C (``list.index``); only the empty cells are written.
+    """
+    for row in rows:
+        if "" in row:
+            at = row.index("")
+            try:
+                while True:
+                    row[at] = None
+                    at = row.index("", at + 1)
+            except ValueError:
+                continue
+    return cast("Rows", rows)
 
 
 def _header_index(rows: Rows, table: contract.Table) -> int:
@@ -76,9 +89,12 @@ _CELL_REF = re.compile(r"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 _VALUE = re.compile(r"<(?:[\w.-]+:)?v\s*>(.*?)</(?:[\w.-]+:)?v\s*>", re.S)
 
 
+_ERROR_MARKS = (b't="e"', b"t='e'")  # a part without either holds no error cell
+
+
 def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
     """The error cells of a sheet part: (0-based row, 0-based column) -> error text."""
-    if b't="e"' not in xml and b"t='e'" not in xml:
+    if not any(mark in xml for mark in _ERROR_MARKS):
         return {}
     text = xml.decode("utf-8", errors="replace")
     out: dict[tuple[int, int], str] = {}
@@ -93,11 +109,16 @@ def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
     return out
 
 
-def _put_errors(data: bytes, name: str, places: Iterable[tuple[str, Rows, int, int]]) -> None:
+def _put_errors(
+    data: bytes,
+    name: str,
+    places: Iterable[tuple[str, Rows, int, int]],
+    flagged: frozenset[str] | None = None,
+) -> None:
     """Write the error texts into the rows read: (sheet, rows, first row, first column).
 
     ``rows[i][j]`` is the cell at 0-based row ``first row + i`` and column ``first column
-    + j`` of the sheet.
+    + j`` of the sheet. ``flagged``: the parts that may hold error cells (all: None).
     """
     package: Package | None = None
     found: dict[str, dict[tuple[int, int], str]] = {}
@@ -109,7 +130,8 @@ def _put_errors(data: bytes, name: str, places: Iterable[tuple[str, Rows, int, i
                 part = package.sheet(sheet).part
             except KeyError:
                 part = ""
-            found[sheet] = _error_cells(package.part(part)) if package.has(part) else {}
+            maybe = package.has(part) and (flagged is None or package.find(part) in flagged)
+            found[sheet] = _error_cells(package.part(part)) if maybe else {}
         for (r, c), code in found[sheet].items():
             i, j = r - top, c - left
             if 0 <= i < len(rows) and 0 <= j < len(rows[i]):
@@ -127,7 +149,7 @@ def read_workbook(
     """
     label = name or (Path(source).name if not isinstance(source, bytes) else "the workbook")
     data = source if isinstance(source, bytes) else read_file(Path(source))
-    check_zip(data, name=label)
+    flagged = check_zip(data, name=label, find=_ERROR_MARKS)
     book = _open(data, label)
     places: list[tuple[str, Rows, int, int]] = []
     try:
@@ -171,7 +193,8 @@ def read_workbook(
         names = tuple(book.sheet_names)
     finally:
         book.close()
-    _put_errors(data, label, places)
+    if flagged:
+        _put_errors(data, label, places, flagged)
     return RawWorkbook(
         label,
         MappingProxyType(tables),

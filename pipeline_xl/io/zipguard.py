@@ -18,7 +18,9 @@ a part:
 
 Only stored and deflated parts are accepted (what Excel, LibreOffice and the spreadsheet
 libraries write); encrypted parts are refused. Memory stays at a few chunks whatever the
-package declares; the time is that of inflating the package once.
+package declares; the time is that of inflating the package once. While the parts
+inflate, `check_zip` can also say which of them hold given bytes (``find``), so a reader
+looking for something rare does not inflate every part a second time.
 """
 
 from __future__ import annotations
@@ -85,10 +87,13 @@ def check_zip(
     max_ratio: float = MAX_RATIO,
     ratio_floor: int = RATIO_FLOOR,
     max_members: int = MAX_MEMBERS,
-) -> None:
+    find: tuple[bytes, ...] = (),
+) -> frozenset[str]:
     """Refuse a package that looks like a zip bomb or a path trick (module docstring).
 
     ``source`` is the file's path or bytes; ``name`` the file name used in messages.
+    Returns the names of the parts whose inflated bytes hold one of ``find`` (none when
+    ``find`` is empty).
 
     Raises:
         InputError: the file is missing, unreadable, not a zip package, damaged or
@@ -115,7 +120,7 @@ def check_zip(
             raise InputError(f"{label} cannot be read: {err.strerror or err}") from err
         limits = (max_total, max_part, max_ratio, ratio_floor)
         _check_directory(infos, label, max_members, limits)
-        _check_inflated(handle, infos, label, max_total, max_part)
+        return _check_inflated(handle, infos, label, (max_total, max_part), find)
 
 
 def _open(source: str | os.PathLike[str]) -> BinaryIO:
@@ -211,14 +216,26 @@ def _inflated(chunks: Iterator[bytes], method: int) -> Iterator[bytes]:
 
 
 def _check_inflated(
-    handle: BinaryIO, infos: list[zipfile.ZipInfo], label: str, max_total: int, max_part: int
-) -> None:
-    """Step 2: every part inflated and counted; stops at the first limit passed."""
+    handle: BinaryIO,
+    infos: list[zipfile.ZipInfo],
+    label: str,
+    limits: tuple[int, int],
+    find: tuple[bytes, ...],
+) -> frozenset[str]:
+    """Step 2: every part inflated and counted; stops at the first limit passed.
+
+    Returns the parts that hold one of ``find`` (a chunk is searched with the end of the
+    one before it, so bytes cut by a chunk boundary are found too).
+    """
+    max_total, max_part = limits
+    overlap = max(map(len, find), default=1) - 1
+    found: set[str] = set()
     total = 0
     for info in infos:
         count = 0
         crc = 0
         limit = min(info.file_size, max_part)
+        tail = b""
         try:
             for piece in _inflated(_compressed_chunks(handle, info, label), info.compress_type):
                 count += len(piece)
@@ -226,6 +243,11 @@ def _check_inflated(
                 if count > limit or total > max_total:
                     raise _bomb(label, info, (count, total), max_part, max_total)
                 crc = zlib.crc32(piece, crc)
+                if find and info.filename not in found:
+                    window = tail + piece
+                    if any(f in window for f in find):
+                        found.add(info.filename)
+                    tail = window[-overlap:] if overlap else b""
         except zlib.error as err:
             raise InputError(f"{label} is damaged: {info.filename} cannot be inflated") from err
         if count != info.file_size or crc != info.CRC:
@@ -234,6 +256,7 @@ def _check_inflated(
                 f"{human_size(info.file_size)} its zip entry declares",
                 expected="a workbook saved by Excel",
             )
+    return frozenset(found)
 
 
 def _bomb(

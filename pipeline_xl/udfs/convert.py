@@ -12,10 +12,18 @@ The Stages table passed on its own (`stages_of`) stays strict: a bad stage row c
 every figure, so it is the cell's error. A validated model is kept in a small
 least-recently-used cache keyed on the table contents, so a sheet with hundreds of PIPE_*
 cells over the same table validates it once.
+
+A cached call touches every cell once: the rows are frozen into tuples and hashed (the
+floor for a cache keyed on contents), the header row is matched and an optional table
+is recognised as blank from its first filled cell. Rows that are already `FrozenRows`
+(the builder and the headless refresh call every Dashboard function on the same
+tables) are neither copied nor hashed again, and `remember_model` hands the cache a
+model its caller validated already, so the work happens once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -38,17 +46,22 @@ from pipeline_xl.core.schema import (
     validate,
     validate_calls_table,
     validate_stages,
+    without_targets,
 )
 from pipeline_xl.core.timeline import as_seen
-from pipeline_xl.udfs.args import flatten, is_blank
+from pipeline_xl.udfs.args import is_blank
 
 __all__ = [
     "CACHE_SIZE",
     "CallsArgument",
+    "FrozenRows",
     "as_rows",
     "calls_of",
     "frame_rows",
+    "freeze_rows",
     "model_of",
+    "remember_model",
+    "remember_tables",
     "stages_of",
 ]
 
@@ -60,8 +73,34 @@ R = TypeVar("R")
 V = TypeVar("V")
 
 
-def as_rows(value: object, argument: str) -> list[list[object]]:
-    """A range as rows of cells (a single row or cell becomes one row).
+Rows = Sequence[Sequence[object]]
+
+
+class FrozenRows(tuple[tuple[object, ...], ...]):
+    """Rows of a table that cannot change (tuples of cell values), hashed once.
+
+    Cells are the immutable values Excel hands over (numbers, text, dates, booleans,
+    None), so equal contents give equal rows and the hash can be kept.
+    """
+
+    def __hash__(self) -> int:
+        """The hash of the rows, computed on first use."""
+        known: int | None = self.__dict__.get("hash")
+        if known is None:
+            known = super().__hash__()
+            self.__dict__["hash"] = known
+        return known
+
+
+def freeze_rows(rows: Rows) -> FrozenRows:
+    """``rows`` as `FrozenRows` (returned as they are when they already are)."""
+    if isinstance(rows, FrozenRows):
+        return rows
+    return FrozenRows(map(tuple, rows))
+
+
+def as_rows(value: object, argument: str) -> Rows:
+    """A range as rows of cells (a single row or cell becomes one row); rows are not copied.
 
     A pandas DataFrame (a caller in Python) is its column names, then its rows; missing
     values are empty cells.
@@ -72,18 +111,14 @@ def as_rows(value: object, argument: str) -> list[list[object]]:
     if isinstance(value, list | tuple):
         # Excel passes rectangular ranges: the first row tells whether rows are nested.
         if value and isinstance(value[0], list | tuple):
-            return [r if isinstance(r, list) else list(r) for r in value]
+            return value
         return [list(value)]
     if value is None:
         raise InputError(f"{argument}: the range is empty")
     return [[value]]
 
 
-def _freeze(rows: list[list[object]]) -> tuple[tuple[object, ...], ...]:
-    return tuple(map(tuple, rows))
-
-
-def _with_header(value: object, argument: str) -> list[list[object]]:
+def _with_header(value: object, argument: str) -> Rows:
     rows = as_rows(value, argument)
     table = contract.table(argument)
     found = match_headers([("" if c is None else str(c)) for c in rows[0]], table)
@@ -95,7 +130,7 @@ def _with_header(value: object, argument: str) -> list[list[object]]:
     return rows
 
 
-def _latest_date(rows: Sequence[Sequence[object]]) -> date:
+def _latest_date(rows: Rows) -> date:
     """The default as-of date of a table: its latest Created or Closed date.
 
     Only dates of things that happened count: a Last activity typed in the future (a
@@ -123,7 +158,7 @@ def _latest_date(rows: Sequence[Sequence[object]]) -> date:
     )
 
 
-def _settings_as_of(rows: list[list[object]] | None) -> bool:
+def _settings_as_of(rows: Rows | None) -> bool:
     """Whether a Settings table gives an as-of date."""
     for label, value in settings_pairs(rows).items():
         found = contract.setting_named(label)
@@ -146,24 +181,38 @@ def _refuse_errors(issues: pd.DataFrame) -> None:
 
 
 class _Cache(Generic[V]):
-    """Least-recently-used values keyed on the exact table contents (thread-safe)."""
+    """Least-recently-used values keyed on the exact table contents (thread-safe).
+
+    A build that raises `InputError` is remembered too: the same tables give the same
+    error without being validated again.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[object, V] = OrderedDict()
+        self._items: OrderedDict[object, V | InputError] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: object, build: Callable[[], V]) -> V:
         with self._lock:
-            if key in self._items:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
-        model = build()
+        if found is None:
+            try:
+                found = build()
+            except InputError as err:
+                found = err
+            self.put(key, found)
+        if isinstance(found, InputError):
+            raise copy.copy(found)
+        return found
+
+    def put(self, key: object, value: V | InputError) -> None:
         with self._lock:
-            self._items[key] = model
+            self._items[key] = value
+            self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return model
 
     def clear(self) -> None:
         with self._lock:
@@ -173,8 +222,23 @@ class _Cache(Generic[V]):
 _models: _Cache[Model] = _Cache(CACHE_SIZE)
 
 
-def _optional_table(value: object, argument: str) -> list[list[object]] | None:
-    return None if _blank_range(value) else _with_header(value, argument)
+def _optional_table(value: object, argument: str) -> FrozenRows | None:
+    return None if _blank_range(value) else freeze_rows(_with_header(value, argument))
+
+
+_TABLE_ARGUMENTS = ("stages", "targets", "activities", "snapshots", "settings")
+
+
+def _request(
+    prospects: object, others: Sequence[object], as_of: date | None
+) -> tuple[object, FrozenRows, dict[str, FrozenRows | None]]:
+    """The cache key of a call and its tables, frozen: every cell touched once."""
+    p_rows = freeze_rows(_with_header(prospects, "prospects"))
+    tables = {
+        name: _optional_table(value, name)
+        for name, value in zip(_TABLE_ARGUMENTS, others, strict=True)
+    }
+    return (as_of, p_rows, *tables.values()), p_rows, tables
 
 
 def model_of(
@@ -195,40 +259,91 @@ def model_of(
     trials and seed and the other settings; without it the defaults apply. The model is
     the one the refresh's report reads for that as-of date (`timeline.as_seen`).
     """
-    p_rows = _with_header(prospects, "prospects")
-    tables = {
-        name: _optional_table(value, name)
-        for name, value in (
-            ("stages", stages),
-            ("targets", targets),
-            ("activities", activities),
-            ("snapshots", snapshots),
-            ("settings", settings),
-        )
-    }
-    key = (as_of, _freeze(p_rows), *(t and _freeze(t) for t in tables.values()))
+    key, p_rows, tables = _request(
+        prospects, (stages, targets, activities, snapshots, settings), as_of
+    )
+    return _models.get(key, lambda: as_seen(_validated(p_rows, tables, as_of)))
 
-    def build() -> Model:
-        given = tables["settings"]
-        day = as_of
-        if day is None and not _settings_as_of(given):
-            day = _latest_date(p_rows)
-        model = validate(
-            p_rows,
-            tables["stages"],
-            tables["targets"],
-            tables["activities"],
-            tables["snapshots"],
-            given if given is not None else Settings(as_of=day or date.min),
-            as_of=day,
-        )
-        return as_seen(model)
 
-    return _models.get(key, build)
+def _validated(
+    p_rows: FrozenRows, tables: dict[str, FrozenRows | None], as_of: date | None
+) -> Model:
+    """The tables validated as `model_of` validates them (before `as_seen`)."""
+    given = tables["settings"]
+    day = as_of
+    if day is None and not _settings_as_of(given):
+        day = _latest_date(p_rows)
+    return validate(
+        p_rows,
+        tables["stages"],
+        tables["targets"],
+        tables["activities"],
+        tables["snapshots"],
+        given if given is not None else Settings(as_of=day or date.min),
+        as_of=day,
+    )
+
+
+def remember_model(
+    model: Model,
+    prospects: object,
+    stages: object = None,
+    targets: object = None,
+    activities: object = None,
+    snapshots: object = None,
+    settings: object = None,
+    *,
+    as_of: date | None = None,
+) -> None:
+    """Let `model_of` answer these arguments from ``model``, validated by the caller.
+
+    ``model`` must be what `validate` gives for the same arguments with ``as_of``; the
+    cache keeps it as `model_of` would (`as_seen`).
+    """
+    key, _, _ = _request(prospects, (stages, targets, activities, snapshots, settings), as_of)
+    _models.put(key, as_seen(model))
+
+
+def remember_tables(
+    prospects: object,
+    stages: object = None,
+    targets: object = None,
+    activities: object = None,
+    snapshots: object = None,
+    settings: object = None,
+    *,
+    as_of: date,
+    model: Model | None = None,
+) -> None:
+    """Validate these tables once for every call over them, with and without Targets.
+
+    ``model``: the tables as the caller validated them with ``as_of`` (see
+    `remember_model`); without it they are validated here. The calls that take no Targets
+    table get the same model without targets when `without_targets` can tell it;
+    otherwise they validate for themselves. Tables that fail validation are left for each
+    call to report.
+    """
+    key, p_rows, tables = _request(
+        prospects, (stages, targets, activities, snapshots, settings), as_of
+    )
+    try:
+        if model is None:
+            model = _validated(p_rows, tables, as_of)
+        seen = as_seen(model)
+    except InputError:
+        return
+    _models.put(key, seen)
+    alone = None if tables["targets"] is None else without_targets(seen)
+    if alone is not None:
+        others = (None if name == "targets" else rows for name, rows in tables.items())
+        _models.put((as_of, p_rows, *others), alone)
 
 
 def _blank_range(value: object) -> bool:
-    return all(is_blank(v) for v in flatten(value))
+    """Whether every cell of a range is blank (stops at the first filled cell)."""
+    if isinstance(value, list | tuple):
+        return all(map(_blank_range, value))
+    return is_blank(value)
 
 
 def stages_of(value: object) -> Stages:
@@ -266,7 +381,7 @@ def calls_of(calls: object, settings: object = None) -> CallsArgument:
     """
     c_rows = _with_header(calls, "calls")
     s_rows = _optional_table(settings, "settings")
-    key = (_freeze(c_rows), s_rows and _freeze(s_rows))
+    key = (freeze_rows(c_rows), s_rows)
 
     def build() -> CallsArgument:
         dated = _settings_as_of(s_rows)

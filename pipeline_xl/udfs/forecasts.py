@@ -87,7 +87,8 @@ def _simulated(
     """The Monte Carlo row (p10, p50, p90, hit probability ...) of one period.
 
     ``reach``: an amount to reach in place of the period's target (hit probability =
-    P(outcome >= reach)), from the same draws.
+    P(outcome >= reach)), from the same draws. `period_range` simulates once per model and
+    arguments: P10, P50 and P90 share a run.
     """
     return period_range(
         model, period, owner, trials=trials, seed=seed, slip=slip, reach=reach

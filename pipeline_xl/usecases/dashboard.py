@@ -8,6 +8,11 @@ the plain formulas computed exactly as the builder computes them,
 subtitle. So the file shows the refresh's numbers before Excel recalculates anything, and
 a workbook opened where Python is not there still tells one story.
 
+The worksheet functions receive the tables as the refresh read them (header row first,
+`pipeline_xl.udfs.convert.FrozenRows`), and the refresh hands over the model it
+validated from them, so nothing is validated twice; the plain formulas read the same
+rows as columns.
+
 The period and owner cells are read as the user left them: a period typed over the
 formula is kept and the figures are computed for it. A formula the user changed, and a
 Dashboard laid out differently, are left alone (their cells are listed in the notes).
@@ -15,16 +20,18 @@ Dashboard laid out differently, are left alone (their cells are listed in the no
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pandas as pd
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.excel import excel_serial, serial_date
+from pipeline_xl.core.model import Model
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.io.cell_update import CellEdit, cell_contents, update_cells
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.sheetxml import number_text
+from pipeline_xl.udfs.convert import FrozenRows, freeze_rows
 from pipeline_xl.workbook.cache import dashboard_values
 from pipeline_xl.workbook.dashboard_spec import (
     REFRESH_AS_OF,
@@ -39,22 +46,28 @@ __all__ = ["refresh_dashboard", "tables_of"]
 
 
 def tables_of(raw: RawWorkbook) -> dict[str, pd.DataFrame]:
-    """The workbook's tables as read, by sheet name, with dates as datetimes."""
+    """The workbook's tables as read, by sheet name (object columns under their headers).
+
+    Rows are cut or padded to the header's width; cells stay as read (dates as dates).
+    """
     out: dict[str, pd.DataFrame] = {}
     for name, rows in raw.tables.items():
         if not rows:
             continue
         header = ["" if h is None else str(h) for h in rows[0]]
         width = len(header)
-        body = [[_cell(v) for v in (list(r[:width]) + [None] * (width - len(r)))] for r in rows[1:]]
-        out[name] = pd.DataFrame(body, columns=header, dtype=object)
+        body = rows[1:]
+        if any(len(r) != width for r in body):
+            body = [list(r[:width]) + [None] * (width - len(r)) for r in body]
+        frame = pd.DataFrame(body, dtype=object) if body else pd.DataFrame(columns=range(width))
+        frame.columns = pd.Index(header)
+        out[name] = frame
     return out
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day)  # noqa: DTZ001 - Excel dates are naive
-    return value
+def _function_rows(raw: RawWorkbook) -> dict[str, FrozenRows]:
+    """The tables as the worksheet functions receive them: rows, header first."""
+    return {name: freeze_rows(rows) for name, rows in raw.tables.items() if rows}
 
 
 def _cached(value: object) -> float | bool | str | None:
@@ -72,13 +85,20 @@ def _layout(raw: RawWorkbook) -> DashboardLayout:
 
 
 def refresh_dashboard(
-    package: Package, raw: RawWorkbook, *, as_of: date, currency: str, fiscal_start: int
+    package: Package,
+    raw: RawWorkbook,
+    *,
+    as_of: date,
+    currency: str,
+    fiscal_start: int,
+    model: Model | None = None,
 ) -> list[str]:
     """Write ``as_of`` into ``RefreshAsOf`` and the Dashboard's values; returns notes.
 
-    Nothing happens to a workbook without a Dashboard or without the ``RefreshAsOf``
-    name (a workbook made by an older version, or not by ``pipeline-xl new``): the notes
-    say so.
+    ``model``: ``raw`` validated, when the caller has it (the worksheet functions then
+    use it instead of validating the tables again). Nothing happens to a workbook
+    without a Dashboard or without the ``RefreshAsOf`` name (a workbook made by an older
+    version, or not by ``pipeline-xl new``): the notes say so.
     """
     names = {s.name for s in package.sheets()}
     if contract.DASHBOARD not in names:
@@ -101,8 +121,9 @@ def refresh_dashboard(
     owner_value = inputs[layout.owner_cell][1]
     owner = "" if owner_value is None else str(owner_value).strip()
     values = dashboard_values(
-        layout, tables_of(raw), as_of=as_of, periods=typed or None, owner=owner
-    )
+        layout, tables_of(raw), as_of=as_of, periods=typed or None, owner=owner,
+        rows=_function_rows(raw), model=model,
+    )  # fmt: skip
     formulas = {p.id: (p.cell, p.formula) for p in layout.pipes}
     formulas |= {n.id: (n.cell, n.formula) for n in layout.natives}
     edits = {

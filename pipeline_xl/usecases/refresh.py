@@ -155,7 +155,7 @@ def refresh_file(
         settings = model.settings
         notes += refresh_dashboard(
             package, raw, as_of=report.as_of, currency=settings.currency,
-            fiscal_start=settings.fiscal_start_month,
+            fiscal_start=settings.fiscal_start_month, model=model,
         )  # fmt: skip
         before = _data_rows(raw.table(SNAPSHOTS))
         after = before

@@ -38,6 +38,7 @@ from typing import BinaryIO
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from pipeline_xl.core import contract
 from pipeline_xl.core.errors import InputError
@@ -59,7 +60,8 @@ from pipeline_xl.workbook.prepare import (
     stage_process,
 )
 from pipeline_xl.workbook.spec import MACROS, STYLE, TABLES
-from pipeline_xl.workbook.vba import quickstart_vba
+from pipeline_xl.workbook.table_body import TableBody, splice
+from pipeline_xl.workbook.vba import QuickstartVBA, quickstart_vba
 
 __all__ = [
     "CALC_ID",
@@ -264,12 +266,35 @@ def workbook_bytes(
     return out.getvalue()
 
 
+def _add_vba(
+    wb: xlsxwriter.Workbook,
+    sheets: dict[str, Worksheet],
+    names: list[str],
+    vba: QuickstartVBA,
+) -> None:
+    """The VBA project, with the code names its modules expect and Sheet1.. for the rest."""
+    wb.add_vba_project(io.BytesIO(vba.project), is_stream=True)
+    wb.set_vba_name(vba.workbook_codename)
+    taken = {vba.first_sheet_codename, vba.conf_sheet_codename}
+    sheets[contract.DASHBOARD].set_vba_name(vba.first_sheet_codename)
+    sheets[contract.XLWINGS_CONF].set_vba_name(vba.conf_sheet_codename)
+    n = 1
+    for name in names:
+        if name in (contract.DASHBOARD, contract.XLWINGS_CONF):
+            continue
+        while f"Sheet{n}" in taken:
+            n += 1
+        sheets[name].set_vba_name(f"Sheet{n}")
+        taken.add(f"Sheet{n}")
+
+
 def _write_book(target: Path | BinaryIO, book: _Book) -> None:
     """Write the workbook file (module docstring) to a path or a binary stream."""
     prepared = book.prepared
     layout = prepared.layout
+    written = io.BytesIO()
     wb = xlsxwriter.Workbook(
-        str(target) if isinstance(target, Path) else target,
+        written,
         {
             "strings_to_formulas": False,
             "strings_to_numbers": False,
@@ -288,19 +313,7 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
     dashboard = sheets[contract.DASHBOARD]
     vba = None if book.lite else quickstart_vba()
     if vba is not None:
-        wb.add_vba_project(io.BytesIO(vba.project), is_stream=True)
-        wb.set_vba_name(vba.workbook_codename)
-        taken = {vba.first_sheet_codename, vba.conf_sheet_codename}
-        dashboard.set_vba_name(vba.first_sheet_codename)
-        sheets[contract.XLWINGS_CONF].set_vba_name(vba.conf_sheet_codename)
-        n = 1
-        for name in names:
-            if name in (contract.DASHBOARD, contract.XLWINGS_CONF):
-                continue
-            while f"Sheet{n}" in taken:
-                n += 1
-            sheets[name].set_vba_name(f"Sheet{n}")
-            taken.add(f"Sheet{n}")
+        _add_vba(wb, sheets, names, vba)
     wb.set_properties(
         {
             "title": f"{book.company} sales pipeline".strip(),
@@ -314,9 +327,12 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
         wb.define_name(name, formula)
     wb.define_name(REFRESH_AS_OF, f"={number_text(excel_serial(book.as_of))}")
 
+    bodies = []
     for table in TABLES:
         frame, cols = prepared.frames[table.name], prepared.columns[table.name]
-        write_table(Writer(sheets[table.sheet], fm), table, frame, cols, book.company)
+        body = write_table(Writer(sheets[table.sheet], fm), table, frame, cols, book.company)
+        if body is not None:
+            bodies.append(body)
         if table.first_cell == (0, 0):
             sheet_setup(sheets[table.sheet], freeze=table.freeze)
     sheets[contract.SETTINGS_TABLE.sheet].set_column(2, 2, 3)
@@ -358,6 +374,16 @@ def _write_book(target: Path | BinaryIO, book: _Book) -> None:
         conf.set_tab_color("#A6A6A6")
         write_conf(Writer(conf, fm), book.module, vba.xlwings_version)
     wb.close()
+    _put_rows(target, written.getvalue(), bodies)
+
+
+def _put_rows(target: Path | BinaryIO, data: bytes, bodies: list[TableBody]) -> None:
+    """Write the workbook as xlsxwriter wrote it, with the tables' rows spliced in."""
+    out = splice(data, bodies)
+    if isinstance(target, Path):
+        target.write_bytes(out)
+    else:
+        target.write(out)
 
 
 def module_source(module: str) -> str:

@@ -6,6 +6,12 @@ cell, ``datetime`` for a date, ``float`` for a number), a one-column range as a 
 single cells as their value. What comes back is stored with the formula, so the file shows
 the engine's numbers before any recalculation.
 
+The tables are handed over as `FrozenRows` (immutable rows, hashed once), the same
+objects to every function, so the worksheet functions' model cache finds the validated
+model without touching a cell again; a caller that validated the tables already hands
+that model over (``model``), and the tables are then not validated here at all
+(`pipeline_xl.udfs.convert.remember_model`).
+
 A function that raises `InputError` gives the text its cell shows in Excel, ``PIPE_X:
 message``. Any other exception propagates: a workbook whose cached values silently went
 missing would show blanks where the engine failed, so such a build fails instead. A NaN
@@ -30,8 +36,11 @@ import pandas as pd
 from pipeline_xl.core import contract
 from pipeline_xl.core.cells import parse_number
 from pipeline_xl.core.errors import InputError
+from pipeline_xl.core.excel import serial_date
+from pipeline_xl.core.model import Model
 from pipeline_xl.core.periods import period_of
 from pipeline_xl.udfs import functions
+from pipeline_xl.udfs.convert import FrozenRows, remember_tables
 from pipeline_xl.workbook.dashboard_spec import (
     HEADLINE_ID,
     Arg,
@@ -49,6 +58,7 @@ __all__ = [
     "engine_values",
     "excel_rows",
     "fill_headline",
+    "function_rows",
 ]
 
 CachedValue = float | str
@@ -74,12 +84,33 @@ def _excel_cell(value: object) -> object:
     return None if math.isnan(number) else number
 
 
+def _excel_column(series: pd.Series) -> list[object]:
+    """`_excel_cell` of every value of a column (whole-column paths for plain dtypes)."""
+    if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
+        moments = series.dt.to_pydatetime().tolist()
+        return [None if m is pd.NaT or m is None else m for m in moments]
+    if pd.api.types.is_float_dtype(series) or (
+        pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    ):
+        numbers = series.to_numpy(dtype="float64", na_value=math.nan).tolist()
+        return [None if x != x else x for x in numbers]  # noqa: PLR0124 - NaN test
+    return [(v or None) if type(v) is str else _excel_cell(v) for v in series.tolist()]
+
+
 def excel_rows(frame: pd.DataFrame) -> list[list[object]]:
     """A table as xlwings hands a ``tbl[#All]`` range to a function: header row first."""
-    rows: list[list[object]] = [[str(c) for c in frame.columns]]
-    columns = [[_excel_cell(v) for v in frame[c].tolist()] for c in frame.columns]
-    rows += [list(r) for r in zip(*columns, strict=True)]
-    return rows
+    return [list(r) for r in _frozen(frame)]
+
+
+def _frozen(frame: pd.DataFrame) -> FrozenRows:
+    header = tuple(str(c) for c in frame.columns)
+    columns = [_excel_column(frame[c]) for c in frame.columns]
+    return FrozenRows((header, *zip(*columns, strict=True)))
+
+
+def function_rows(tables: Mapping[str, pd.DataFrame]) -> dict[str, FrozenRows]:
+    """Each table as the worksheet functions receive it (`excel_rows`), frozen once."""
+    return {sheet: _frozen(frame) for sheet, frame in tables.items()}
 
 
 def _plain(ref: str) -> str:
@@ -94,9 +125,7 @@ def _range_cells(ref: str) -> list[str]:
     return [f"{m1[1]}{r}" for r in range(int(m1[2]), int(m2[2]) + 1)]
 
 
-def _argument(
-    arg: Arg, tables: Mapping[str, list[list[object]]], cells: Mapping[str, object]
-) -> object:
+def _argument(arg: Arg, tables: Mapping[str, FrozenRows], cells: Mapping[str, object]) -> object:
     if arg.kind == "table":
         return tables.get(contract.table(arg.ref).sheet)  # a table left out: an empty argument
     if arg.kind == "text":
@@ -144,6 +173,7 @@ def engine_values(
     cells: Mapping[str, object],
     *,
     functions: Mapping[str, PipeFunction] = PIPE_FUNCTIONS,
+    rows: Mapping[str, FrozenRows] | None = None,
 ) -> dict[str, CachedValue]:
     """Cached values for the PIPE_* cells of ``layout``, keyed by cell id.
 
@@ -154,12 +184,14 @@ def engine_values(
             (``"B6"``, ``"B7"``, ``"A29"``, ``"H10"`` ...); blank cells may be left out.
             A PIPE_* cell's own value is known to the cells after it.
         functions: the worksheet functions by name (tests hand in their own).
+        rows: the tables as the functions receive them, when the caller has them
+            (default: `function_rows` of ``tables``).
 
     Raises:
         KeyError: a cell calls a function that ``functions`` lacks.
 
     """
-    rows = {sheet: excel_rows(frame) for sheet, frame in tables.items()}
+    rows = function_rows(tables) if rows is None else rows
     out: dict[str, CachedValue] = {}
     cells = dict(cells)  # a function may read an earlier function's cell (in layout order)
     for cell in layout.pipes:
@@ -184,19 +216,23 @@ def dashboard_values(
     as_of: date,
     periods: Mapping[str, str] | None = None,
     owner: str = "",
+    rows: Mapping[str, FrozenRows] | None = None,
+    model: Model | None = None,
 ) -> dict[str, object]:
     """The cached value of every Dashboard formula (plain and PIPE_*), keyed by cell id.
 
     ``tables`` are the workbook's tables by sheet name; ``as_of`` is the ``RefreshAsOf``
     name (the build's or the refresh's as-of date); ``periods`` the period cells' values
     ("month", "quarter"; those not given: the periods of the as-of date); ``owner`` the owner
-    cell. The builder stores these values; a refresh writes them into the file again.
+    cell. ``rows`` and ``model``: see `dashboard_pipe_values`. The builder stores these
+    values; a refresh writes them into the file again.
     """
     labels = _labels(tables, as_of, periods)
     natives = native_values(layout, tables, labels, owner, refresh_as_of=as_of)
     pipes = dashboard_pipe_values(
-        layout, tables, as_of=as_of, periods=labels, owner=owner, natives=natives
-    )
+        layout, tables, as_of=as_of, periods=labels, owner=owner, natives=natives, rows=rows,
+        model=model,
+    )  # fmt: skip
     out: dict[str, object] = {**natives, **pipes}
     fill_headline(out)
     return out
@@ -218,8 +254,15 @@ def dashboard_pipe_values(
     periods: Mapping[str, str] | None = None,
     owner: str = "",
     natives: Mapping[str, object] | None = None,
+    rows: Mapping[str, FrozenRows] | None = None,
+    model: Model | None = None,
 ) -> dict[str, CachedValue]:
-    """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too)."""
+    """The PIPE_* part of `dashboard_values` (the plain formulas they read computed too).
+
+    ``rows``: the tables as the functions receive them (default: `function_rows` of
+    ``tables``). ``model``: what those rows validate to, when the caller validated them
+    already with the as-of date the Dashboard shows; the functions then use it.
+    """
     labels = _labels(tables, as_of, periods)
     found = natives or native_values(layout, tables, labels, owner, refresh_as_of=as_of)
     cells: dict[str, object] = {t.cell: t.text for t in layout.texts}
@@ -228,7 +271,32 @@ def dashboard_pipe_values(
     cells[layout.owner_cell] = owner or None
     day = found.get("native.as_of.h")
     cells["AsOfDate"] = day if isinstance(day, float) else None
-    return engine_values(layout, tables, cells)
+    given = function_rows(tables) if rows is None else rows
+    _remember(model, given, serial_date(day) if isinstance(day, float) else None)
+    return engine_values(layout, tables, cells, rows=given)
+
+
+def _remember(model: Model | None, rows: Mapping[str, FrozenRows], day: date | None) -> None:
+    """Validate the tables once for the calls with and without the Targets table.
+
+    ``model`` is used when it was validated for ``day``; else the tables are validated
+    here, once (`pipeline_xl.udfs.convert.remember_tables`).
+    """
+    if day is None or contract.PROSPECTS.sheet not in rows:
+        return
+    tables = (
+        rows.get(t.sheet)
+        for t in (
+            contract.STAGES,
+            contract.TARGETS,
+            contract.ACTIVITIES,
+            contract.SNAPSHOTS,
+            contract.SETTINGS_TABLE,
+        )
+    )
+    shown = None if model is None else model.settings.as_of
+    given = model if shown == day and not isinstance(shown, datetime) else None
+    remember_tables(rows[contract.PROSPECTS.sheet], *tables, as_of=day, model=given)
 
 
 def _labels(

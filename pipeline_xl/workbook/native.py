@@ -12,15 +12,20 @@ Excel (and LibreOffice after a recalculation) computes the same numbers; a test 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import reduce
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipeline_xl.core.contract import PROSPECTS, SETTINGS_TABLE, STAGES, TARGETS
-from pipeline_xl.core.excel import EPOCH_1900, excel_serial
+from pipeline_xl.core.excel import EPOCH_1900, FIRST_SERIAL, excel_serial
 from pipeline_xl.udfs.values import DIV0, NA, VALUE
 from pipeline_xl.workbook.dashboard_spec import (
     HEADLINE_ID,
@@ -76,10 +81,103 @@ def excel_value(value: object) -> Cell:
     return out
 
 
+# The columns read during one `native_values` call, each converted once: (frame, header).
+_READ: ContextVar[dict[tuple[int, str], list[Cell]] | None] = ContextVar("_READ", default=None)
+
+
 def _column(frame: pd.DataFrame | None, header: str) -> list[Cell]:
     if frame is None or header not in frame.columns:
         return []
-    return [excel_value(v) for v in frame[header].tolist()]
+    read = _READ.get()
+    key = (id(frame), header)  # the frames outlive the call that reads them
+    if read is not None and key in read:
+        return read[key]
+    series = frame[header]
+    typed = _typed_column(series)
+    if typed is not None:
+        if read is not None:
+            read[key] = typed
+        return typed
+    out: list[Cell] = []
+    append = out.append
+    for v in series.tolist():
+        kind = type(v)
+        if kind is float:
+            append(None if v != v else v)  # noqa: PLR0124 - NaN test in a hot loop
+        elif kind is str:
+            append(v or None)
+        elif kind is date:
+            append(excel_serial(v))  # what `serial` gives, without its checks
+        else:
+            append(excel_value(v))
+    if read is not None:
+        read[key] = out
+    return out
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """A column as arrays, for the conditions of ``SUMIFS`` over a large table.
+
+    ``number``: the number cells (NaN elsewhere); ``folded``: text cells casefolded, ""
+    for a blank, None for a number or a boolean (so ``folded == text.casefold()`` is
+    `_eq` cell by cell); ``text``: whether the cell is text or a boolean.
+    """
+
+    number: npt.NDArray[np.float64]
+    is_number: npt.NDArray[np.bool_]
+    folded: npt.NDArray[np.object_]
+    text: npt.NDArray[np.bool_]
+
+    def eq(self, text: str) -> npt.NDArray[np.bool_]:
+        """`_eq` of every cell with ``text``."""
+        found: npt.NDArray[np.bool_] = self.folded == text.casefold()
+        return found
+
+
+def _vector(frame: pd.DataFrame | None, header: str) -> _Vector:
+    cells = _column(frame, header)
+    read = _VECTORS.get()
+    key = (id(frame), header)
+    if read is not None and key in read:
+        return read[key]
+    n = len(cells)
+    is_number = np.fromiter((isinstance(c, float) for c in cells), dtype=bool, count=n)
+    number = np.fromiter(
+        (c if isinstance(c, float) else math.nan for c in cells), dtype="float64", count=n
+    )
+    folded = np.empty(n, dtype=object)
+    folded[:] = [c.casefold() if isinstance(c, str) else ("" if c is None else None) for c in cells]
+    text = np.fromiter((isinstance(c, str | bool) for c in cells), dtype=bool, count=n)
+    out = _Vector(number, is_number, folded, text)
+    if read is not None:
+        read[key] = out
+    return out
+
+
+_VECTORS: ContextVar[dict[tuple[int, str], _Vector] | None] = ContextVar("_VECTORS", default=None)
+
+
+def _running_sum(values: npt.NDArray[np.float64]) -> float:
+    """``out = 0.0; out += v`` over ``values`` in order (a formula's left-to-right sum)."""
+    return float(reduce(operator.add, values.tolist(), 0.0))
+
+
+def _typed_column(series: pd.Series) -> list[Cell] | None:
+    """`excel_value` of a date or number column, a whole column at a time (None: other)."""
+    if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
+        days = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")  # no time
+        counts = (days - np.datetime64(EPOCH_1900, "D")).astype("int64").astype("float64")
+        numbers = np.where(np.isnat(days), math.nan, counts)
+        early = numbers < FIRST_SERIAL  # Excel's 29 February 1900: one less before it
+        numbers = np.where(early, numbers - 1, numbers)
+    elif pd.api.types.is_float_dtype(series) or (
+        pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    ):
+        numbers = series.to_numpy(dtype="float64", na_value=math.nan)
+    else:
+        return None
+    return [None if x != x else x for x in numbers.tolist()]  # noqa: PLR0124 - NaN test
 
 
 def _text(value: Cell) -> str:
@@ -224,23 +322,13 @@ def _won(t: _Tables, w: _Window) -> Result:
         return w.start if isinstance(w.start, str) else w.end
     if not isinstance(w.as_of, float):
         return NA
-    out = 0.0
-    amounts = _column(t.prospects, PROSPECTS.header("amount"))
-    status = _column(t.prospects, PROSPECTS.header("status"))
-    closed = _column(t.prospects, PROSPECTS.header("closed"))
-    owners = _column(t.prospects, PROSPECTS.header("owner"))
-    for i, amount in enumerate(amounts):
-        c = closed[i]
-        if (
-            isinstance(amount, float)
-            and _eq(status[i], WON)
-            and isinstance(c, float)
-            and w.start <= c < w.end
-            and c <= w.as_of
-            and (not w.owner or _eq(owners[i], w.owner))
-        ):
-            out += amount
-    return out
+    amount = _vector(t.prospects, PROSPECTS.header("amount"))
+    closed = _vector(t.prospects, PROSPECTS.header("closed")).number
+    keep = amount.is_number & _vector(t.prospects, PROSPECTS.header("status")).eq(WON)
+    keep &= (w.start <= closed) & (closed < w.end) & (closed <= w.as_of)  # NaN: False
+    if w.owner:
+        keep &= _vector(t.prospects, PROSPECTS.header("owner")).eq(w.owner)
+    return _running_sum(amount.number[keep])
 
 
 def _stage_probabilities(t: _Tables) -> dict[str, float]:
@@ -262,57 +350,52 @@ def _weighted(t: _Tables, w: _Window) -> Result:
         return w.start if isinstance(w.start, str) else w.end
     if not isinstance(w.as_of, float):
         return NA
-    amounts = _column(t.prospects, PROSPECTS.header("amount"))
-    cols = {
-        f: _column(t.prospects, PROSPECTS.header(f))
-        for f in ("status", "category", "expected_close", "owner", "probability", "stage")
-    }
+
+    def col(field: str) -> _Vector:
+        return _vector(t.prospects, PROSPECTS.header(field))
+
+    amount, expected = col("amount"), col("expected_close")
+    keep = col("status").eq(OPEN) & ~col("category").eq(OMITTED) & expected.is_number
+    if w.owner:
+        keep &= col("owner").eq(w.owner)
+    landing = np.maximum(expected.number, w.as_of)
+    keep &= (w.start <= landing) & (landing < w.end) & ~amount.text
+    rows = np.flatnonzero(keep)
     stage_probability = _stage_probabilities(t)
-    out = 0.0
-    for i, amount in enumerate(amounts):
-        ec = cols["expected_close"][i]
-        if not (
-            _eq(cols["status"][i], OPEN)
-            and not _eq(cols["category"][i], OMITTED)
-            and isinstance(ec, float)
-            and (not w.owner or _eq(cols["owner"][i], w.owner))
-        ):
-            continue
-        landing = max(ec, w.as_of)
-        if not w.start <= landing < w.end or isinstance(amount, str | bool):
-            continue
-        prob = cols["probability"][i]
-        stage = cols["stage"][i]
-        p = prob if isinstance(prob, float) else stage_probability.get(_text(stage).casefold(), 0.0)
-        if stage is None and not isinstance(prob, float):
-            p = 0.0
-        out += (amount or 0.0) * p
-    return out
+    probs = _column(t.prospects, PROSPECTS.header("probability"))
+    stages = _column(t.prospects, PROSPECTS.header("stage"))
+    chances = []
+    for i in rows.tolist():
+        prob, stage = probs[i], stages[i]
+        if isinstance(prob, float):
+            chances.append(prob)
+        else:
+            p = stage_probability.get(_text(stage).casefold(), 0.0)
+            chances.append(0.0 if stage is None else p)
+    amounts = amount.number[rows]
+    amounts = np.where(np.isnan(amounts), 0.0, amounts)  # a blank amount counts 0
+    return _running_sum(amounts * np.array(chances, dtype="float64"))
 
 
 def _average_won(t: _Tables, as_of: Cell, owner: str) -> Result:
     if not isinstance(as_of, float):
         return NA
-    amounts = _column(t.prospects, PROSPECTS.header("amount"))
-    status = _column(t.prospects, PROSPECTS.header("status"))
-    closed = _column(t.prospects, PROSPECTS.header("closed"))
-    owners = _column(t.prospects, PROSPECTS.header("owner"))
+    amount = _vector(t.prospects, PROSPECTS.header("amount"))
+    status = _vector(t.prospects, PROSPECTS.header("status"))
+    closed = _vector(t.prospects, PROSPECTS.header("closed")).number
 
-    def mean(keep: Callable[[int], bool]) -> Result:
-        picked = [a for i, a in enumerate(amounts) if isinstance(a, float) and keep(i)]
+    def mean(keep: npt.NDArray[np.bool_]) -> Result:
+        picked = amount.number[keep & amount.is_number].tolist()
         return sum(picked) / len(picked) if picked else DIV0
 
-    def won(i: int) -> bool:
-        c = closed[i]
-        return _eq(status[i], WON) and isinstance(c, float) and c <= as_of
-
+    won = status.eq(WON) & (closed <= as_of)  # NaN: False
     team = mean(won)
     result = team
     if owner:
-        mine = mean(lambda i: won(i) and _eq(owners[i], owner))
+        mine = mean(won & _vector(t.prospects, PROSPECTS.header("owner")).eq(owner))
         result = mine if isinstance(mine, float) else team
     if isinstance(result, str):
-        result = mean(lambda i: _eq(status[i], OPEN))
+        result = mean(status.eq(OPEN))
     return result
 
 
@@ -340,6 +423,22 @@ def native_values(
     ``refresh_as_of`` is the ``RefreshAsOf`` name, which ``AsOfDate`` falls back on when
     the Settings as-of date is blank.
     """
+    token, vectors = _READ.set({}), _VECTORS.set({})
+    try:
+        return _native_values(layout, tables, periods, owner, refresh_as_of=refresh_as_of)
+    finally:
+        _VECTORS.reset(vectors)
+        _READ.reset(token)
+
+
+def _native_values(
+    layout: DashboardLayout,
+    tables: Mapping[str, pd.DataFrame],
+    periods: Mapping[str, Cell],
+    owner: str,
+    *,
+    refresh_as_of: date,
+) -> dict[str, Result]:
     t = _Tables(
         *(tables.get(table.sheet) for table in (PROSPECTS, STAGES, TARGETS, SETTINGS_TABLE))
     )

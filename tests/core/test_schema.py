@@ -24,7 +24,7 @@ from pipeline_xl.core.model import (
     snapshots_frame,
     targets_frame,
 )
-from pipeline_xl.core.schema import ISSUE_COLUMNS, match_headers, validate
+from pipeline_xl.core.schema import ISSUE_COLUMNS, match_headers, validate, without_targets
 
 AS_OF = date(2026, 3, 31)
 D = datetime
@@ -886,3 +886,41 @@ class TestLaterThanAsOf:
         snapshots = [["Snapshot date", "ID", "Stage", "Amount"], [D(2026, 4, 30), "A", "Lead", 1]]
         model = validate(self.rows(), snapshots=snapshots, as_of=AS_OF)
         assert issue_set(model) == set()
+
+
+OWNER_SPELLINGS = st.sampled_from(["Alice", "alice", "ALICE", "Bob", "bob", "", None])
+
+
+def _same_model(left: Model, right: Model) -> None:
+    for name in ("prospects", "targets", "activities", "snapshots", "issues"):
+        pd.testing.assert_frame_equal(getattr(left, name), getattr(right, name))
+    assert repr(left.stages) == repr(right.stages)  # NaN fields: equal only as text
+    assert left.settings == right.settings
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    deals=st.lists(OWNER_SPELLINGS, min_size=1, max_size=6),
+    targets=st.lists(st.tuples(st.sampled_from(["2026-Q1", "2026-04", "x"]), OWNER_SPELLINGS),
+                     max_size=4),
+    activities=st.lists(OWNER_SPELLINGS, max_size=4),
+)  # fmt: skip
+def test_without_targets_is_validation_without_the_targets_table(deals, targets, activities):
+    """`without_targets` gives what `validate` gives without the Targets table, or None."""
+    prospects = [
+        ["ID", "Stage", "Amount", "Owner", "Created"],
+        *[[f"D{i}", "Lead", 100.0 * (i + 1), o, D(2026, 1, 5)] for i, o in enumerate(deals)],
+    ]
+    target_rows = [["Period", "Owner", "Revenue target"], *[[p, o, 1000] for p, o in targets]]
+    activity_rows = [
+        ["Date", "Owner", "Type", "Deal ID"],
+        *[[D(2026, 2, 1), o, "Call", "D0"] for o in activities],
+    ]
+    whole = validate(prospects, targets=target_rows, activities=activity_rows, as_of=AS_OF)
+    alone = validate(prospects, activities=activity_rows, as_of=AS_OF)
+    derived = without_targets(whole)
+    spellings = {str(o) for o in (*deals, *(o for _, o in targets), *activities) if o}
+    if len({s.casefold() for s in spellings}) == len(spellings):
+        assert derived is not None  # one spelling per name: nothing to unify
+    if derived is not None:
+        _same_model(derived, alone)

@@ -34,6 +34,25 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 class TestCheckZip:
+    def test_it_finds_the_parts_that_hold_given_bytes(self, monkeypatch):
+        from pipeline_xl.io import zipguard
+
+        monkeypatch.setattr(zipguard, "CHUNK", 7)  # marks cut by every chunk boundary
+        parts = {
+            "xl/worksheets/sheet1.xml": b"<c r='A1' t=\"n\"><v>1</v></c>" * 20,
+            "xl/worksheets/sheet2.xml": b"x" * 61 + b'<c r="B7" t="e"><v>#N/A</v></c>',
+            "xl/worksheets/sheet3.xml": b"<c t='e'/>",
+            "xl/sharedStrings.xml": b't=e t="E"',
+        }
+        for stored in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", stored) as zf:
+                for name, data in parts.items():
+                    zf.writestr(name, data)
+            found = check_zip(out.getvalue(), find=(b't="e"', b"t='e'"))
+            assert found == {"xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"}
+            assert check_zip(out.getvalue()) == frozenset()
+
     def test_a_plain_package_passes(self, tmp_path):
         data = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
         check_zip(data)

@@ -237,6 +237,51 @@ class TestCache:
         PIPE_WON(changed, "2026-11")
         assert len(calls) == 2
 
+    def test_an_error_is_remembered(self, sample_tables, monkeypatch):
+        convert._models.clear()
+        calls = []
+        real = convert.validate
+
+        def counting(*args, **kwargs):
+            calls.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(convert, "validate", counting)
+        rows = [list(r) for r in sample_tables["Prospects"]]
+        rows[0][rows[0].index("Stage")] = "Xyz"  # a table without its Stage column
+        for _ in range(3):
+            with pytest.raises(InputError, match=r"missing column Stage"):
+                PIPE_WON([list(r) for r in rows], "2026-11")
+        assert len(calls) == 1
+
+    def test_a_remembered_model_is_used(self, sample_tables, monkeypatch):
+        convert._models.clear()
+        prospects = sample_tables["Prospects"]
+        expected = PIPE_WON(prospects, "2026-11")
+        model = validate(prospects, as_of=convert._latest_date(prospects))
+        convert._models.clear()
+        convert.remember_model(model, convert.freeze_rows(prospects))
+        monkeypatch.setattr(convert, "validate", None)  # validating again would fail
+        assert PIPE_WON([list(r) for r in prospects], "2026-11") == expected
+
+    def test_a_model_with_row_errors_is_remembered_and_used(self, sample_tables, monkeypatch):
+        # Rows with errors are left out of the numbers (as the reports leave them out), so
+        # the caller's model serves every function over the same tables.
+        convert._models.clear()
+        rows = [list(r) for r in sample_tables["Prospects"]]
+        rows[5][rows[0].index("Amount")] = "lots"
+        model = validate(rows, as_of=convert._latest_date(rows))
+        convert.remember_model(model, rows)
+        monkeypatch.setattr(convert, "validate", lambda *a, **k: pytest.fail("validated again"))
+        assert PIPE_WON(rows, "2026-11") >= 0
+
+    def test_frozen_rows_hash_once_and_equal_their_tuples(self, sample_tables):
+        rows = sample_tables["Prospects"]
+        frozen = convert.freeze_rows(rows)
+        assert convert.freeze_rows(frozen) is frozen
+        assert frozen == tuple(map(tuple, rows))
+        assert hash(frozen) == hash(tuple(map(tuple, rows)))
+
     def test_bounded(self, sample_tables):
         convert._models.clear()
         prospects = sample_tables["Prospects"]

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.udfs import functions
+from pipeline_xl.udfs.convert import FrozenRows
 from pipeline_xl.workbook.builder import engine_cache
 from pipeline_xl.workbook.cache import PIPE_FUNCTIONS, engine_values, excel_rows
 from pipeline_xl.workbook.dashboard_spec import dashboard_layout
@@ -71,11 +72,14 @@ def test_arguments_and_results():
     # Table as rows with its header, the period cell's text, the blank owner, then the
     # tail: the as-of name (not in CELLS here) and the other tables as rows, or empty.
     table, period, owner, as_of, *tail = calls["won"]
-    assert table == excel_rows(PROSPECTS)
+    # Rows as Excel passes them, frozen (tuples) so the model cache hashes them once.
+    assert isinstance(table, FrozenRows)
+    assert [list(r) for r in table] == excel_rows(PROSPECTS)
     assert period == "2026-03"
     assert owner is None
     assert as_of is None
-    assert tail == [excel_rows(TABLES["Stages"])]  # the tables after it are absent here
+    # The tables after it are absent here.
+    assert [[list(r) for r in t] for t in tail] == [excel_rows(TABLES["Stages"])]
     assert out["won.month"] == 12.5
     assert [out[f"range.quarter.{k}"] for k in (1, 2, 3)] == [1.0, 2.0, 3.0]
     assert out["check_calls.h"] == 7.0

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipeline_xl.core.contract import PROSPECTS, STAGES
+from pipeline_xl.workbook import native
 from pipeline_xl.workbook.dashboard_spec import period_start_expr
 from pipeline_xl.workbook.native import (
     DIV0,
     VALUE,
+    _eq,
     excel_round_up_count,
     native_values,
     period_end,
@@ -129,3 +135,115 @@ class TestNativeValues:
         v = _values(fiscal_start=4)
         assert v["native.period.i"] == "FY2026-Q4"  # January-March 2026
         assert v["native.target.i"] == 590000.0
+
+
+# --------------------------------------------------------------------------- large tables
+
+_NUMBER = st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 2))
+_DAY = st.sampled_from([46000.0, 46010.0, 45990.0, 46100.0])  # serials around the window
+_ODD = st.one_of(st.none(), st.booleans(), st.sampled_from(["", "x", "12 000"]))
+_STATUS = st.sampled_from(["Won", "Open", "won", "OPEN", "Lost"])
+_CATEGORY = st.sampled_from(["commit", "Omitted", "omitted", "Won"])
+
+
+def _mostly(common: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """``common`` nine times in ten, else an odd cell (blank, boolean, text)."""
+    return st.integers(0, 9).flatmap(lambda k: common if k else _ODD)
+
+
+_FIELD_CELLS = {
+    "amount": _mostly(_NUMBER),
+    "status": _mostly(_STATUS),
+    "closed": _mostly(_DAY),
+    "owner": _mostly(st.sampled_from(["Won", "x", "X"])),
+    "expected_close": _mostly(_DAY),
+    "category": _mostly(_CATEGORY),
+    "probability": st.one_of(st.none(), st.floats(0, 1), _ODD),
+}
+_FIELDS = ("amount", "status", "closed", "owner", "expected_close", "category", "probability")
+
+
+def _reference_won(cells, w):
+    """``SUMIFS`` of won amounts, cell by cell (the formula's own rules)."""
+    out = 0.0
+    for amount, status, closed, owner in zip(
+        cells["amount"], cells["status"], cells["closed"], cells["owner"], strict=True
+    ):
+        if (
+            isinstance(amount, float)
+            and _eq(status, "Won")
+            and isinstance(closed, float)
+            and w.start <= closed < w.end
+            and closed <= w.as_of
+            and (not w.owner or _eq(owner, w.owner))
+        ):
+            out += amount
+    return out
+
+
+def _reference_weighted(cells, w, chance_of):
+    out = 0.0
+    for i, amount in enumerate(cells["amount"]):
+        ec = cells["expected_close"][i]
+        if not (
+            _eq(cells["status"][i], "Open")
+            and not _eq(cells["category"][i], "Omitted")
+            and isinstance(ec, float)
+            and (not w.owner or _eq(cells["owner"][i], w.owner))
+        ):
+            continue
+        landing = max(ec, w.as_of)
+        if not w.start <= landing < w.end or isinstance(amount, str | bool):
+            continue
+        prob, stage = cells["probability"][i], cells["stage"][i]
+        p = prob if isinstance(prob, float) else chance_of.get(str(stage).casefold(), 0.0)
+        if stage is None and not isinstance(prob, float):
+            p = 0.0
+        out += (amount or 0.0) * p
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.tuples(*[_FIELD_CELLS[f] for f in _FIELDS],
+                            st.sampled_from(["Lead", "Won", None])), max_size=30),
+    owner=st.sampled_from(["", "won", "x"]),
+)  # fmt: skip
+def test_column_sums_follow_the_formulas_cell_by_cell(rows, owner):
+    """The array sums of `native` give the formulas' cell-by-cell results, exactly."""
+    headers = [PROSPECTS.header(f) for f in _FIELDS] + [PROSPECTS.header("stage")]
+    prospects = pd.DataFrame(rows, columns=headers, dtype=object)
+    stages = pd.DataFrame(
+        {STAGES.header("stage"): ["Lead", "Won"], STAGES.header("probability"): [0.1, 1.0]}
+    )
+    tables = native._Tables(prospects, stages, None, None)
+    w = native._Window(45995.0, 46050.0, 46005.0, owner)
+    cells = {f: native._column(prospects, PROSPECTS.header(f)) for f in (*_FIELDS, "stage")}
+    assert native._won(tables, w) == _reference_won(cells, w)
+    chance = {"lead": 0.1, "won": 1.0}
+    assert native._weighted(tables, w) == _reference_weighted(cells, w, chance)
+    won = [
+        a
+        for a, s, c in zip(cells["amount"], cells["status"], cells["closed"], strict=True)
+        if isinstance(a, float) and _eq(s, "Won") and isinstance(c, float) and c <= w.as_of
+    ]
+    average = native._average_won(tables, w.as_of, "")
+    if won:
+        assert average == sum(won) / len(won)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    moments=st.lists(
+        st.one_of(st.none(), st.datetimes(datetime(1899, 12, 31), datetime(2200, 1, 1)))
+    ),
+    numbers=st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False))),
+    counts=st.lists(st.integers(-(10**12), 10**12)),
+)  # fmt: skip
+def test_typed_columns_read_as_cell_by_cell(moments, numbers, counts):
+    """Date, number and whole-number columns give `excel_value` of each cell."""
+    for values, dtype in ((moments, "datetime64[ns]"), (numbers, "float64"), (counts, "int64")):
+        series = pd.Series(values, dtype=dtype)
+        frame = pd.DataFrame({"x": series})
+        expected = [native.excel_value(v) for v in series.tolist()]
+        assert native._column(frame, "x") == expected

@@ -3,7 +3,9 @@
 The log holds a row only for deals that are new or changed since the previous snapshot
 date, so the state of the pipeline on any day is rebuilt by taking, for every deal, its
 latest row dated on or before that day. Deals that leave the Prospects table are never
-deleted from the log: their state stays as last seen.
+deleted from the log: their state stays as last seen. A log grows with the changes;
+`compact_log` thins old history to one row per deal and period (checkpoints) plus the
+changes since, keeping every period-end state and every state since exact.
 
 A deal is tracked by its id; rows without an id cannot be followed and are ignored.
 """
@@ -22,6 +24,9 @@ from pipeline_xl.core.periods import Granularity, period_of
 
 __all__ = [
     "CHANGES",
+    "LOG_ROWS",
+    "compact_log",
+    "fit_log",
     "movement",
     "movement_summary",
     "pipeline_as_of",
@@ -209,6 +214,69 @@ def record_snapshot(
     log = log.sort_values("snapshot_date", kind="stable", na_position="last")
     log["row"] = np.arange(2, len(log) + 2, dtype="int64")
     return log.reset_index(drop=True)
+
+
+def compact_log(
+    snapshots: pd.DataFrame,
+    before: date,
+    granularity: Granularity = "quarter",
+    fiscal_start: int = 1,
+) -> pd.DataFrame:
+    """The change log with its rows dated before ``before`` thinned to checkpoints.
+
+    Of a deal's rows dated in a period (of ``granularity``) that starts before
+    ``before``, only the last (by date, then log order) is kept: the deal's state at the
+    end of that period. Rows dated on or after the start of ``before``'s period, and rows
+    without a date or an id, are kept as they are, in log order. So the log holds one row
+    per deal and period of old history plus every change since, and `pipeline_as_of`
+    gives exactly the same state on the last day of any period and on any day from the
+    start of ``before``'s period on. What changed inside an old period is forgotten.
+    """
+    start = _day(period_of(_day(before).date(), granularity, fiscal_start).start)
+    dates = snapshots["snapshot_date"]
+    old = (dates < start).to_numpy() & (snapshots["id"] != "").to_numpy()
+    if not old.any():
+        return snapshots
+    positions = np.flatnonzero(old)
+    rows = snapshots.iloc[positions]
+    order = np.argsort(_dates(rows["snapshot_date"]), kind="stable")
+    checkpoints = pd.DataFrame(
+        {
+            "id": rows["id"].to_numpy(dtype=object)[order],
+            "period": _period_starts(rows["snapshot_date"], granularity, fiscal_start)[order],
+            "at": positions[order],
+        }
+    ).drop_duplicates(["id", "period"], keep="last")
+    keep = ~old
+    keep[checkpoints["at"].to_numpy()] = True
+    return snapshots.iloc[np.flatnonzero(keep)]
+
+
+LOG_ROWS = 1_048_575  # the data rows an Excel sheet holds under the header
+_HORIZONS = (8, 4, 2, 1, 0)  # quarters before the as-of quarter, farthest first
+
+
+def fit_log(
+    snapshots: pd.DataFrame, as_of: date, fiscal_start: int = 1, limit: int = LOG_ROWS
+) -> tuple[pd.DataFrame, date | None]:
+    """The log, compacted (`compact_log`, by quarter) only as far as needed to fit ``limit``.
+
+    Changes before the start of the quarter two years before ``as_of``'s are thinned
+    first, then one year, two quarters, one quarter, the current quarter: the first that
+    fits is returned with its horizon (None: the log is returned as it is, because it
+    fits or because it holds nothing before the current quarter). A log that still does
+    not fit comes back as compact as it gets.
+    """
+    if len(snapshots) <= limit:
+        return snapshots, None
+    current = period_of(_day(as_of).date(), "quarter", fiscal_start)
+    compact, horizon = snapshots, current.start
+    for back in _HORIZONS:
+        horizon = current.next(-back).start
+        compact = compact_log(snapshots, horizon, "quarter", fiscal_start)
+        if len(compact) <= limit:
+            break
+    return (snapshots, None) if len(compact) == len(snapshots) else (compact, horizon)
 
 
 def _period_starts(values: pd.Series, granularity: Granularity, fiscal_start: int) -> np.ndarray:

@@ -19,9 +19,11 @@
 History is never rewritten: an as-of date before the workbook's latest record (its
 latest snapshot, creation or close date) gives a view of the pipeline as it stood then,
 and the Snapshots table is left exactly as it was; a date before anything the workbook
-has dated is refused. An `InputError` is the only way a refresh fails on what the user
-gave it (a full disk or a folder it may not write in included); the file is then
-unchanged.
+has dated is refused. A Snapshots log that would pass the rows a sheet holds is
+compacted first (`snapshots.fit_log`: old changes kept as one row per deal and quarter,
+every quarter-end state and every state since exact), and the notes say so. An
+`InputError` is the only way a refresh fails on what the user gave it (a full disk or a
+folder it may not write in included); the file is then unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.model import Model
 from pipeline_xl.core.report_model import Report
 from pipeline_xl.core.reports import build_report as default_build_report
+from pipeline_xl.core.snapshots import LOG_ROWS, fit_log
 from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
 from pipeline_xl.io.package import Package, read_file
 from pipeline_xl.io.reader import read_workbook
@@ -165,8 +168,14 @@ def refresh_file(
                 "the pipeline as it stood then, and the Snapshots table is left as it was"
             )
         else:
+            log, horizon = fit_log(report.snapshots, report.as_of, settings.fiscal_start_month)
+            if horizon is not None:
+                notes.append(
+                    f"the Snapshots log passed {LOG_ROWS:,} rows: changes before {horizon} "
+                    "are kept as one row per deal and quarter (its state at the quarter's end)"
+                )
             try:
-                after = write_snapshots(package, report.snapshots, raw=raw, model=model)
+                after = write_snapshots(package, log, raw=raw, model=model)
             except KeyError:
                 notes.append(
                     f"no {SNAPSHOTS.name} table in {target.name}: the snapshot was not "

@@ -17,8 +17,11 @@ from pipeline_xl.core.model import (
     prospects_frame,
     snapshots_frame,
 )
+from pipeline_xl.core.periods import period_of
 from pipeline_xl.core.snapshots import (
     CHANGES,
+    compact_log,
+    fit_log,
     movement,
     movement_summary,
     pipeline_as_of,
@@ -410,3 +413,67 @@ def test_record_then_rebuild_gives_the_prospects_back(rows, deals, offset):
         same_states(after.loc[after["id"].isin(before["id"])], before)
     # Recording the same day again changes nothing.
     pd.testing.assert_frame_equal(record_snapshot(new_log, prospects, day, STAGES), new_log)
+
+
+# --------------------------------------------------------------------------- compaction
+
+LONG_LOG = st.lists(
+    st.tuples(st.integers(0, 730), deal_fields()).map(
+        lambda t: {**t[1], "snapshot_date": BASE_DAY + timedelta(days=t[0])}
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(LONG_LOG, st.integers(0, 760), st.sampled_from(["month", "quarter"]), st.integers(1, 12))
+def test_compaction_keeps_every_period_end_and_everything_since(rows, cut, kind, fiscal):
+    """Rebuilding as of any period end, and any day from the cut's period on, is exact."""
+    log = snapshots_frame(rows, STAGES)
+    before = BASE_DAY + timedelta(days=cut)
+    compact = compact_log(log, before, kind, fiscal)
+    first = period_of(before, kind, fiscal).start
+    days = {BASE_DAY + timedelta(days=n) for n in range(-1, 770, 23)}
+    days |= {period_of(d, kind, fiscal).end - timedelta(days=1) for d in days}
+    for day in sorted(days):
+        if day < first and day != period_of(day, kind, fiscal).end - timedelta(days=1):
+            continue  # inside an old period: forgotten on purpose
+        same_states(pipeline_as_of(compact, day), pipeline_as_of(log, day))
+    # Old history holds at most one row per deal and period; the rest is untouched.
+    dates = pd.to_datetime(compact["snapshot_date"])
+    old = compact.loc[dates < pd.Timestamp(first)]
+    periods = [period_of(d.date(), kind, fiscal) for d in pd.to_datetime(old["snapshot_date"])]
+    assert len(set(zip(old["id"], periods, strict=True))) == len(old)
+    recent = log.loc[pd.to_datetime(log["snapshot_date"]) >= pd.Timestamp(first)]
+    pd.testing.assert_frame_equal(
+        compact.loc[dates >= pd.Timestamp(first)].reset_index(drop=True),
+        recent.reset_index(drop=True),
+    )
+    assert len(compact_log(compact, before, kind, fiscal)) == len(compact)  # nothing more
+
+
+def test_compaction_by_hand():
+    log = hand_log()  # five weekly dates in January and February 2026
+    compact = compact_log(log, date(2026, 2, 1), "month")
+    # January: A, B, C, D, E, F, J changed there, each keeps its last January row; G and H
+    # have one; the February rows are kept.
+    assert len(compact) == 9 + 2
+    assert state_dict(pipeline_as_of(compact, date(2026, 1, 31))) == state_dict(
+        pipeline_as_of(log, date(2026, 1, 31))
+    )
+    assert state_dict(pipeline_as_of(compact, date(2026, 1, 12))) != state_dict(
+        pipeline_as_of(log, date(2026, 1, 12))
+    )  # inside January: forgotten
+
+
+def test_fit_log_compacts_only_as_far_as_it_must():
+    log = hand_log()  # 18 rows, nine deals, January and February 2026
+    assert fit_log(log, date(2026, 3, 31), limit=18) == (log, None)
+    # Every row is in the as-of quarter (Q1 2026), whose changes are all kept.
+    assert fit_log(log, date(2026, 3, 31), limit=17) == (log, None)
+    later, horizon = fit_log(log, date(2026, 4, 15), limit=17)  # Q1 is a past quarter now
+    assert horizon == date(2026, 4, 1)  # a year or a quarter back would thin nothing
+    assert len(later) == 9
+    assert state_dict(pipeline_as_of(later, date(2026, 3, 31))) == state_dict(
+        pipeline_as_of(log, date(2026, 3, 31))
+    )

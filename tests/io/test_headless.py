@@ -524,3 +524,29 @@ def test_default_report(original, folder):
     result = refresh_file(target)
     assert result.sheets == REPORTS
     assert openpyxl.load_workbook(target).sheetnames[-5:] == list(REPORTS)
+
+
+def test_a_log_past_its_limit_is_compacted(written_log, folder, monkeypatch):
+    """A log over the limit keeps every quarter-end state exact and says so."""
+    import functools
+
+    from pipeline_xl.core.periods import period_of
+    from pipeline_xl.core.snapshots import fit_log, pipeline_as_of
+    from pipeline_xl.usecases import refresh as refresh_module
+
+    before = read_workbook(written_log).validate().snapshots
+    limit = len(before) // 2
+    monkeypatch.setattr(refresh_module, "fit_log", functools.partial(fit_log, limit=limit))
+    result = _refresh(written_log, folder / "compacted.xlsm")
+    assert any("Snapshots log passed" in note for note in result.notes)
+    after = read_workbook(folder / "compacted.xlsm").validate().snapshots
+    assert len(after) == result.snapshot_rows < len(before)
+    first = pd.Timestamp(before["snapshot_date"].min()).date()
+    quarter = period_of(first, "quarter")
+    columns = ["id", "stage", "status", "amount", "expected_close"]
+    while quarter.end <= result.as_of:
+        day = date.fromordinal(quarter.end.toordinal() - 1)
+        pd.testing.assert_frame_equal(
+            pipeline_as_of(after, day)[columns], pipeline_as_of(before, day)[columns]
+        )
+        quarter = quarter.next()

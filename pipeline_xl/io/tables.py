@@ -102,6 +102,7 @@ def replace_table_rows(
     _check_keep(table, header, len(rows), keep_prefix)
     text, encoding = decode(package.part(table.sheet_part))
     head, body, tail = split_sheet_data(text, table.sheet)
+    del text  # a large sheet's text is held once at a time (peak memory)
     index = index_for(body, table, keep_prefix)
     held = table.last_data_row - table.first_data_row + 1
     same = frozenset(i for i in unchanged if keep_prefix <= i < min(len(rows), held))
@@ -144,8 +145,14 @@ def replace_table_rows(
     numbers += plan.written
     head = _set_dimension(head, numbers, plan.first_col, plan.last_col)
     tail = _extend_ranges(tail, table, plan.last_col, plan.new_last_data)
-    new_body = repair_shared("".join((head_rows, *middle, tail_rows)), old.masters())
-    package.set_part(table.sheet_part, (head + new_body + tail).encode(encoding))
+    masters = old.masters()
+    del old, body, index  # the old rows' text: freed before the new part is encoded
+    if masters:  # shared formulas whose master went away are written out
+        rows_text = [repair_shared("".join((head_rows, *middle, tail_rows)), masters)]
+    else:
+        rows_text = [head_rows, *middle, tail_rows]
+    del head_rows, middle, tail_rows
+    package.set_part(table.sheet_part, "".join((head, *rows_text, tail)).encode(encoding))
     package.touch_sheet(table.sheet)
     _update_table_part(package, table, header, plan.new_last)
     if formulas:

@@ -57,6 +57,7 @@ __all__ = [
     "FrozenRows",
     "as_rows",
     "calls_of",
+    "forget_models",
     "frame_rows",
     "freeze_rows",
     "model_of",
@@ -337,6 +338,11 @@ def remember_tables(
     if alone is not None:
         others = (None if name == "targets" else rows for name, rows in tables.items())
         _models.put((as_of, p_rows, *others), alone)
+
+
+def forget_models() -> None:
+    """Empty the model cache (a headless command done with the tables it handed over)."""
+    _models.clear()
 
 
 def _blank_range(value: object) -> bool:

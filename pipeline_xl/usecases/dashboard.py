@@ -31,7 +31,7 @@ from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.io.cell_update import CellEdit, cell_contents, update_cells
 from pipeline_xl.io.package import Package
 from pipeline_xl.io.sheetxml import number_text
-from pipeline_xl.udfs.convert import FrozenRows, freeze_rows
+from pipeline_xl.udfs.convert import FrozenRows, forget_models, freeze_rows
 from pipeline_xl.workbook.cache import dashboard_values
 from pipeline_xl.workbook.dashboard_spec import (
     REFRESH_AS_OF,
@@ -120,10 +120,13 @@ def refresh_dashboard(
     }
     owner_value = inputs[layout.owner_cell][1]
     owner = "" if owner_value is None else str(owner_value).strip()
-    values = dashboard_values(
-        layout, tables_of(raw), as_of=as_of, periods=typed or None, owner=owner,
-        rows=_function_rows(raw), model=model,
-    )  # fmt: skip
+    try:
+        values = dashboard_values(
+            layout, tables_of(raw), as_of=as_of, periods=typed or None, owner=owner,
+            rows=_function_rows(raw), model=model,
+        )  # fmt: skip
+    finally:
+        forget_models()  # the tables' copies and models kept for the functions' calls
     formulas = {p.id: (p.cell, p.formula) for p in layout.pipes}
     formulas |= {n.id: (n.cell, n.formula) for n in layout.natives}
     edits = {

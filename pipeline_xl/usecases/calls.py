@@ -31,15 +31,15 @@ from pipeline_xl.core.contract import CALLS, SETTINGS_TABLE, norm_key
 from pipeline_xl.core.errors import InputError
 from pipeline_xl.core.raw import RawWorkbook
 from pipeline_xl.core.schema import match_headers, read_settings_table
-from pipeline_xl.io.locking import DEFAULT_WAIT, workbook_lock
-from pipeline_xl.io.package import Package, read_file
+from pipeline_xl.io.locking import DEFAULT_WAIT
+from pipeline_xl.io.package import Package
 from pipeline_xl.io.reader import read_workbook
-from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
+from pipeline_xl.io.safety import atomic_write
 from pipeline_xl.io.tables import ValueKind, find_table, replace_table_rows
+from pipeline_xl.usecases.refresh import opened_for_writing
 
 __all__ = ["CallResult", "add_call"]
 
-_SUFFIXES = (".xlsx", ".xlsm")
 _KINDS: dict[str, ValueKind] = {
     "amount": "number",
     "adjustment": "number",
@@ -127,14 +127,7 @@ def add_call(
 
     """
     target = Path(path)
-    if target.suffix.casefold() not in _SUFFIXES:
-        raise InputError(
-            "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
-        )
-    with workbook_lock(target, wait=wait) as real:
-        check_not_open(target)
-        check_writable(real)
-        data = read_file(real)
+    with opened_for_writing(target, wait=wait) as (real, data):
         raw = read_workbook(data, name=target.name)
         day = raw.as_of(given=as_of, today=today)
         if day is None:

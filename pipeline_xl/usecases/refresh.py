@@ -29,7 +29,8 @@ folder it may not write in included); the file is then unchanged.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,7 +48,7 @@ from pipeline_xl.io.report_writer import write_report, write_snapshots
 from pipeline_xl.io.safety import atomic_write, check_not_open, check_writable
 from pipeline_xl.usecases.dashboard import refresh_dashboard
 
-__all__ = ["BuildReport", "RefreshResult", "refresh_file"]
+__all__ = ["BuildReport", "RefreshResult", "opened_for_writing", "refresh_file"]
 
 BuildReport = Callable[[Model], Report]
 _SUFFIXES = (".xlsx", ".xlsm")
@@ -101,6 +102,27 @@ def _data_rows(rows: list[list[object]] | None) -> int:
     return sum(1 for row in rows[1:] if any(v is not None and v != "" for v in row))
 
 
+@contextmanager
+def opened_for_writing(target: Path, *, wait: float) -> Iterator[tuple[Path, bytes]]:
+    """A workbook held for one writer: (the file a link points to, its bytes).
+
+    Refuses another suffix than .xlsx / .xlsm, a workbook open in Excel or LibreOffice
+    and a read-only one; the lock is held until the block ends.
+
+    Raises:
+        InputError: as said, or another command holds the workbook past ``wait``.
+
+    """
+    if target.suffix.casefold() not in _SUFFIXES:
+        raise InputError(
+            "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
+        )
+    with workbook_lock(target, wait=wait) as real:
+        check_not_open(target)
+        check_writable(real)
+        yield real, read_file(real)
+
+
 def refresh_file(
     path: str | os.PathLike[str],
     *,
@@ -139,14 +161,7 @@ def refresh_file(
 
     """
     target = Path(path)
-    if target.suffix.casefold() not in _SUFFIXES:
-        raise InputError(
-            "wrong file type", value=target.name, expected="an .xlsx or .xlsm workbook"
-        )
-    with workbook_lock(target, wait=wait) as real:
-        check_not_open(target)
-        check_writable(real)
-        data = read_file(real)
+    with opened_for_writing(target, wait=wait) as (real, data):
         raw = read_workbook(data, name=target.name)
         if as_of is None and raw.setting("as_of") in (None, ""):
             as_of = today

@@ -480,6 +480,14 @@ def prospects_frame(
 
 def targets_frame(records: Sequence[Mapping[str, object]], fiscal_start: int = 1) -> pd.DataFrame:
     """Build a clean targets table from dicts with ``period``, ``revenue`` and ``owner``."""
+    filled = _with_periods(records, fiscal_start)
+    return _frame(filled, TARGET_COLUMNS, {"row": 0})
+
+
+def _with_periods(
+    records: Sequence[Mapping[str, object]], fiscal_start: int
+) -> list[dict[str, object]]:
+    """Copies of ``records`` with their period's label, start and end, and an Excel row."""
     filled: list[dict[str, object]] = []
     for i, rec in enumerate(records):
         r = dict(rec)
@@ -487,7 +495,7 @@ def targets_frame(records: Sequence[Mapping[str, object]], fiscal_start: int = 1
         r.update(period=period.label, start=period.start, end=period.end)
         r.setdefault("row", i + 2)
         filled.append(r)
-    return _frame(filled, TARGET_COLUMNS, {"row": 0})
+    return filled
 
 
 def activities_frame(records: Sequence[Mapping[str, object]]) -> pd.DataFrame:
@@ -520,19 +528,14 @@ def calls_frame(records: Sequence[Mapping[str, object]], fiscal_start: int = 1) 
     Each record has ``period``, ``amount`` and ``submitted_on``; ``type`` defaults to
     commit, ``owner`` to the team; ``value`` follows ``adjustment`` when given.
     """
-    filled: list[dict[str, object]] = []
-    for i, rec in enumerate(records):
-        r = dict(rec)
-        period = parse_period(r["period"], fiscal_start)
-        r.update(period=period.label, start=period.start, end=period.end)
-        r.setdefault("row", i + 2)
+    filled = _with_periods(records, fiscal_start)
+    for r in filled:
         r.setdefault("type", "commit")
         adjustment = r.get("adjustment")
         given = adjustment is not None and not (
             isinstance(adjustment, float) and math.isnan(adjustment)
         )
         r.setdefault("value", adjustment if given else r["amount"])
-        filled.append(r)
     return _frame(filled, CALL_COLUMNS, {"row": 0, "adjustment": math.nan})
 
 
